@@ -1,0 +1,121 @@
+"""A stateful local PPRO Global API sandbox for Amazon Pay.
+
+The core (:class:`PproSimulator`) is pure Python and thread-safe; adapters expose it as an
+in-process httpx transport (:meth:`Sandbox.transport`), a Starlette app (:meth:`Sandbox.asgi_app`,
+needs the ``psp[sandbox]`` extra) and a loopback HTTP server (:func:`serve_in_thread`).
+
+Sandbox rules (where PPRO's documents are silent these are the sandbox's own choices):
+
+* **Auth**: ``Authorization: Bearer <key>`` and ``Merchant-Id`` are required on ``/v1`` routes;
+  any non-empty values pass unless ``SandboxConfig.api_key``/``merchant_id`` are set. Otherwise
+  401 ``{"message": "Unauthorized"}``.
+* **HTTP errors** use ``{status, failureMessage, timestamp}``: 400 for malformed JSON, missing or
+  mistyped fields (the message names the field, e.g. ``amount.value is required``), operations the
+  charge's state does not allow and amounts above what remains; 404 for a GET of an unknown id;
+  **400** for a POST under an unknown charge/agreement id (PPRO: "operation attempted against an
+  unknown charge id (HTTP 400)"); 415 when a POST is not ``application/json``; 405 wrong method.
+* **Amazon Pay rules are in-band**: HTTP 200 with ``status: FAILED`` and
+  ``failure{failureType: INTERNAL_DECLINE, failureCode, failureMessage, isRetryable: false}`` for
+  paymentMethod other than AMAZON_PAY (INVALID_PAYMENT_METHOD), currency other than USD
+  (INVALID_CURRENCY), country other than US (INVALID_COUNTRY), amount outside 50..2,000,000 minor
+  units (AMOUNT_NOT_SUPPORTED), missing ``consumer.name`` (INVALID_CONSUMER_DETAILS), and a charge
+  without a REDIRECT ``settings.returnUrl`` (INVALID_AUTHENTICATION_SETTINGS).
+* **webhooksUrl** must be https; plain http is accepted only to 127.0.0.1/localhost/[::1].
+* **autoCapture defaults to true** when omitted (the product page says an approved charge becomes
+  CAPTURED). With ``autoCapture: false`` and ``separate_captures`` on, an approved charge waits
+  in CAPTURE_PENDING; otherwise it is captured in full (CAPTURE_PROCESSING -> CAPTURED).
+* **Deterministic declines** (:data:`DECLINE_CODES`): amounts 300000..400000 minor units are
+  declined with a PROVIDER_DECLINE when the consumer approves (or, for agreement charges that
+  need no consumer, on creation). The last two digits pick the code: 01 GENERIC_DECLINE,
+  02 INSUFFICIENT_FUNDS, 03 SUS_FRAUD, 04 AUTHENTICATION_FAILED, 05 SUS_LOST, 06 SUS_STOLEN,
+  07 EXPIRED_SESSION, anything else GENERIC_DECLINE.
+* **Consumer outcomes**: decline -> FAILED PROVIDER_DECLINE/AUTHENTICATION_FAILED; cancel ->
+  FAILED PROVIDER_DECLINE/CANCELED_BY_CONSUMER; no answer within ``authentication_timeout_s`` on
+  the sandbox clock -> DISCARDED with a discard of type AUTHENTICATION_TIMEOUT (checked lazily on
+  every request and by :meth:`Sandbox.expire_pending`). An agreement that times out is FAILED
+  (EXPIRED_SESSION) and its initial charge DISCARDED.
+* **Status after partial operations**: the charge status reflects the last completed operation
+  (CAPTURED after any capture, VOIDED after any void). Whatever authorized amount is neither
+  captured nor voided stays capturable and voidable until ``sum(captures)+sum(voids) ==
+  authorized``. A refund keeps CAPTURED until everything captured is refunded, then REFUNDED.
+  Refunds need ``sum(captured) > 0`` and ``sum(refunded)+amount <= sum(captured)``.
+* **Refund window**: a refund more than ``refund_window_days`` (183) after the first capture is
+  an in-band 200 refund with ``status: FAILED`` and failureCode REFUND_PERIOD_EXPIRED.
+* **Agreements**: the product page's ``initialPaymentCharge.amount.merchantPaymentChargeReference``
+  is hoisted to the initial charge's reference. The initial charge shares the agreement's hosted
+  page; approving the agreement makes it ACTIVE and then authorizes the initial charge.
+  Agreement charges are FAILED with AGREEMENT_REVOKED (revoked) or AGREEMENT_INACTIVE (any other
+  non-ACTIVE status). Revoking a non-ACTIVE agreement is a 400.
+* **Search** ``GET /v1/payment-charges`` needs exactly one of ``merchantPaymentChargeReference``
+  / ``agreementId``; results fit one page so ``nextPage`` is omitted (the schema has no null).
+* **Idempotency**: ``Request-Idempotency-Key`` on POSTs, scoped by (Merchant-Id, method, path,
+  key), kept 24 h on the sandbox clock. Replays return the stored status/body with
+  ``Request-Idempotency: true``; a different body is a 409; only 2xx outcomes are stored.
+* **Webhooks**: CloudEvents 1.0.2 envelopes with flat ``data``, signed
+  ``PPRO-Signature: t=<unix>,s=<hex HMAC-SHA256(secret, "<t>.<body>")>`` (plus the legacy
+  ``Webhook-Signature: hex(sha256(body + "." + secret))`` when configured); delivered to the
+  resource's ``webhooksUrl`` or ``default_webhooks_url``; non-2xx/connection errors are retried
+  after ``webhook_retry_base_s * 2**k`` sandbox seconds, at most ``webhook_max_attempts`` attempts,
+  then dead-lettered. Events without a URL are only recorded in :attr:`Sandbox.events`.
+
+Admin routes (served mode and the transport alike; no auth, never subject to faults):
+
+* ``GET  /__sandbox__/authenticate/{id}`` - hosted HTML page with Approve / Decline / Cancel forms
+* ``POST /__sandbox__/authenticate/{id}`` - form field ``action=approve|decline|cancel``; 303 to
+  the returnUrl with ``paymentChargeId`` (or ``paymentAgreementId``) and ``result`` appended
+* ``GET  /__sandbox__/clock`` / ``POST /__sandbox__/clock/advance`` ``{"seconds": n}``
+* ``GET  /__sandbox__/faults`` / ``POST /__sandbox__/faults`` ``{"error_rate": 0.1, ...}`` (any
+  :class:`Faults` knob) / ``POST /__sandbox__/faults/inject`` ``{"kind", "count", "retryAfter"}``
+  / ``POST /__sandbox__/faults/clear``
+* ``POST /__sandbox__/consumer/{id}/{approve|decline|cancel}`` - consumer action, JSON answer
+* ``POST /__sandbox__/expire`` - discard what timed out now
+* ``POST /__sandbox__/charges/{id}/chargeback`` ``{"amount"?}`` - emits CHARGEBACK_SUCCEEDED
+* ``GET  /__sandbox__/events`` - every emitted envelope, in order
+* ``GET  /__sandbox__/webhooks`` - envelopes still awaiting delivery
+* ``POST /__sandbox__/webhooks/deliver`` - deliver due webhooks now (served mode only)
+"""
+
+from ._charges import DECLINE_CODES, DECLINE_RANGE, MAX_AMOUNT, MIN_AMOUNT
+from ._clock import SandboxClock, iso_ms
+from ._config import SandboxConfig
+from ._errors import SandboxStateError, UnknownResourceError
+from ._facade import Sandbox
+from ._faults import FAULT_KINDS, Faults
+from ._models import Chargeback, Effects
+from ._server import RunningSandbox, serve_in_thread
+from ._simulator import PproSimulator, SimResponse
+from ._transport import SandboxTransport
+from ._webhooks import (
+    LEGACY_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    Event,
+    WebhookDelivery,
+    sign,
+)
+
+__all__ = [
+    "DECLINE_CODES",
+    "DECLINE_RANGE",
+    "FAULT_KINDS",
+    "LEGACY_SIGNATURE_HEADER",
+    "MAX_AMOUNT",
+    "MIN_AMOUNT",
+    "SIGNATURE_HEADER",
+    "Chargeback",
+    "Effects",
+    "Event",
+    "Faults",
+    "PproSimulator",
+    "RunningSandbox",
+    "Sandbox",
+    "SandboxClock",
+    "SandboxConfig",
+    "SandboxStateError",
+    "SandboxTransport",
+    "SimResponse",
+    "UnknownResourceError",
+    "WebhookDelivery",
+    "iso_ms",
+    "serve_in_thread",
+    "sign",
+]

@@ -1,0 +1,170 @@
+"""Request-body parsing with PPRO-style 400 messages that name the offending field."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import bad_request
+from ._models import Json
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def parse_object(body: bytes) -> Json:
+    if not body.strip():
+        raise bad_request("Request body is required")
+    try:
+        loaded = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise bad_request(f"Malformed JSON request body: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise bad_request("Malformed JSON request body: expected a JSON object")
+    return loaded
+
+
+def opt_object(obj: Json, key: str, path: str) -> Json | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise bad_request(f"{path} must be an object")
+    return value
+
+
+def req_object(obj: Json, key: str, path: str) -> Json:
+    value = opt_object(obj, key, path)
+    if value is None:
+        raise bad_request(f"{path} is required")
+    return value
+
+
+def opt_str(obj: Json, key: str, path: str, max_len: int = 512) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"{path} must be a string")
+    if len(value) > max_len:
+        raise bad_request(f"{path} must be at most {max_len} characters")
+    return value
+
+
+def req_str(obj: Json, key: str, path: str, max_len: int = 512) -> str:
+    value = opt_str(obj, key, path, max_len)
+    if value is None or value == "":
+        raise bad_request(f"{path} is required")
+    return value
+
+
+def req_int(obj: Json, key: str, path: str, minimum: int = 1) -> int:
+    value = obj.get(key)
+    if value is None:
+        raise bad_request(f"{path} is required")
+    # bool is an int subclass in Python; JSON true is not an amount.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{path} must be an integer in minor units")
+    if value < minimum:
+        raise bad_request(f"{path} must be at least {minimum}")
+    return value
+
+
+def opt_bool(obj: Json, key: str, path: str) -> bool | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise bad_request(f"{path} must be a boolean")
+    return value
+
+
+def opt_enum(obj: Json, key: str, path: str, allowed: frozenset[str]) -> str | None:
+    value = opt_str(obj, key, path)
+    if value is not None and value not in allowed:
+        raise bad_request(f"{path} must be one of {', '.join(sorted(allowed))}")
+    return value
+
+
+def money(obj: Json, key: str, path: str) -> tuple[int, str]:
+    amount = req_object(obj, key, path)
+    value = req_int(amount, "value", f"{path}.value")
+    currency = req_str(amount, "currency", f"{path}.currency")
+    if len(currency) != 3:
+        raise bad_request(f"{path}.currency must be a 3-letter ISO 4217 code")
+    return value, currency
+
+
+def consumer(obj: Json, path: str = "consumer") -> Json:
+    found = req_object(obj, "consumer", path)
+    country = req_str(found, "country", f"{path}.country")
+    if not _COUNTRY.match(country):
+        raise bad_request(f"{path}.country must be a two-letter ISO 3166-1 code")
+    opt_str(found, "name", f"{path}.name")
+    return found
+
+
+def labels(obj: Json) -> dict[str, str] | None:
+    value = obj.get("labels")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise bad_request("labels must be an object of string values")
+    if len(value) > 50:
+        raise bad_request("labels must have at most 50 keys")
+    return dict(value)
+
+
+def webhooks_url(obj: Json) -> str | None:
+    """PPRO requires https; the sandbox also allows plain http to loopback for local receivers."""
+    url = opt_str(obj, "webhooksUrl", "webhooksUrl")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return url
+    raise bad_request("webhooksUrl must be an https:// URL (http:// is allowed only to loopback)")
+
+
+def redirect_return_url(obj: Json) -> str | None:
+    """The REDIRECT ``settings.returnUrl``, or None when no usable REDIRECT setting was sent."""
+    settings = obj.get("authenticationSettings")
+    if settings is None:
+        return None
+    if not isinstance(settings, list):
+        raise bad_request("authenticationSettings must be an array")
+    for index, item in enumerate(settings):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise bad_request(f"authenticationSettings[{index}].type is required")
+        if item["type"] != "REDIRECT":
+            continue
+        inner = item.get("settings")
+        url = inner.get("returnUrl") if isinstance(inner, dict) else None
+        if isinstance(url, str) and urlsplit(url).scheme in ("http", "https"):
+            return url
+    return None
+
+
+def date_time(obj: Json, key: str, path: str, required: bool) -> datetime | None:
+    raw = opt_str(obj, key, path)
+    if raw is None:
+        if required:
+            raise bad_request(f"{path} is required")
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise bad_request(f"{path} must be an ISO 8601 date-time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def reject_unknown_types(value: Any, path: str) -> None:
+    if value is not None and not isinstance(value, dict):
+        raise bad_request(f"{path} must be an object")
