@@ -1,0 +1,319 @@
+"""What a provider declares it can do, and the checks of a request against it.
+
+The gateway runs these checks before any I/O, so a request the provider would refuse is
+refused here with a :class:`ValidationError` naming the field and the allowed values, and
+nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._errors import UnsupportedOperationError, ValidationError
+from ._models import (
+    AuthorizeRequest,
+    CaptureMode,
+    CaptureRequest,
+    Consumer,
+    MandateChargeRequest,
+    MandateRequest,
+    Payment,
+    RefundRequest,
+    VoidRequest,
+)
+from ._money import Money
+
+MAX_TEXT = 512
+"""Longest free-text value accepted (PPRO's limit for every string)."""
+
+
+@attrs.frozen
+class AmountLimits:
+    minimum: Money
+    maximum: Money
+
+    def __attrs_post_init__(self) -> None:
+        if self.minimum.currency != self.maximum.currency or self.minimum > self.maximum:
+            raise ValueError(f"bad limits {self.minimum}..{self.maximum}")
+
+
+@attrs.frozen
+class Capabilities:
+    """A provider's declared profile. Everything not declared is refused."""
+
+    currencies: frozenset[str]
+    countries: frozenset[str]
+    amount_limits: Mapping[str, AmountLimits] = attrs.field(factory=dict)
+    capture_modes: frozenset[CaptureMode] = frozenset({CaptureMode.AUTOMATIC})
+    partial_capture: bool = False
+    multiple_captures: bool = False
+    void: bool = False
+    partial_void: bool = False
+    refunds: bool = True
+    partial_refund: bool = True
+    multiple_refunds: bool = True
+    refund_window: timedelta | None = None
+    recurring: bool = False
+    chargebacks: bool = False
+    requires_consumer_name: bool = False
+    requires_return_url: bool = True
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form, for ``psp providers --json`` and the conformance report."""
+        return {
+            "currencies": sorted(self.currencies),
+            "countries": sorted(self.countries),
+            "amount_limits": {
+                cur: {"minimum": lim.minimum.format(), "maximum": lim.maximum.format()}
+                for cur, lim in sorted(self.amount_limits.items())
+            },
+            "capture_modes": sorted(mode.value for mode in self.capture_modes),
+            "partial_capture": self.partial_capture,
+            "multiple_captures": self.multiple_captures,
+            "void": self.void,
+            "partial_void": self.partial_void,
+            "refunds": self.refunds,
+            "partial_refund": self.partial_refund,
+            "multiple_refunds": self.multiple_refunds,
+            "refund_window_days": self.refund_window.days if self.refund_window else None,
+            "recurring": self.recurring,
+            "chargebacks": self.chargebacks,
+            "requires_consumer_name": self.requires_consumer_name,
+        }
+
+
+def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -> None:
+    if value is None:
+        if required:
+            raise ValidationError(field, "is required")
+        return
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise ValidationError(field, "must not be empty")
+    if len(value) > limit:
+        raise ValidationError(field, f"is {len(value)} characters long; at most {limit} allowed")
+
+
+def _url(field: str, value: object, *, required: bool) -> None:
+    _text(field, value, required=required)
+    if value is None:
+        return
+    assert isinstance(value, str)
+    parts = urlsplit(value)
+    if parts.scheme != "https" and not _is_loopback_http(value):
+        raise ValidationError(field, f"must be an https:// URL, got {value!r}")
+    if not parts.hostname:
+        raise ValidationError(field, f"must be an absolute URL with a host, got {value!r}")
+
+
+def _is_loopback_http(url: str) -> bool:
+    # Plain http is accepted only for a server on this machine: the local sandbox and demo.
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+def _money(field: str, value: object, caps: Capabilities, *, check_limits: bool) -> Money:
+    if isinstance(value, float):
+        raise ValidationError(field, "is a float; amounts are Money in integer minor units")
+    if not isinstance(value, Money):
+        raise ValidationError(field, f"must be Money, got {type(value).__name__}")
+    if value.currency not in caps.currencies:
+        raise ValidationError(
+            f"{field}.currency", f"{value.currency} is not supported", allowed=sorted(caps.currencies)
+        )
+    if value.minor <= 0:
+        raise ValidationError(f"{field}.minor", f"must be positive, got {value.minor}")
+    limits = caps.amount_limits.get(value.currency)
+    if check_limits and limits is not None and not (limits.minimum <= value <= limits.maximum):
+        raise ValidationError(
+            field,
+            f"{value} is outside the provider's limits",
+            allowed=f"{limits.minimum} to {limits.maximum}",
+        )
+    return value
+
+
+def _consumer(field: str, consumer: object, caps: Capabilities) -> None:
+    if not isinstance(consumer, Consumer):
+        raise ValidationError(field, f"must be a Consumer, got {type(consumer).__name__}")
+    if not isinstance(consumer.country, str) or consumer.country not in caps.countries:
+        raise ValidationError(
+            f"{field}.country", f"{consumer.country!r} is not supported", allowed=sorted(caps.countries)
+        )
+    _text(f"{field}.name", consumer.name, required=caps.requires_consumer_name)
+    _text(f"{field}.email", consumer.email, required=False)
+
+
+def _reference(field: str, value: object, *, required: bool) -> None:
+    _text(field, value, required=required)
+
+
+def _idempotency_key(value: object) -> None:
+    _text("idempotency_key", value, required=False, limit=255)
+
+
+def check_authorize(request: object, caps: Capabilities) -> None:
+    if not isinstance(request, AuthorizeRequest):
+        raise ValidationError("request", f"must be an AuthorizeRequest, got {type(request).__name__}")
+    _money("amount", request.amount, caps, check_limits=True)
+    _consumer("consumer", request.consumer, caps)
+    _url("return_url", request.return_url, required=caps.requires_return_url)
+    _url("webhook_url", request.webhook_url, required=False)
+    _reference("merchant_reference", request.merchant_reference, required=True)
+    _idempotency_key(request.idempotency_key)
+    _text("description", request.description, required=False)
+    if not isinstance(request.capture_mode, CaptureMode) or request.capture_mode not in caps.capture_modes:
+        raise ValidationError(
+            "capture_mode",
+            f"{request.capture_mode!r} is not supported",
+            allowed=sorted(mode.value for mode in caps.capture_modes),
+        )
+    if len(request.labels) > 50:
+        raise ValidationError("labels", f"{len(request.labels)} labels; at most 50 allowed")
+    for key, value in request.labels.items():
+        _text(f"labels[{key!r}]", key, required=True, limit=50)
+        _text(f"labels[{key!r}]", value, required=False, limit=200)
+
+
+def _payment(request: CaptureRequest | VoidRequest | RefundRequest) -> Payment:
+    if not isinstance(request.payment, Payment):
+        raise ValidationError("payment", f"must be a Payment, got {type(request.payment).__name__}")
+    return request.payment
+
+
+def _operation_amount(
+    field: str, amount: object, default: Money, caps: Capabilities, remaining: Money, what: str
+) -> Money:
+    if amount is None:
+        return default
+    value = _money(field, amount, caps, check_limits=False)
+    if value.currency != remaining.currency:
+        raise ValidationError(
+            f"{field}.currency", f"the payment is in {remaining.currency}", allowed=[remaining.currency]
+        )
+    if value > remaining:
+        raise ValidationError(field, f"{value} is more than the {remaining} {what}")
+    return value
+
+
+def check_capture(request: object, caps: Capabilities) -> Money:
+    """Validate a capture; returns the amount to capture."""
+    if not isinstance(request, CaptureRequest):
+        raise ValidationError("request", f"must be a CaptureRequest, got {type(request).__name__}")
+    if CaptureMode.SEPARATE not in caps.capture_modes:
+        raise UnsupportedOperationError(
+            "capture", "this provider captures automatically; no separate capture"
+        )
+    payment = _payment(request)
+    remaining = payment.capturable
+    if not remaining:
+        raise ValidationError(
+            "payment.status", f"a {payment.status.value} payment has nothing left to capture"
+        )
+    if payment.captured and not caps.multiple_captures:
+        raise UnsupportedOperationError("amount", "this provider allows one capture per payment")
+    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, "left to capture")
+    if amount != remaining and not caps.partial_capture:
+        raise UnsupportedOperationError("amount", "partial capture is not supported", allowed=str(remaining))
+    _reference("merchant_reference", request.merchant_reference, required=False)
+    _idempotency_key(request.idempotency_key)
+    return amount
+
+
+def check_void(request: object, caps: Capabilities) -> Money:
+    if not isinstance(request, VoidRequest):
+        raise ValidationError("request", f"must be a VoidRequest, got {type(request).__name__}")
+    if not caps.void:
+        raise UnsupportedOperationError("void", "this provider does not support voids")
+    payment = _payment(request)
+    remaining = payment.capturable
+    if not remaining:
+        raise ValidationError("payment.status", f"a {payment.status.value} payment cannot be voided")
+    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, "left to void")
+    if amount != remaining and not caps.partial_void:
+        raise UnsupportedOperationError("amount", "partial void is not supported", allowed=str(remaining))
+    _reference("merchant_reference", request.merchant_reference, required=False)
+    _idempotency_key(request.idempotency_key)
+    return amount
+
+
+def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
+    if not isinstance(request, RefundRequest):
+        raise ValidationError("request", f"must be a RefundRequest, got {type(request).__name__}")
+    if not caps.refunds:
+        raise UnsupportedOperationError("refund", "this provider does not support refunds")
+    payment = _payment(request)
+    remaining = payment.refundable
+    if not remaining:
+        raise ValidationError(
+            "payment.status", f"a {payment.status.value} payment has nothing left to refund"
+        )
+    if payment.refunded and not caps.multiple_refunds:
+        raise UnsupportedOperationError("amount", "this provider allows one refund per payment")
+    if (
+        caps.refund_window is not None
+        and payment.captured_at is not None
+        and now > payment.captured_at + caps.refund_window
+    ):
+        raise ValidationError(
+            "payment.captured_at",
+            f"the refund window of {caps.refund_window.days} days after capture has passed",
+        )
+    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, "left to refund")
+    if amount != remaining and not caps.partial_refund:
+        raise UnsupportedOperationError("amount", "partial refund is not supported", allowed=str(remaining))
+    _reference("merchant_reference", request.merchant_reference, required=False)
+    _idempotency_key(request.idempotency_key)
+    return amount
+
+
+def check_mandate(request: object, caps: Capabilities) -> None:
+    if not caps.recurring:
+        raise UnsupportedOperationError("mandate", "this provider does not support recurring payments")
+    if not isinstance(request, MandateRequest):
+        raise ValidationError("request", f"must be a MandateRequest, got {type(request).__name__}")
+    _consumer("consumer", request.consumer, caps)
+    _url("return_url", request.return_url, required=caps.requires_return_url)
+    _url("webhook_url", request.webhook_url, required=False)
+    _reference("merchant_reference", request.merchant_reference, required=True)
+    _text("description", request.description, required=False, limit=100)
+    _idempotency_key(request.idempotency_key)
+    if not isinstance(request.start, datetime):
+        raise ValidationError("start", f"must be a datetime, got {type(request.start).__name__}")
+    if request.end is not None and (not isinstance(request.end, datetime) or request.end <= request.start):
+        raise ValidationError("end", "must be a datetime after start")
+    if request.amount is not None:
+        _money("amount", request.amount, caps, check_limits=True)
+    if request.frequency is not None and not 1 <= request.frequency.interval <= 1000:
+        raise ValidationError("frequency.interval", "must be between 1 and 1000")
+    if request.initial_charge is not None:
+        _money("initial_charge.amount", request.initial_charge.amount, caps, check_limits=True)
+        _reference(
+            "initial_charge.merchant_reference", request.initial_charge.merchant_reference, required=False
+        )
+        if request.initial_charge.capture_mode not in caps.capture_modes:
+            raise ValidationError(
+                "initial_charge.capture_mode",
+                "is not supported",
+                allowed=sorted(mode.value for mode in caps.capture_modes),
+            )
+
+
+def check_mandate_charge(request: object, caps: Capabilities) -> None:
+    if not caps.recurring:
+        raise UnsupportedOperationError("mandate", "this provider does not support recurring payments")
+    if not isinstance(request, MandateChargeRequest):
+        raise ValidationError("request", f"must be a MandateChargeRequest, got {type(request).__name__}")
+    _text("mandate_id", request.mandate_id, required=True)
+    _money("amount", request.amount, caps, check_limits=True)
+    _reference("merchant_reference", request.merchant_reference, required=True)
+    _idempotency_key(request.idempotency_key)
+    if request.capture_mode not in caps.capture_modes:
+        raise ValidationError(
+            "capture_mode", "is not supported", allowed=sorted(mode.value for mode in caps.capture_modes)
+        )

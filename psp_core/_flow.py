@@ -1,0 +1,252 @@
+"""Driving sans-I/O provider flows over httpx, synchronously or asynchronously.
+
+A flow is a generator that yields ``httpx.Request`` objects and receives the
+``httpx.Response`` for each. The drivers here own everything between: joining the base
+URL, adding auth and idempotency headers, retrying, classifying failures and deciding
+whether an outcome is unknown. The sync and async drivers share all of it except the
+``send`` call itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+import stamina
+
+from ._config import ProviderConfig
+from ._errors import IdempotencyConflictError, ProviderError, RateLimitedError, TransportError
+from ._retry import (
+    MAYBE_SENT_ERRORS,
+    NOT_SENT_ERRORS,
+    RetryableResponse,
+    RetryPolicy,
+    parse_retry_after,
+)
+
+T = TypeVar("T")
+
+Flow = Generator[httpx.Request, httpx.Response, T]
+"""What a provider hook returns: yields requests, receives responses, returns the result."""
+
+log = logging.getLogger("psp.transport")
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def idempotency_key_for(base_key: str, index: int) -> str:
+    """The key of the ``index``-th POST of one logical operation.
+
+    The first POST carries the host's key unchanged, so the host can resume with it; later
+    POSTs of the same flow get distinct keys derived from it, so two different requests
+    never share a key and a retried flow derives the same ones again.
+    """
+    if index == 0:
+        return base_key
+    digest = hashlib.sha256(f"{base_key}:{index}".encode()).hexdigest()[:32]
+    return f"{base_key[:60]}-{digest}"
+
+
+@attrs.define
+class _Exchange:
+    """The state of one operation's exchanges, shared by both drivers."""
+
+    config: ProviderConfig
+    policy: RetryPolicy
+    idempotency_key: str
+    operation: str
+    posts: int = 0
+    may_have_reached: bool = False
+
+    def prepare(self, request: httpx.Request, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        url = request.url
+        if not url.is_absolute_url:
+            url = httpx.URL(self.config.base_url.rstrip("/") + "/" + str(url).lstrip("/"))
+        headers = httpx.Headers(self.config.headers)
+        for name, secret in self.config.secret_headers.items():
+            headers[name] = secret.reveal()
+        headers.update(request.headers)
+        if request.method not in _IDEMPOTENT_METHODS:
+            # Namespaced by operation, so a host that reuses one key for an authorize and a
+            # refund never has the provider treat the second as a replay of the first.
+            scoped = f"{self.operation}:{self.idempotency_key}"
+            headers[self.config.idempotency_header] = idempotency_key_for(scoped, self.posts)
+            self.posts += 1
+        headers.pop("host", None)
+        return client.build_request(
+            request.method,
+            url,
+            headers=headers,
+            content=request.content,
+            timeout=self.config.timeout_s,
+        )
+
+    def is_write(self, request: httpx.Request) -> bool:
+        return request.method not in _IDEMPOTENT_METHODS
+
+    def classify(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Return a final response, or raise RetryableResponse for the retry loop."""
+        status = response.status_code
+        if status == 429:
+            raise RetryableResponse(response, parse_retry_after(response))
+        if status >= 500:
+            if self.is_write(request):
+                self.may_have_reached = True
+            raise RetryableResponse(response, parse_retry_after(response))
+        if status == 409 and self.config.conflict_in_flight(response):
+            # The first request with this key is still running: it may yet take effect.
+            self.may_have_reached = True
+            raise RetryableResponse(response, parse_retry_after(response))
+        return response
+
+    def backoff(self, error: Exception) -> bool | float:
+        """stamina's hook: False to stop, True to back off, a number to wait that long."""
+        if isinstance(error, RetryableResponse):
+            if error.retry_after is not None:
+                if error.retry_after > self.policy.max_retry_after_s:
+                    return False
+                return error.retry_after
+            return True
+        return isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS)
+
+    def note_failure(self, request: httpx.Request, error: Exception) -> None:
+        if isinstance(error, MAYBE_SENT_ERRORS) and self.is_write(request):
+            self.may_have_reached = True
+        log.info(
+            "%s: %s %s failed: %s", self.operation, request.method, request.url.path, type(error).__name__
+        )
+
+    def give_up(self, request: httpx.Request, error: Exception) -> Exception:
+        """The error to raise once retries are spent."""
+        unknown = self.may_have_reached and self.is_write(request)
+        key = self.idempotency_key if self.is_write(request) else None
+        if isinstance(error, RetryableResponse):
+            response = error.response
+            request_id = response.headers.get("Request-Reference") or response.request.headers.get(
+                "Request-Reference"
+            )
+            if response.status_code == 429:
+                return RateLimitedError(
+                    "the provider is rate limiting requests; wait and retry with the same idempotency key",
+                    retry_after=error.retry_after,
+                    request_id=request_id,
+                )
+            if unknown:
+                return TransportError(
+                    f"{self.operation}: the provider answered HTTP {response.status_code} "
+                    f"after {self.policy.attempts} attempts",
+                    outcome_unknown=True,
+                    idempotency_key=key,
+                    operation=self.operation,
+                )
+            if response.status_code == 409:
+                return IdempotencyConflictError(
+                    "the first request with this idempotency key is still in flight",
+                    http_status=409,
+                    request_id=request_id,
+                )
+            return ProviderError(
+                f"{self.operation}: the provider failed with HTTP {response.status_code}; try again later",
+                http_status=response.status_code,
+                request_id=request_id,
+            )
+        return TransportError(
+            f"{self.operation}: {type(error).__name__} talking to {self.config.provider}",
+            outcome_unknown=unknown,
+            idempotency_key=key,
+            operation=self.operation,
+        )
+
+    def retry_context(self) -> Any:  # stamina does not export the iterator's type
+        return stamina.retry_context(
+            on=self.backoff,
+            attempts=self.policy.attempts,
+            timeout=self.policy.timeout_s,
+            wait_initial=self.policy.wait_initial_s,
+            wait_max=self.policy.wait_max_s,
+            wait_jitter=self.policy.wait_jitter_s,
+        )
+
+
+def drive(
+    flow: Flow[T],
+    client: httpx.Client,
+    config: ProviderConfig,
+    policy: RetryPolicy,
+    idempotency_key: str,
+    operation: str,
+) -> T:
+    """Run ``flow`` to its result over a sync client."""
+    exchange = _Exchange(config, policy, idempotency_key, operation)
+    try:
+        request = next(flow)
+        while True:
+            prepared = exchange.prepare(request, client)
+            response = _send(exchange, client, prepared)
+            request = flow.send(response)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    last: Exception | None = None
+    try:
+        for attempt in exchange.retry_context():
+            with attempt:
+                try:
+                    response = client.send(request)
+                    response.read()
+                except Exception as error:
+                    exchange.note_failure(request, error)
+                    last = error
+                    raise
+                return exchange.classify(request, response)
+    except (RetryableResponse, httpx.TransportError) as error:
+        raise exchange.give_up(request, error) from None
+    raise exchange.give_up(request, last or RuntimeError("no attempt was made"))
+
+
+async def drive_async(
+    flow: Flow[T],
+    client: httpx.AsyncClient,
+    config: ProviderConfig,
+    policy: RetryPolicy,
+    idempotency_key: str,
+    operation: str,
+) -> T:
+    """Run ``flow`` to its result over an async client; the same flow as :func:`drive`."""
+    exchange = _Exchange(config, policy, idempotency_key, operation)
+    try:
+        request = next(flow)
+        while True:
+            prepared = exchange.prepare(request, client)
+            response = await _send_async(exchange, client, prepared)
+            request = flow.send(response)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+async def _send_async(
+    exchange: _Exchange, client: httpx.AsyncClient, request: httpx.Request
+) -> httpx.Response:
+    last: Exception | None = None
+    try:
+        async for attempt in exchange.retry_context():
+            with attempt:
+                try:
+                    response = await client.send(request)
+                    await response.aread()
+                except Exception as error:
+                    exchange.note_failure(request, error)
+                    last = error
+                    raise
+                return exchange.classify(request, response)
+    except (RetryableResponse, httpx.TransportError) as error:
+        raise exchange.give_up(request, error) from None
+    raise exchange.give_up(request, last or RuntimeError("no attempt was made"))

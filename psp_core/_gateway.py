@@ -1,0 +1,376 @@
+"""The host's entry points: :class:`Gateway` (sync) and :class:`AsyncGateway` (async).
+
+Both validate every request against the provider's capabilities before any I/O, tell the
+observer plugins, obtain the provider's sans-I/O flow and drive it over httpx. They differ
+only in how a flow's requests are sent.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+import attrs
+import httpx
+import pluggy
+
+from ._capabilities import (
+    Capabilities,
+    check_authorize,
+    check_capture,
+    check_mandate,
+    check_mandate_charge,
+    check_refund,
+    check_void,
+)
+from ._config import ProviderConfig, ProviderInfo
+from ._errors import ConfigurationError, PspError, ValidationError
+from ._flow import Flow, drive, drive_async
+from ._models import (
+    AuthorizeRequest,
+    CaptureRequest,
+    Mandate,
+    MandateChargeRequest,
+    MandateRequest,
+    Payment,
+    RefundRequest,
+    RevokeMandateRequest,
+    VoidRequest,
+    WebhookEvent,
+)
+from ._plugins import ProviderHooks, create_plugin_manager
+from ._redact import Redactor, scrub_exception
+from ._retry import RetryPolicy
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.frozen
+class _Call:
+    """One prepared operation: everything but the sending."""
+
+    operation: str
+    request: object
+    hook: str
+    kwargs: Mapping[str, object]
+    idempotency_key: str
+
+
+class _GatewayBase:
+    def __init__(
+        self,
+        provider: str,
+        *,
+        options: Mapping[str, object] | None = None,
+        environ: Mapping[str, str] | None = None,
+        plugins: Iterable[tuple[str, object]] = (),
+        load_entrypoints: bool = True,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        plugin_manager: pluggy.PluginManager | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.plugin_manager = plugin_manager or create_plugin_manager(
+            plugins, load_entrypoints=load_entrypoints, environ=env
+        )
+        self._hooks = ProviderHooks(self.plugin_manager, provider)
+        config = self._hooks.call("psp_configure", options=dict(options or {}), environ=env)
+        if not isinstance(config, ProviderConfig):
+            raise ConfigurationError(
+                f"provider {provider!r} returned {type(config).__name__} from psp_configure; "
+                "it must return a ProviderConfig"
+            )
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self.clock = clock or _utcnow
+        self.redactor = Redactor(config.secrets())
+        self.redactor.attach(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} provider={self.provider!r} base_url={self.config.base_url!r}>"
+
+    @property
+    def provider(self) -> str:
+        return self._hooks.name
+
+    @property
+    def info(self) -> ProviderInfo:
+        return self._hooks.info
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The effective profile: the provider's configuration may narrow its defaults."""
+        return self.config.capabilities
+
+    # -- preparing calls: validation before any I/O --------------------------------------
+
+    def _key(self, given: str | None) -> str:
+        return given if given is not None else uuid.uuid4().hex
+
+    def _prepare(
+        self, operation: str, subject: object, hook: str, key: str | None, **hook_kwargs: object
+    ) -> _Call:
+        return _Call(operation, subject, hook, {"config": self.config, **hook_kwargs}, self._key(key))
+
+    def _prepare_authorize(self, request: AuthorizeRequest) -> _Call:
+        check_authorize(request, self.capabilities)
+        return self._prepare("authorize", request, "psp_authorize", request.idempotency_key, request=request)
+
+    def _prepare_get(self, payment_id: str) -> _Call:
+        _require_id("payment_id", payment_id)
+        return self._prepare("get_payment", payment_id, "psp_get_payment", None, payment_id=payment_id)
+
+    def _prepare_find(self, merchant_reference: str) -> _Call:
+        _require_id("merchant_reference", merchant_reference)
+        return self._prepare(
+            "find_payment",
+            merchant_reference,
+            "psp_find_payment",
+            None,
+            merchant_reference=merchant_reference,
+        )
+
+    def _prepare_capture(self, request: CaptureRequest) -> _Call:
+        amount = check_capture(request, self.capabilities)
+        return self._prepare(
+            "capture", request, "psp_capture", request.idempotency_key, request=request, amount=amount
+        )
+
+    def _prepare_void(self, request: VoidRequest) -> _Call:
+        amount = check_void(request, self.capabilities)
+        return self._prepare(
+            "void", request, "psp_void", request.idempotency_key, request=request, amount=amount
+        )
+
+    def _prepare_refund(self, request: RefundRequest) -> _Call:
+        amount = check_refund(request, self.capabilities, self.clock())
+        return self._prepare(
+            "refund", request, "psp_refund", request.idempotency_key, request=request, amount=amount
+        )
+
+    def _prepare_create_mandate(self, request: MandateRequest) -> _Call:
+        check_mandate(request, self.capabilities)
+        return self._prepare(
+            "create_mandate", request, "psp_create_mandate", request.idempotency_key, request=request
+        )
+
+    def _prepare_get_mandate(self, mandate_id: str) -> _Call:
+        _require_id("mandate_id", mandate_id)
+        return self._prepare("get_mandate", mandate_id, "psp_get_mandate", None, mandate_id=mandate_id)
+
+    def _prepare_charge_mandate(self, request: MandateChargeRequest) -> _Call:
+        check_mandate_charge(request, self.capabilities)
+        return self._prepare(
+            "charge_mandate", request, "psp_charge_mandate", request.idempotency_key, request=request
+        )
+
+    def _prepare_revoke_mandate(self, request: RevokeMandateRequest) -> _Call:
+        if not isinstance(request, RevokeMandateRequest):
+            raise ValidationError("request", f"must be a RevokeMandateRequest, got {type(request).__name__}")
+        _require_id("mandate_id", request.mandate_id)
+        return self._prepare(
+            "revoke_mandate", request, "psp_revoke_mandate", request.idempotency_key, request=request
+        )
+
+    # -- running calls ----------------------------------------------------------------------
+
+    def _start(self, call: _Call) -> Flow[Any]:
+        self.plugin_manager.hook.psp_operation_started(
+            provider=self.provider, operation=call.operation, request=call.request
+        )
+        flow = self._hooks.call(call.hook, **call.kwargs)
+        if flow is None or not hasattr(flow, "send"):
+            raise ConfigurationError(
+                f"provider {self.provider!r} returned {type(flow).__name__} from {call.hook}; "
+                "provider hooks must return a flow (a generator of httpx.Request)"
+            )
+        return cast(Flow[Any], flow)
+
+    def _completed(self, call: _Call, result: T) -> T:
+        self.plugin_manager.hook.psp_operation_completed(
+            provider=self.provider, operation=call.operation, request=call.request, result=result
+        )
+        return result
+
+    def _failed(self, call: _Call, error: Exception) -> Exception:
+        scrub_exception(error, self.redactor)
+        self.plugin_manager.hook.psp_operation_failed(
+            provider=self.provider, operation=call.operation, request=call.request, error=error
+        )
+        return error
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify and normalize an incoming webhook from the raw body, exactly as received.
+
+        Raises ``WebhookVerificationError`` when the signature, timestamp or envelope is
+        not acceptable: answer such a request with HTTP 400 and do not act on it.
+        """
+        if not isinstance(body, bytes | bytearray):
+            raise ValidationError("body", "must be the raw request body as bytes, not parsed text")
+        try:
+            event = self._hooks.call(
+                "psp_parse_webhook",
+                config=self.config,
+                headers=dict(headers),
+                body=bytes(body),
+                now=self.clock(),
+            )
+        except PspError as error:
+            raise scrub_exception(error, self.redactor) from None
+        assert isinstance(event, WebhookEvent)
+        self.plugin_manager.hook.psp_webhook_received(provider=self.provider, event=event)
+        return event
+
+
+def _require_id(field: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be a non-empty string")
+    if len(value) > 512 or "/" in value or "?" in value or "#" in value:
+        raise ValidationError(field, f"{value[:40]!r} is not a valid identifier")
+
+
+class Gateway(_GatewayBase):
+    """The synchronous gateway to one provider.
+
+    >>> gateway = Gateway("amazon_pay", options={"api_key": "...", "merchant_id": "..."})  # doctest: +SKIP
+    >>> payment = gateway.authorize(request)  # doctest: +SKIP
+
+    ``transport`` is an optional ``httpx.BaseTransport`` (a local sandbox, a mock); ``client``
+    an optional ``httpx.Client`` to reuse. Close the gateway, or use it as a context manager.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        client: httpx.Client | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(provider, **kwargs)
+        self._owns_client = client is None
+        self.client = client or httpx.Client(transport=transport, timeout=self.config.timeout_s)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _run(self, call: _Call) -> Any:
+        try:
+            flow = self._start(call)
+            result = drive(flow, self.client, self.config, self.retry, call.idempotency_key, call.operation)
+        except Exception as error:
+            raise self._failed(call, error) from None
+        return self._completed(call, result)
+
+    def authorize(self, request: AuthorizeRequest) -> Payment:
+        """Start a one-time payment; usually ``REQUIRES_ACTION`` with a redirect to follow."""
+        return cast(Payment, self._run(self._prepare_authorize(request)))
+
+    def get_payment(self, payment_id: str) -> Payment:
+        return cast(Payment, self._run(self._prepare_get(payment_id)))
+
+    def find_payment(self, merchant_reference: str) -> Payment | None:
+        """The payment made with this merchant reference, or None: resolves unknown outcomes."""
+        return cast("Payment | None", self._run(self._prepare_find(merchant_reference)))
+
+    def capture(self, request: CaptureRequest) -> Payment:
+        return cast(Payment, self._run(self._prepare_capture(request)))
+
+    def void(self, request: VoidRequest) -> Payment:
+        return cast(Payment, self._run(self._prepare_void(request)))
+
+    def refund(self, request: RefundRequest) -> Payment:
+        return cast(Payment, self._run(self._prepare_refund(request)))
+
+    def create_mandate(self, request: MandateRequest) -> Mandate:
+        return cast(Mandate, self._run(self._prepare_create_mandate(request)))
+
+    def get_mandate(self, mandate_id: str) -> Mandate:
+        return cast(Mandate, self._run(self._prepare_get_mandate(mandate_id)))
+
+    def charge_mandate(self, request: MandateChargeRequest) -> Payment:
+        return cast(Payment, self._run(self._prepare_charge_mandate(request)))
+
+    def revoke_mandate(self, request: RevokeMandateRequest) -> Mandate:
+        return cast(Mandate, self._run(self._prepare_revoke_mandate(request)))
+
+
+class AsyncGateway(_GatewayBase):
+    """The asynchronous gateway: the same methods as :class:`Gateway`, awaited."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(provider, **kwargs)
+        self._owns_client = client is None
+        self.client = client or httpx.AsyncClient(transport=transport, timeout=self.config.timeout_s)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def __aenter__(self) -> AsyncGateway:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _run(self, call: _Call) -> Any:
+        try:
+            flow = self._start(call)
+            result = await drive_async(
+                flow, self.client, self.config, self.retry, call.idempotency_key, call.operation
+            )
+        except Exception as error:
+            raise self._failed(call, error) from None
+        return self._completed(call, result)
+
+    async def authorize(self, request: AuthorizeRequest) -> Payment:
+        return cast(Payment, await self._run(self._prepare_authorize(request)))
+
+    async def get_payment(self, payment_id: str) -> Payment:
+        return cast(Payment, await self._run(self._prepare_get(payment_id)))
+
+    async def find_payment(self, merchant_reference: str) -> Payment | None:
+        return cast("Payment | None", await self._run(self._prepare_find(merchant_reference)))
+
+    async def capture(self, request: CaptureRequest) -> Payment:
+        return cast(Payment, await self._run(self._prepare_capture(request)))
+
+    async def void(self, request: VoidRequest) -> Payment:
+        return cast(Payment, await self._run(self._prepare_void(request)))
+
+    async def refund(self, request: RefundRequest) -> Payment:
+        return cast(Payment, await self._run(self._prepare_refund(request)))
+
+    async def create_mandate(self, request: MandateRequest) -> Mandate:
+        return cast(Mandate, await self._run(self._prepare_create_mandate(request)))
+
+    async def get_mandate(self, mandate_id: str) -> Mandate:
+        return cast(Mandate, await self._run(self._prepare_get_mandate(mandate_id)))
+
+    async def charge_mandate(self, request: MandateChargeRequest) -> Payment:
+        return cast(Payment, await self._run(self._prepare_charge_mandate(request)))
+
+    async def revoke_mandate(self, request: RevokeMandateRequest) -> Mandate:
+        return cast(Mandate, await self._run(self._prepare_revoke_mandate(request)))

@@ -1,0 +1,347 @@
+"""Typed requests and normalized results shared by every provider.
+
+All models are frozen attrs classes: a host stores them, compares them and hands them back
+to the gateway. Validators enforce invariants only (amounts in one currency, captured plus
+voided never above authorized, refunded never above captured); the checks of a request
+against a provider's capabilities live in the gateway, before any I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ._money import Money
+from ._status import MandateStatus, PaymentStatus
+
+
+class CaptureMode(enum.Enum):
+    """Whether the provider captures on authorization or waits for an explicit capture."""
+
+    AUTOMATIC = "automatic"
+    SEPARATE = "separate"
+
+
+class DeclineCode(enum.Enum):
+    """Why a payment was refused, normalized across providers; the raw code is kept beside it."""
+
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    SUSPECTED_FRAUD = "suspected_fraud"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    CANCELLED_BY_CONSUMER = "cancelled_by_consumer"
+    EXPIRED = "expired"
+    AMOUNT_NOT_SUPPORTED = "amount_not_supported"
+    CURRENCY_NOT_SUPPORTED = "currency_not_supported"
+    COUNTRY_NOT_SUPPORTED = "country_not_supported"
+    PAYMENT_METHOD_NOT_SUPPORTED = "payment_method_not_supported"
+    MANDATE_INACTIVE = "mandate_inactive"
+    MANDATE_REVOKED = "mandate_revoked"
+    REFUND_PERIOD_EXPIRED = "refund_period_expired"
+    AMOUNT_EXCEEDED = "amount_exceeded"
+    DISPUTED = "disputed"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    PROCESSING_ERROR = "processing_error"
+    GENERIC = "generic"
+
+
+class OperationKind(enum.Enum):
+    AUTHORIZATION = "authorization"
+    CAPTURE = "capture"
+    REFUND = "refund"
+    VOID = "void"
+    CHARGEBACK = "chargeback"
+
+
+class RefundReason(enum.Enum):
+    RETURN = "return"
+    DUPLICATE = "duplicate"
+    FRAUD = "fraud"
+    CUSTOMER_REQUEST = "customer_request"
+    PRE_DISPUTE = "pre_dispute"
+    OTHER = "other"
+
+
+class AmountType(enum.Enum):
+    """How a mandate's amount bounds each later charge."""
+
+    EXACT = "exact"
+    MAX = "max"
+    VARIABLE = "variable"
+
+
+class FrequencyUnit(enum.Enum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+@attrs.frozen
+class Frequency:
+    unit: FrequencyUnit
+    interval: int = 1
+
+
+@attrs.frozen
+class Consumer:
+    """The paying person. ``country`` is ISO 3166-1 alpha-2."""
+
+    country: str
+    name: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    merchant_consumer_reference: str | None = None
+
+
+@attrs.frozen
+class NextAction:
+    """What the consumer must do next: open ``url`` with ``method`` (a redirect)."""
+
+    url: str
+    method: str = "GET"
+    kind: str = "redirect"
+
+
+@attrs.frozen
+class Decline:
+    """A refusal, normalized (``code``) and raw (``provider_code``, ``provider_type``)."""
+
+    code: DeclineCode
+    provider_code: str
+    message: str = ""
+    provider_type: str | None = None
+    retryable: bool = False
+
+
+@attrs.frozen
+class Operation:
+    """One completed money movement on a payment, identified by the provider's id."""
+
+    kind: OperationKind
+    id: str
+    amount: Money
+    at: datetime | None = attrs.field(default=None, eq=False)
+
+
+def _same_currency(instance: Any, attribute: attrs.Attribute[Money], value: Money) -> None:
+    expected = instance.amount.currency
+    if value.currency != expected:
+        raise ValueError(f"{attribute.name} is in {value.currency}, the payment in {expected}")
+
+
+@attrs.frozen
+class Payment:
+    """A payment as the provider last reported it, normalized.
+
+    ``amount`` is what was requested; ``authorized``, ``captured``, ``refunded``,
+    ``voided`` and ``charged_back`` are totals over ``operations``.
+    """
+
+    provider: str
+    id: str
+    status: PaymentStatus
+    amount: Money
+    authorized: Money = attrs.field(validator=_same_currency)
+    captured: Money = attrs.field(validator=_same_currency)
+    refunded: Money = attrs.field(validator=_same_currency)
+    voided: Money = attrs.field(validator=_same_currency)
+    charged_back: Money = attrs.field(validator=_same_currency)
+    provider_status: str = ""
+    merchant_reference: str | None = None
+    next_action: NextAction | None = None
+    decline: Decline | None = None
+    mandate_id: str | None = None
+    operations: tuple[Operation, ...] = ()
+    captured_at: datetime | None = None
+    created_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.captured.minor + self.voided.minor > self.authorized.minor:
+            raise ValueError(
+                f"captured {self.captured} + voided {self.voided} exceed authorized {self.authorized}"
+            )
+        if self.refunded.minor > self.captured.minor:
+            raise ValueError(f"refunded {self.refunded} exceeds captured {self.captured}")
+
+    @property
+    def capturable(self) -> Money:
+        """What may still be captured or voided."""
+        if self.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_CAPTURED):
+            return Money.zero(self.amount.currency)
+        return self.authorized - self.captured - self.voided
+
+    @property
+    def refundable(self) -> Money:
+        """What may still be refunded."""
+        if self.status not in (
+            PaymentStatus.PARTIALLY_CAPTURED,
+            PaymentStatus.CAPTURED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+        ):
+            return Money.zero(self.amount.currency)
+        return self.captured - self.refunded
+
+    @classmethod
+    def new(cls, provider: str, id: str, status: PaymentStatus, amount: Money, **fields: Any) -> Payment:
+        """A payment with every total at zero unless given."""
+        zero = Money.zero(amount.currency)
+        for name in ("authorized", "captured", "refunded", "voided", "charged_back"):
+            fields.setdefault(name, zero)
+        return cls(provider=provider, id=id, status=status, amount=amount, **fields)
+
+
+@attrs.frozen
+class Mandate:
+    """A recurring-payment mandate (PPRO: payment agreement)."""
+
+    provider: str
+    id: str
+    status: MandateStatus
+    provider_status: str = ""
+    merchant_reference: str | None = None
+    next_action: NextAction | None = None
+    initial_payment_id: str | None = None
+    decline: Decline | None = None
+    created_at: datetime | None = None
+
+
+@attrs.frozen
+class AuthorizeRequest:
+    """A one-time payment. ``merchant_reference`` is how an unknown outcome is found again."""
+
+    amount: Money
+    consumer: Consumer
+    return_url: str
+    merchant_reference: str
+    capture_mode: CaptureMode = CaptureMode.AUTOMATIC
+    idempotency_key: str | None = None
+    webhook_url: str | None = None
+    description: str | None = None
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class CaptureRequest:
+    """Capture ``amount`` (default: all that remains) of ``payment``, the latest known state."""
+
+    payment: Payment
+    amount: Money | None = None
+    merchant_reference: str | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class VoidRequest:
+    """Release ``amount`` (default: all that remains) of an authorization."""
+
+    payment: Payment
+    amount: Money | None = None
+    merchant_reference: str | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class RefundRequest:
+    """Refund ``amount`` (default: all that remains refundable) of a captured payment."""
+
+    payment: Payment
+    amount: Money | None = None
+    reason: RefundReason | None = None
+    merchant_reference: str | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class InitialCharge:
+    """The first charge made together with a mandate, approved by the consumer."""
+
+    amount: Money
+    merchant_reference: str | None = None
+    capture_mode: CaptureMode = CaptureMode.AUTOMATIC
+
+
+@attrs.frozen
+class MandateRequest:
+    """Set up recurring payments; the consumer approves once through ``next_action``."""
+
+    consumer: Consumer
+    return_url: str
+    start: datetime
+    merchant_reference: str
+    end: datetime | None = None
+    frequency: Frequency | None = None
+    amount: Money | None = None
+    amount_type: AmountType | None = None
+    description: str | None = None
+    initial_charge: InitialCharge | None = None
+    webhook_url: str | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class MandateChargeRequest:
+    """A merchant-initiated charge against an active mandate; no consumer interaction."""
+
+    mandate_id: str
+    amount: Money
+    merchant_reference: str
+    capture_mode: CaptureMode = CaptureMode.AUTOMATIC
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class RevokeMandateRequest:
+    mandate_id: str
+    idempotency_key: str | None = None
+
+
+class EventKind(enum.Enum):
+    """What a webhook event says happened, normalized."""
+
+    PAYMENT_CREATED = "payment.created"
+    PAYMENT_REQUIRES_ACTION = "payment.requires_action"
+    PAYMENT_PROCESSING = "payment.processing"
+    PAYMENT_AUTHORIZED = "payment.authorized"
+    PAYMENT_DECLINED = "payment.declined"
+    PAYMENT_CAPTURED = "payment.captured"
+    PAYMENT_CAPTURE_FAILED = "payment.capture_failed"
+    PAYMENT_VOIDED = "payment.voided"
+    PAYMENT_VOID_FAILED = "payment.void_failed"
+    PAYMENT_REFUND_PENDING = "payment.refund_pending"
+    PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENT_REFUND_FAILED = "payment.refund_failed"
+    PAYMENT_EXPIRED = "payment.expired"
+    PAYMENT_DISCARD_FAILED = "payment.discard_failed"
+    PAYMENT_CHARGED_BACK = "payment.charged_back"
+    MANDATE_CREATED = "mandate.created"
+    MANDATE_REQUIRES_ACTION = "mandate.requires_action"
+    MANDATE_ACTIVE = "mandate.active"
+    MANDATE_FAILED = "mandate.failed"
+    MANDATE_UPDATED = "mandate.updated"
+    MANDATE_REVOKED = "mandate.revoked"
+    UNHANDLED = "unhandled"
+    """A verified event of a type this provider plugin does not map; never guessed at."""
+
+
+@attrs.frozen
+class WebhookEvent:
+    """A verified, normalized webhook event. ``event_id`` is the de-duplication key."""
+
+    provider: str
+    event_id: str
+    kind: EventKind
+    provider_type: str
+    occurred_at: datetime | None = None
+    payment_id: str | None = None
+    mandate_id: str | None = None
+    payment_status: PaymentStatus | None = None
+    mandate_status: MandateStatus | None = None
+    operation: Operation | None = None
+    amount: Money | None = None
+    merchant_reference: str | None = None
+    decline: Decline | None = None
+    provider_status: str | None = None

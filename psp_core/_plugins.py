@@ -1,0 +1,116 @@
+"""One plugin manager per gateway: hookspecs, entry-point discovery, and blocking.
+
+Providers are found through the ``psp_providers`` entry-point group and registered under
+the entry point's name, which is the provider name. Like pytest and tox, the environment
+can switch discovery off (``PSP_DISABLE_PLUGIN_AUTOLOAD=1``) or block named plugins
+(``PSP_BLOCK_PLUGINS=name1,name2``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterable, Mapping
+
+import pluggy
+
+from . import hookspecs
+from ._config import ProviderInfo
+from ._errors import ConfigurationError, UnknownProviderError
+
+ENTRY_POINT_GROUP = "psp_providers"
+DISABLE_AUTOLOAD_ENV = "PSP_DISABLE_PLUGIN_AUTOLOAD"
+BLOCK_PLUGINS_ENV = "PSP_BLOCK_PLUGINS"
+
+PROVIDER_HOOKS = (
+    "psp_configure",
+    "psp_authorize",
+    "psp_get_payment",
+    "psp_find_payment",
+    "psp_capture",
+    "psp_void",
+    "psp_refund",
+    "psp_create_mandate",
+    "psp_get_mandate",
+    "psp_charge_mandate",
+    "psp_revoke_mandate",
+    "psp_parse_webhook",
+)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def create_plugin_manager(
+    plugins: Iterable[tuple[str, object]] = (),
+    *,
+    load_entrypoints: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> pluggy.PluginManager:
+    """A fresh plugin manager with the hookspecs, discovered providers and ``plugins``.
+
+    ``plugins`` are ``(name, plugin)`` pairs registered explicitly (tests, hosts that wire
+    providers by hand). Raises ``PluginValidationError`` after loading if any plugin
+    implements a hook that does not exist, so a misspelt hook fails loudly.
+    """
+    import os
+
+    env = os.environ if environ is None else environ
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in (env.get(BLOCK_PLUGINS_ENV) or "").split(","):
+        if name.strip():
+            pm.set_blocked(name.strip())
+    for name, plugin in plugins:
+        if not pm.is_blocked(name):
+            pm.register(plugin, name=name)
+    if load_entrypoints and not _truthy(env.get(DISABLE_AUTOLOAD_ENV)):
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if pm.is_blocked(entry_point.name) or pm.has_plugin(entry_point.name):
+                continue
+            pm.register(entry_point.load(), name=entry_point.name)
+    pm.check_pending()
+    return pm
+
+
+def provider_names(pm: pluggy.PluginManager) -> list[str]:
+    """Names of the registered plugins that are providers (implement ``psp_provider_info``)."""
+    return sorted(
+        name
+        for name, plugin in pm.list_name_plugin()
+        if name is not None and hasattr(plugin, "psp_provider_info")
+    )
+
+
+class ProviderHooks:
+    """The hooks of one provider plugin only: other plugins never see its calls."""
+
+    def __init__(self, pm: pluggy.PluginManager, provider: str) -> None:
+        names = provider_names(pm)
+        if provider not in names:
+            raise UnknownProviderError(provider, names)
+        self.name = provider
+        plugin = pm.get_plugin(provider)
+        others = [p for _, p in pm.list_name_plugin() if p is not plugin]
+        self._callers = {
+            hook: pm.subset_hook_caller(hook, remove_plugins=others)
+            for hook in (*PROVIDER_HOOKS, "psp_provider_info")
+        }
+        info = self.call("psp_provider_info")
+        if not isinstance(info, ProviderInfo) or info.name != provider:
+            raise ConfigurationError(
+                f"plugin {provider!r} must return a ProviderInfo named {provider!r} "
+                f"from psp_provider_info, got {info!r}"
+            )
+        self.info = info
+
+    def call(self, hook: str, **kwargs: object) -> object:
+        result = self._callers[hook](**kwargs)
+        return result
+
+    def implements(self, hook: str) -> bool:
+        return bool(self._callers[hook].get_hookimpls())
+
+
+def provider_infos(pm: pluggy.PluginManager) -> list[ProviderInfo]:
+    return [ProviderHooks(pm, name).info for name in provider_names(pm)]

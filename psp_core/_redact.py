@@ -1,0 +1,62 @@
+"""Keep secrets out of logs, reprs and exception text.
+
+A :class:`Redactor` knows the secret values of one gateway. It scrubs text, and as a
+``logging.Filter`` it scrubs every record that passes through the loggers it is attached to
+(psp's own, httpx's and httpcore's), whatever the level.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Iterable
+
+MASK = "********"
+WATCHED_LOGGERS = ("psp", "httpx", "httpcore", "stamina", "uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+class Redactor(logging.Filter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Short values would mask innocent text everywhere; keys and secrets are long.
+        self._secrets.update(s for s in secrets if len(s) >= 4)
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        scrubbed = self.scrub(message)
+        if scrubbed != message or record.args:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and record.exc_info[1] is not None:
+            scrub_exception(record.exc_info[1], self)
+            record.exc_text = None
+        return True
+
+    def attach(self, owner: object) -> None:
+        """Filter the watched loggers for as long as ``owner`` lives."""
+        loggers = [logging.getLogger(name) for name in WATCHED_LOGGERS]
+        for logger in loggers:
+            logger.addFilter(self)
+        weakref.finalize(owner, _detach, self, loggers)
+
+
+def _detach(redactor: Redactor, loggers: list[logging.Logger]) -> None:
+    for logger in loggers:
+        logger.removeFilter(redactor)
+
+
+def scrub_exception(error: BaseException, redactor: Redactor) -> BaseException:
+    """Scrub an exception's message in place, so no secret escapes in its text."""
+    error.args = tuple(redactor.scrub(a) if isinstance(a, str) else a for a in error.args)
+    return error

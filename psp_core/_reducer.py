@@ -1,0 +1,149 @@
+"""Apply what a provider reports (a fresh read or a webhook event) to a stored payment.
+
+The reducer is pure and monotonic. Operations are merged by the provider's operation id,
+so a duplicate never counts twice; totals only grow; the status is the furthest along of
+what is stored, what is reported, and what the totals imply. A terminal status is never
+left. For any order of the same updates the result is the same, so a late or duplicate
+webhook cannot move a paid order back to pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from ._models import Mandate, Operation, OperationKind, Payment, WebhookEvent
+from ._money import Money
+from ._status import (
+    MANDATE_RANK,
+    PAYMENT_RANK,
+    TERMINAL_PAYMENT_STATUSES,
+    MandateStatus,
+    PaymentStatus,
+)
+
+# At equal rank the order of arrival must not decide, so ties break on this fixed order.
+_TIE_ORDER = {status: index for index, status in enumerate(PaymentStatus)}
+
+
+def _further(a: PaymentStatus, b: PaymentStatus) -> PaymentStatus:
+    return max(a, b, key=lambda s: (PAYMENT_RANK[s], _TIE_ORDER[s]))
+
+
+def status_from_totals(
+    authorized: Money, captured: Money, refunded: Money, voided: Money, charged_back: Money
+) -> PaymentStatus | None:
+    """The status the money totals imply, or None before anything was authorized."""
+    if charged_back:
+        return PaymentStatus.CHARGED_BACK
+    if not authorized:
+        return None
+    remaining = authorized.minor - captured.minor - voided.minor
+    if captured:
+        if remaining > 0:
+            return PaymentStatus.PARTIALLY_CAPTURED
+        if refunded.minor >= captured.minor:
+            return PaymentStatus.REFUNDED
+        return PaymentStatus.PARTIALLY_REFUNDED if refunded else PaymentStatus.CAPTURED
+    if remaining <= 0:
+        return PaymentStatus.VOIDED
+    return PaymentStatus.AUTHORIZED
+
+
+def _total(operations: Iterable[Operation], kind: OperationKind, currency: str) -> Money:
+    return Money(sum(op.amount.minor for op in operations if op.kind is kind), currency)
+
+
+def _merge(
+    current: Payment,
+    reported_status: PaymentStatus | None,
+    operations: Iterable[Operation],
+    reported: Payment | None,
+) -> Payment:
+    if current.status in TERMINAL_PAYMENT_STATUSES:
+        return current
+    merged = {(op.kind, op.id): op for op in current.operations}
+    for op in operations:
+        merged.setdefault((op.kind, op.id), op)
+    ops = tuple(sorted(merged.values(), key=lambda op: (op.kind.value, op.id)))
+    currency = current.amount.currency
+
+    def total(name: str, kind: OperationKind) -> Money:
+        candidates = [getattr(current, name), _total(ops, kind, currency)]
+        if reported is not None:
+            candidates.append(getattr(reported, name))
+        best: Money = max(candidates, key=lambda m: m.minor)
+        return best
+
+    charged_back = total("charged_back", OperationKind.CHARGEBACK)
+    refunded = total("refunded", OperationKind.REFUND)
+    # A refund reported before its capture still proves the capture happened, and a capture
+    # before its authorization proves the authorization: totals are raised so the
+    # invariants hold whatever order the updates come in.
+    captured = max(total("captured", OperationKind.CAPTURE), refunded, key=lambda m: m.minor)
+    voided = total("voided", OperationKind.VOID)
+    authorized = max(
+        total("authorized", OperationKind.AUTHORIZATION),
+        captured + voided,
+        key=lambda m: m.minor,
+    )
+    status = current.status
+    if reported_status is not None:
+        status = _further(status, reported_status)
+    implied = status_from_totals(authorized, captured, refunded, voided, charged_back)
+    if implied is not None:
+        status = _further(status, implied)
+    newer = reported if reported is not None else current
+    return attrs.evolve(
+        current,
+        status=status,
+        authorized=authorized,
+        captured=captured,
+        refunded=refunded,
+        voided=voided,
+        charged_back=charged_back,
+        operations=ops,
+        provider_status=newer.provider_status or current.provider_status,
+        next_action=newer.next_action if status is PaymentStatus.REQUIRES_ACTION else None,
+        decline=newer.decline or current.decline,
+        captured_at=current.captured_at or newer.captured_at,
+        mandate_id=current.mandate_id or newer.mandate_id,
+        merchant_reference=current.merchant_reference or newer.merchant_reference,
+    )
+
+
+def apply_update(current: Payment, update: Payment) -> Payment:
+    """Fold a fresh provider read of the same payment into the stored one."""
+    if update.id != current.id or update.provider != current.provider:
+        raise ValueError(f"update is for payment {update.id!r}, not {current.id!r}")
+    return _merge(current, update.status, update.operations, update)
+
+
+def apply_event(current: Payment, event: WebhookEvent) -> Payment:
+    """Fold a verified webhook event into the stored payment it concerns."""
+    if event.payment_id != current.id:
+        raise ValueError(f"event is for payment {event.payment_id!r}, not {current.id!r}")
+    operations = (event.operation,) if event.operation is not None else ()
+    # An operation event's status says what PPRO-like providers call the charge after *that*
+    # operation; the totals decide, so only statuses without money consequences are taken.
+    status = None if event.operation is not None else event.payment_status
+    if event.payment_status is PaymentStatus.CHARGED_BACK:
+        status = PaymentStatus.CHARGED_BACK
+    return _merge(current, status, operations, None)
+
+
+def apply_mandate_update(current: Mandate, update: Mandate) -> Mandate:
+    """Fold a fresh read or an event's status into a stored mandate, never moving back."""
+    if current.status in (MandateStatus.FAILED, MandateStatus.REVOKED):
+        return current
+    if MANDATE_RANK[update.status] < MANDATE_RANK[current.status]:
+        return current
+    if MANDATE_RANK[update.status] == MANDATE_RANK[current.status] and (update.status is not current.status):
+        # ACTIVE and FAILED share a rank and exclude each other; the first word stands.
+        return current
+    return attrs.evolve(
+        update,
+        initial_payment_id=update.initial_payment_id or current.initial_payment_id,
+        merchant_reference=update.merchant_reference or current.merchant_reference,
+    )

@@ -1,0 +1,143 @@
+"""Normalized statuses and the one table of allowed transitions.
+
+The gateway, the webhook reducer and the contract suite all read this table; a provider
+plugin maps its own statuses onto these. Every allowed transition moves to a higher
+``rank``, which is what makes the reducer monotonic: whatever order updates arrive in,
+a payment only ever moves forward.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+
+class PaymentStatus(enum.Enum):
+    """Where a payment stands, in words a shop can act on."""
+
+    PENDING = "pending"
+    """Created at the provider; nothing is known yet."""
+    REQUIRES_ACTION = "requires_action"
+    """Waiting for the consumer: follow ``Payment.next_action``."""
+    PROCESSING = "processing"
+    """The consumer acted; the provider has not confirmed the outcome yet."""
+    AUTHORIZED = "authorized"
+    """Funds are reserved and await capture."""
+    PARTIALLY_CAPTURED = "partially_captured"
+    """Some of the authorized amount was captured; the rest may still be captured or voided."""
+    CAPTURED = "captured"
+    """Everything that will be captured was captured."""
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    """Everything captured was refunded."""
+    VOIDED = "voided"
+    """The whole authorization was released without capture."""
+    DECLINED = "declined"
+    """The provider or the consumer's bank refused; see ``Payment.decline``."""
+    FAILED = "failed"
+    """The payment could not be made for a technical reason, or the consumer cancelled."""
+    EXPIRED = "expired"
+    """The consumer did not act within the provider's time limit."""
+    CHARGED_BACK = "charged_back"
+    """The consumer disputed the payment and the funds were taken back."""
+
+
+class MandateStatus(enum.Enum):
+    """Where a recurring-payment mandate (agreement) stands."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    ACTIVE = "active"
+    FAILED = "failed"
+    REVOKED = "revoked"
+
+
+_S = PaymentStatus
+
+PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
+    _S.PENDING: frozenset(
+        {
+            _S.REQUIRES_ACTION,
+            _S.PROCESSING,
+            _S.AUTHORIZED,
+            _S.PARTIALLY_CAPTURED,
+            _S.CAPTURED,
+            _S.DECLINED,
+            _S.FAILED,
+            _S.EXPIRED,
+        }
+    ),
+    _S.REQUIRES_ACTION: frozenset(
+        {
+            _S.PROCESSING,
+            _S.AUTHORIZED,
+            _S.PARTIALLY_CAPTURED,
+            _S.CAPTURED,
+            _S.DECLINED,
+            _S.FAILED,
+            _S.EXPIRED,
+        }
+    ),
+    _S.PROCESSING: frozenset(
+        {_S.AUTHORIZED, _S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.DECLINED, _S.FAILED, _S.EXPIRED}
+    ),
+    _S.AUTHORIZED: frozenset({_S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.VOIDED, _S.EXPIRED}),
+    _S.PARTIALLY_CAPTURED: frozenset({_S.CAPTURED, _S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK}),
+    _S.CAPTURED: frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK}),
+    _S.PARTIALLY_REFUNDED: frozenset({_S.REFUNDED, _S.CHARGED_BACK}),
+    _S.REFUNDED: frozenset(),
+    _S.VOIDED: frozenset(),
+    _S.DECLINED: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.EXPIRED: frozenset(),
+    _S.CHARGED_BACK: frozenset(),
+}
+"""Allowed moves between payment statuses. Staying in the same status is always allowed."""
+
+TERMINAL_PAYMENT_STATUSES: frozenset[PaymentStatus] = frozenset(
+    status for status, targets in PAYMENT_TRANSITIONS.items() if not targets
+)
+
+PAYMENT_RANK: Mapping[PaymentStatus, int] = {
+    _S.PENDING: 0,
+    _S.REQUIRES_ACTION: 1,
+    _S.PROCESSING: 2,
+    _S.AUTHORIZED: 3,
+    _S.DECLINED: 3,
+    _S.FAILED: 3,
+    _S.EXPIRED: 4,
+    _S.PARTIALLY_CAPTURED: 4,
+    _S.VOIDED: 5,
+    _S.CAPTURED: 5,
+    _S.PARTIALLY_REFUNDED: 6,
+    _S.REFUNDED: 7,
+    _S.CHARGED_BACK: 8,
+}
+"""How far along a status is; every allowed transition strictly increases it."""
+
+MANDATE_TRANSITIONS: Mapping[MandateStatus, frozenset[MandateStatus]] = {
+    MandateStatus.PENDING: frozenset(
+        {MandateStatus.REQUIRES_ACTION, MandateStatus.ACTIVE, MandateStatus.FAILED}
+    ),
+    MandateStatus.REQUIRES_ACTION: frozenset({MandateStatus.ACTIVE, MandateStatus.FAILED}),
+    MandateStatus.ACTIVE: frozenset({MandateStatus.REVOKED}),
+    MandateStatus.FAILED: frozenset(),
+    MandateStatus.REVOKED: frozenset(),
+}
+
+MANDATE_RANK: Mapping[MandateStatus, int] = {
+    MandateStatus.PENDING: 0,
+    MandateStatus.REQUIRES_ACTION: 1,
+    MandateStatus.ACTIVE: 2,
+    MandateStatus.FAILED: 2,
+    MandateStatus.REVOKED: 3,
+}
+
+
+def can_transition(current: PaymentStatus, new: PaymentStatus) -> bool:
+    """True when a payment may move from ``current`` to ``new`` (or stay where it is)."""
+    return new is current or new in PAYMENT_TRANSITIONS[current]
+
+
+def can_transition_mandate(current: MandateStatus, new: MandateStatus) -> bool:
+    return new is current or new in MANDATE_TRANSITIONS[current]
