@@ -4,7 +4,7 @@ Hosts use :class:`Gateway` or :class:`AsyncGateway`; provider plugins implement 
 :mod:`psp_core.hookspecs` and are found through the ``psp_providers`` entry-point group.
 """
 
-from . import hookspecs
+from . import hookspecs, signing
 from ._capabilities import AmountLimits, Capabilities
 from ._config import ProviderConfig, ProviderInfo, Secret
 from ._errors import (
@@ -138,6 +138,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "hookspecs",
+    "signing",
     "idempotency_key_for",
     "provider_infos",
     "provider_names",

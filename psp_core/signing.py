@@ -1,4 +1,4 @@
-"""Signature checks shared by every provider, so no plugin does them its own way.
+"""Webhook signature checks shared by every provider, so no plugin does them its own way.
 
 Constant-time comparison, timestamp tolerance in both directions, and parsing of
 ``t=...,s=...`` style signature headers.
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from ._errors import WebhookVerificationError
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive header lookup over a plain mapping."""
     wanted = name.lower()
     for key, value in headers.items():
@@ -63,3 +63,12 @@ def check_timestamp(timestamp: str, now: datetime, tolerance: timedelta) -> None
             "future_timestamp",
             f"signed {int(-age)} s in the future; tolerance is {int(tolerance.total_seconds())} s",
         )
+
+
+__all__ = [
+    "check_timestamp",
+    "header_value",
+    "hmac_sha256_hex",
+    "matches_any",
+    "parse_signature_header",
+]
