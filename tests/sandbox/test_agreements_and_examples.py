@@ -77,7 +77,8 @@ def test_page_one_time_charge(client: httpx.Client) -> None:
     response = client.post("/v1/payment-charges", content=fixed, headers=JSON)
     assert response.status_code == 200
     charge = response.json()
-    assert charge["id"].startswith("charge_") and charge["status"] == "AUTHENTICATION_PENDING"
+    assert charge["id"].startswith("charge_")
+    assert charge["status"] == "AUTHENTICATION_PENDING"
     assert charge["authenticationMethods"][0]["type"] == "REDIRECT"
     assert charge["authenticationMethods"][0]["details"]["requestMethod"] == "GET"
     assert charge["authenticationMethods"][0]["details"]["requestUrl"].endswith(charge["id"])
@@ -88,12 +89,14 @@ def test_page_agreement_then_subsequent_charge(sandbox: Sandbox, client: httpx.C
     assert response.status_code == 200, response.text
     agreement = response.json()
     aid = agreement["id"]
-    assert aid.startswith("agr_") and agreement["status"] == "AUTHENTICATION_PENDING"
+    assert aid.startswith("agr_")
+    assert agreement["status"] == "AUTHENTICATION_PENDING"
     assert agreement["startDate"] == "2023-03-26T20:24:27.000Z"
     assert agreement["instrumentId"].startswith("instr_")
     initial_id = agreement["initialPaymentChargeId"]
     initial = client.get(f"/v1/payment-charges/{initial_id}").json()
-    assert initial["status"] == "AUTHENTICATION_PENDING" and initial["agreementId"] == aid
+    assert initial["status"] == "AUTHENTICATION_PENDING"
+    assert initial["agreementId"] == aid
     # The reference the page nests inside ``amount`` is hoisted onto the initial charge.
     assert initial["authorizations"][0]["merchantPaymentChargeReference"] == "YOURREFERENCEHERE"
 
@@ -108,7 +111,8 @@ def test_page_agreement_then_subsequent_charge(sandbox: Sandbox, client: httpx.C
     corrected["amount"] = {"value": 9000, "currency": "USD"}
     corrected["merchantPaymentChargeReference"] = corrected.pop("paymentChargeMerchantReference")
     charge = client.post(f"/v1/payment-agreements/{aid}/payment-charges", json=corrected).json()
-    assert charge["status"] == "CAPTURED" and charge["agreementId"] == aid
+    assert charge["status"] == "CAPTURED"
+    assert charge["agreementId"] == aid
     assert charge["captures"][0]["amount"] == 9000
     search = client.get("/v1/payment-charges", params={"agreementId": aid}).json()
     assert {c["id"] for c in search["data"]} == {initial_id, charge["id"]}
@@ -129,7 +133,8 @@ def test_agreement_without_initial_charge_revoke(sandbox: Sandbox, client: httpx
                                 "autoCapture": False}).json()
     assert pending["status"] == "CAPTURE_PENDING"
     revoked = client.post(f"/v1/payment-agreements/{aid}/revocations", json={})
-    assert revoked.status_code == 200 and revoked.json() == {"status": "REVOKED"}
+    assert revoked.status_code == 200
+    assert revoked.json() == {"status": "REVOKED"}
     after = client.get(f"/v1/payment-agreements/{aid}").json()
     assert after["status"] == "REVOKED_BY_MERCHANT"
     assert after["revocations"][0]["revocationStatus"] == "REVOKED_BY_MERCHANT"
@@ -161,13 +166,15 @@ def test_agreement_validation(client: httpx.Client) -> None:
     missing_start = agreement_body()
     del missing_start["startDate"]
     r = client.post("/v1/payment-agreements", json=missing_start)
-    assert r.status_code == 400 and r.json()["failureMessage"] == "startDate is required"
+    assert r.status_code == 400
+    assert r.json()["failureMessage"] == "startDate is required"
     r = client.post("/v1/payment-agreements", json=agreement_body(description="x" * 101))
     assert r.status_code == 400
     r = client.post("/v1/payment-agreements", json=agreement_body(frequency={"type": "HOURLY"}))
     assert r.status_code == 400
     r = client.post("/v1/payment-agreements", json=agreement_body(paymentMethod="PAYPAL"))
-    assert r.status_code == 200 and r.json()["status"] == "FAILED"
+    assert r.status_code == 200
+    assert r.json()["status"] == "FAILED"
     unknown = client.post("/v1/payment-agreements/agr_nope/payment-charges",
                           json={"amount": {"value": 500, "currency": "USD"}})
     assert unknown.status_code == 400

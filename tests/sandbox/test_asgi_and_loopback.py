@@ -102,7 +102,8 @@ def test_loopback_end_to_end() -> None:
             request_url = created.json()["authenticationMethods"][0]["details"]["requestUrl"]
             assert request_url.startswith(running.base_url)
             page = client.get(request_url)
-            assert page.status_code == 200 and "<form" in page.text
+            assert page.status_code == 200
+            assert "<form" in page.text
             submitted = client.post(request_url, data={"action": "approve"})
             assert submitted.status_code == 303
             assert submitted.headers["location"] == (

@@ -29,7 +29,8 @@ def test_one_time_charge_approve_capture_twice_refund_twice(
     assert ID.match(cid)
     assert created["status"] == "AUTHENTICATION_PENDING"
     assert "amount" not in created
-    assert created["currency"] == "USD" and created["country"] == "US"
+    assert created["currency"] == "USD"
+    assert created["country"] == "US"
     assert TIMESTAMP.match(str(created["createdAt"]))
     method = created["authenticationMethods"][0]  # type: ignore[index]
     assert method == {"type": "REDIRECT", "details": {
@@ -43,7 +44,8 @@ def test_one_time_charge_approve_capture_twice_refund_twice(
     first = client.post(f"/v1/payment-charges/{cid}/captures",
                         json={"amount": 600, "merchantCaptureReference": "cap-1"})
     assert first.status_code == 200
-    assert first.json()["status"] == "CAPTURED" and first.json()["amount"] == 600
+    assert first.json()["status"] == "CAPTURED"
+    assert first.json()["amount"] == 600
     assert first.json()["merchantCaptureReference"] == "cap-1"
     second = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 400})
     assert second.status_code == 200
@@ -53,13 +55,15 @@ def test_one_time_charge_approve_capture_twice_refund_twice(
 
     r1 = client.post(f"/v1/payment-charges/{cid}/refunds",
                      json={"amount": 300, "refundReason": "RETURN"})
-    assert r1.status_code == 200 and r1.json()["status"] == "REFUNDED"
+    assert r1.status_code == 200
+    assert r1.json()["status"] == "REFUNDED"
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "CAPTURED"
     r2 = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 700})
     assert r2.status_code == 200
     charge = client.get(f"/v1/payment-charges/{cid}").json()
     assert charge["status"] == "REFUNDED"
-    assert sandbox.effects(cid).captures == 2 and sandbox.effects(cid).refunds == 2
+    assert sandbox.effects(cid).captures == 2
+    assert sandbox.effects(cid).refunds == 2
 
     single = client.get(f"/v1/payment-charges/{cid}/refunds/{r1.json()['id']}")
     assert single.json() == r1.json()
@@ -114,7 +118,8 @@ def test_deterministic_declines(sandbox: Sandbox, client: httpx.Client, amount: 
     cid = str(_create(client, amount=amount)["id"])
     assert sandbox.approve(cid) == "FAILED"
     failure = client.get(f"/v1/payment-charges/{cid}").json()["failure"]
-    assert failure["failureType"] == "PROVIDER_DECLINE" and failure["failureCode"] == code
+    assert failure["failureType"] == "PROVIDER_DECLINE"
+    assert failure["failureCode"] == code
 
 
 def test_authentication_timeout_discards(sandbox: Sandbox, client: httpx.Client) -> None:
@@ -169,14 +174,16 @@ def test_malformed_requests_are_400(client: httpx.Client, body: bytes, fragment:
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     envelope = response.json()
-    assert envelope["status"] == 400 and fragment in envelope["failureMessage"]
+    assert envelope["status"] == 400
+    assert fragment in envelope["failureMessage"]
     assert TIMESTAMP.match(envelope["timestamp"])
 
 
 def test_webhooks_url_must_be_https_or_loopback(client: httpx.Client) -> None:
     bad = client.post("/v1/payment-charges",
                       json=charge_body(webhooksUrl="http://merchant.example/hook"))
-    assert bad.status_code == 400 and "webhooksUrl" in bad.json()["failureMessage"]
+    assert bad.status_code == 400
+    assert "webhooksUrl" in bad.json()["failureMessage"]
     for url in ("https://merchant.example/hook", "http://127.0.0.1:8080/h", "http://localhost/h",
                 "http://[::1]:9/h"):
         assert client.post("/v1/payment-charges",
@@ -195,7 +202,8 @@ def test_content_type_must_be_json(client: httpx.Client) -> None:
 def test_missing_credentials_are_401(sandbox: Sandbox, headers: dict[str, str]) -> None:
     with httpx.Client(transport=sandbox.transport(), base_url="http://x") as c:
         response = c.get("/v1/payment-charges/charge_x", headers=headers)
-    assert response.status_code == 401 and response.json() == {"message": "Unauthorized"}
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthorized"}
 
 
 def test_configured_credentials_are_enforced() -> None:
@@ -221,18 +229,21 @@ def test_unknown_ids(client: httpx.Client) -> None:
 def test_wrong_state_and_over_amounts_are_400(sandbox: Sandbox, client: httpx.Client) -> None:
     cid = str(_create(client, autoCapture=False)["id"])
     pending = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100})
-    assert pending.status_code == 400 and "AUTHENTICATION_PENDING" in pending.json()[
+    assert pending.status_code == 400
+    assert "AUTHENTICATION_PENDING" in pending.json()[
         "failureMessage"]
     refund_early = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100})
     assert refund_early.status_code == 400
     sandbox.approve(cid)
     over = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 1001})
-    assert over.status_code == 400 and "exceeds" in over.json()["failureMessage"]
+    assert over.status_code == 400
+    assert "exceeds" in over.json()["failureMessage"]
     assert client.post(f"/v1/payment-charges/{cid}/voids", json={}).status_code == 400
     assert client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 0}).status_code == 400
     assert client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 700}).status_code == 200
     void = client.post(f"/v1/payment-charges/{cid}/voids", json={"amount": 300})
-    assert void.status_code == 200 and void.json()["status"] == "VOIDED"
+    assert void.status_code == 200
+    assert void.json()["status"] == "VOIDED"
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "VOIDED"
     nothing_left = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 1})
     assert nothing_left.status_code == 400
@@ -240,8 +251,10 @@ def test_wrong_state_and_over_amounts_are_400(sandbox: Sandbox, client: httpx.Cl
     assert over_refund.status_code == 400
     bad_reason = client.post(f"/v1/payment-charges/{cid}/refunds",
                              json={"amount": 1, "refundReason": "BORED"})
-    assert bad_reason.status_code == 400 and "refundReason" in bad_reason.json()["failureMessage"]
-    assert sandbox.effects(cid).captures == 1 and sandbox.effects(cid).refunds == 0
+    assert bad_reason.status_code == 400
+    assert "refundReason" in bad_reason.json()["failureMessage"]
+    assert sandbox.effects(cid).captures == 1
+    assert sandbox.effects(cid).refunds == 0
 
 
 def test_refund_after_window_fails_in_band(sandbox: Sandbox, client: httpx.Client) -> None:
@@ -276,7 +289,8 @@ def test_search_by_reference(sandbox: Sandbox, client: httpx.Client) -> None:
     _create(client, merchantPaymentChargeReference="dup")
     _create(client, merchantPaymentChargeReference="other")
     found = client.get("/v1/payment-charges", params={"merchantPaymentChargeReference": "dup"})
-    assert found.status_code == 200 and len(found.json()["data"]) == 2
+    assert found.status_code == 200
+    assert len(found.json()["data"]) == 2
     assert sandbox.charge_count("dup") == 2
     assert client.get("/v1/payment-charges").status_code == 400
 
@@ -284,8 +298,10 @@ def test_search_by_reference(sandbox: Sandbox, client: httpx.Client) -> None:
 def test_hosted_page_via_transport(sandbox: Sandbox, client: httpx.Client) -> None:
     cid = str(_create(client)["id"])
     page = client.get(f"/__sandbox__/authenticate/{cid}")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert 'value="approve"' in page.text and 'value="cancel"' in page.text
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert 'value="approve"' in page.text
+    assert 'value="cancel"' in page.text
     submitted = client.post(f"/__sandbox__/authenticate/{cid}", data={"action": "approve"})
     assert submitted.status_code == 303
     assert submitted.headers["location"] == (

@@ -27,7 +27,8 @@ def test_idempotent_replay(sandbox: Sandbox, client: httpx.Client) -> None:
     assert "Request-Idempotency" not in first.headers
     assert sandbox.charge_count("order-1") == 1
     other = client.post("/v1/payment-charges", json=charge_body(amount=999), headers=_key("k1"))
-    assert other.status_code == 409 and other.json()["status"] == 409
+    assert other.status_code == 409
+    assert other.json()["status"] == 409
     # A different path is a different scope.
     cid = first.json()["id"]
     sandbox.approve(cid)
@@ -52,7 +53,8 @@ def test_4xx_is_not_stored(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.approve(cid)
     later = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100},
                         headers=_key("cap"))
-    assert later.status_code == 200 and "Request-Idempotency" not in later.headers
+    assert later.status_code == 200
+    assert "Request-Idempotency" not in later.headers
 
 
 def test_in_flight_conflict(sandbox: Sandbox, client: httpx.Client) -> None:
@@ -76,7 +78,8 @@ def test_drop_after_store_then_retry_with_key_has_one_effect(
     assert sandbox.effects(cid).captures == 1  # stored despite the drop
     retry = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500},
                         headers=_key("c1"))
-    assert retry.status_code == 200 and retry.headers["Request-Idempotency"] == "true"
+    assert retry.status_code == 200
+    assert retry.headers["Request-Idempotency"] == "true"
     assert sandbox.effects(cid).captures == 1
 
 
@@ -94,7 +97,8 @@ def test_rate_limit_and_timeout(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.faults.inject_next("429", count=2, retry_after=3)
     for _ in range(2):
         limited = client.get("/v1/payment-charges", params={"agreementId": "agr_x"})
-        assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
+        assert limited.status_code == 429
+        assert limited.headers["Retry-After"] == "3"
     sandbox.faults.inject_next("timeout")
     with pytest.raises(httpx.ReadTimeout):
         client.post("/v1/payment-charges", json=charge_body())
@@ -108,7 +112,9 @@ def test_random_faults_are_seeded() -> None:
         with httpx.Client(transport=sb.transport(), base_url="http://x", headers=AUTH) as c:
             return [c.get("/v1/payment-charges/charge_x").status_code for _ in range(30)]
     first, second = run(), run()
-    assert first == second and 500 in first and 404 in first
+    assert first == second
+    assert 500 in first
+    assert 404 in first
 
 
 def test_transport_counts_requests(sandbox: Sandbox) -> None:
@@ -136,8 +142,10 @@ def test_webhook_envelope_and_signature(sandbox: Sandbox, client: httpx.Client) 
     for delivery in deliveries:
         _verify(delivery, WEBHOOK_SECRET)
         envelope = json.loads(delivery.body)
-        assert envelope["specversion"] == "1.0.2" and envelope["source"] == "https://www.ppro.com"
-        assert envelope["subject"] == cid and len(envelope["id"]) == 21
+        assert envelope["specversion"] == "1.0.2"
+        assert envelope["source"] == "https://www.ppro.com"
+        assert envelope["subject"] == cid
+        assert len(envelope["id"]) == 21
         assert envelope["data"]["paymentChargeId"] == cid
         assert delivery.url == "https://merchant.example/webhooks"
     t = int(deliveries[0].headers["PPRO-Signature"].split(",")[0][2:])
@@ -159,7 +167,8 @@ def test_events_without_url_are_recorded_not_queued() -> None:
     sb = Sandbox(SandboxConfig())
     with httpx.Client(transport=sb.transport(), base_url="http://x", headers=AUTH) as c:
         c.post("/v1/payment-charges", json=charge_body())
-    assert len(sb.events) == 2 and sb.pending_webhooks() == []
+    assert len(sb.events) == 2
+    assert sb.pending_webhooks() == []
 
 
 def test_webhook_retry_with_backoff(sandbox: Sandbox, client: httpx.Client) -> None:
@@ -191,7 +200,8 @@ def test_webhook_dead_letter_after_max_attempts() -> None:
     for _ in range(3):
         sb.drain_webhooks(broken)
         sb.clock.advance(10)
-    assert len(sb.dead_letters) == 2 and sb.outbox == []
+    assert len(sb.dead_letters) == 2
+    assert sb.outbox == []
 
 
 def test_duplicate_and_reordered_webhooks(sandbox: Sandbox, client: httpx.Client) -> None:
@@ -201,5 +211,6 @@ def test_duplicate_and_reordered_webhooks(sandbox: Sandbox, client: httpx.Client
     sandbox.faults.reorder_webhooks = True
     received: list[str] = []
     assert sandbox.drain_webhooks(lambda d: received.append(d.event_id) or 204) == 8
-    assert len(received) == 16 and len(set(received)) == 8
+    assert len(received) == 16
+    assert len(set(received)) == 8
     assert received[::2] != [e.event_id for e in sandbox.events]
