@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import bad_request
@@ -164,7 +163,3 @@ def date_time(obj: Json, key: str, path: str, required: bool) -> datetime | None
         raise bad_request(f"{path} must be an ISO 8601 date-time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
-
-def reject_unknown_types(value: Any, path: str) -> None:
-    if value is not None and not isinstance(value, dict):
-        raise bad_request(f"{path} must be an object")
