@@ -61,8 +61,6 @@ def _merge(
     operations: Iterable[Operation],
     reported: Payment | None,
 ) -> Payment:
-    if current.status in TERMINAL_PAYMENT_STATUSES:
-        return current
     merged = {(op.kind, op.id): op for op in current.operations}
     for op in operations:
         merged.setdefault((op.kind, op.id), op)
@@ -79,15 +77,30 @@ def _merge(
     charged_back = total("charged_back", OperationKind.CHARGEBACK)
     refunded = total("refunded", OperationKind.REFUND)
     # A refund reported before its capture still proves the capture happened, and a capture
-    # before its authorization proves the authorization: totals are raised so the
-    # invariants hold whatever order the updates come in.
+    # or void before its authorization proves the authorization of the whole requested
+    # amount (authorizations are all-or-nothing): totals are raised so the invariants hold,
+    # and the result is the same, whatever order the updates come in.
     captured = max(total("captured", OperationKind.CAPTURE), refunded, key=lambda m: m.minor)
     voided = total("voided", OperationKind.VOID)
+    moved = captured + voided
     authorized = max(
         total("authorized", OperationKind.AUTHORIZATION),
-        captured + voided,
+        moved,
+        current.amount if moved else Money.zero(currency),
         key=lambda m: m.minor,
     )
+    if current.status in TERMINAL_PAYMENT_STATUSES:
+        # A terminal payment never changes status or totals. It still records operations
+        # its totals already account for (a late event of the same life), so every order
+        # of one life ends in the same value.
+        same_totals = (authorized, captured, refunded, voided, charged_back) == (
+            current.authorized,
+            current.captured,
+            current.refunded,
+            current.voided,
+            current.charged_back,
+        )
+        return attrs.evolve(current, operations=ops) if same_totals else current
     status = current.status
     if reported_status is not None:
         status = _further(status, reported_status)

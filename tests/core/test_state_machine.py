@@ -1,0 +1,238 @@
+"""The transition table and the reducer: forward only, invariants always, order-independent."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from psp_core import (
+    MANDATE_TRANSITIONS,
+    PAYMENT_RANK,
+    PAYMENT_TRANSITIONS,
+    TERMINAL_PAYMENT_STATUSES,
+    EventKind,
+    Mandate,
+    MandateStatus,
+    Money,
+    Operation,
+    OperationKind,
+    Payment,
+    PaymentStatus,
+    WebhookEvent,
+    apply_event,
+    apply_mandate_update,
+    apply_update,
+    can_transition,
+)
+
+USD = "USD"
+
+
+def pending(amount: int = 10_000) -> Payment:
+    return Payment.new("fakepay", "ch_1", PaymentStatus.REQUIRES_ACTION, Money(amount, USD))
+
+
+def op_event(n: int, kind: OperationKind, op_id: str, amount: int) -> WebhookEvent:
+    return WebhookEvent(
+        provider="fakepay",
+        event_id=f"ev_{n}",
+        kind=EventKind.PAYMENT_CAPTURED,
+        provider_type="TEST",
+        payment_id="ch_1",
+        operation=Operation(kind, op_id, Money(amount, USD)),
+    )
+
+
+def status_event(n: int, status: PaymentStatus) -> WebhookEvent:
+    return WebhookEvent(
+        provider="fakepay",
+        event_id=f"ev_{n}",
+        kind=EventKind.PAYMENT_PROCESSING,
+        provider_type="TEST",
+        payment_id="ch_1",
+        payment_status=status,
+    )
+
+
+def assert_invariants(payment: Payment) -> None:
+    assert payment.captured.minor + payment.voided.minor <= payment.authorized.minor
+    assert payment.refunded.minor <= payment.captured.minor
+    assert min(m.minor for m in (payment.authorized, payment.captured, payment.refunded, payment.voided)) >= 0
+
+
+def test_every_allowed_transition_moves_forward_in_rank() -> None:
+    for source, targets in PAYMENT_TRANSITIONS.items():
+        for target in targets:
+            assert PAYMENT_RANK[target] > PAYMENT_RANK[source], (source, target)
+
+
+def test_terminal_states_are_absorbing_and_named() -> None:
+    assert TERMINAL_PAYMENT_STATUSES == {
+        PaymentStatus.REFUNDED,
+        PaymentStatus.VOIDED,
+        PaymentStatus.DECLINED,
+        PaymentStatus.FAILED,
+        PaymentStatus.EXPIRED,
+        PaymentStatus.CHARGED_BACK,
+    }
+    for terminal in TERMINAL_PAYMENT_STATUSES:
+        assert [s for s in PaymentStatus if can_transition(terminal, s)] == [terminal]
+    assert MANDATE_TRANSITIONS[MandateStatus.REVOKED] == frozenset()
+
+
+def test_every_status_is_reachable_from_pending() -> None:
+    reached = {PaymentStatus.PENDING}
+    frontier = [PaymentStatus.PENDING]
+    while frontier:
+        for target in PAYMENT_TRANSITIONS[frontier.pop()]:
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    assert reached == set(PaymentStatus)
+
+
+def test_the_model_refuses_a_payment_that_breaks_an_invariant() -> None:
+    with pytest.raises(ValueError, match="exceed authorized"):
+        Payment.new("p", "x", PaymentStatus.CAPTURED, Money(100, USD), authorized=Money(100, USD), captured=Money(101, USD))
+    with pytest.raises(ValueError, match="refunded"):
+        Payment.new(
+            "p", "x", PaymentStatus.CAPTURED, Money(100, USD),
+            authorized=Money(100, USD), captured=Money(50, USD), refunded=Money(51, USD),
+        )
+    with pytest.raises(ValueError, match="EUR"):
+        Payment.new("p", "x", PaymentStatus.AUTHORIZED, Money(100, USD), authorized=Money(100, "EUR"))
+
+
+# A payment's life as the provider would report it: each step is a webhook event.
+@st.composite
+def lives(draw: st.DrawFn) -> list[WebhookEvent]:
+    total = draw(st.integers(min_value=2, max_value=100_000))
+    events = [status_event(0, PaymentStatus.PROCESSING), op_event(1, OperationKind.AUTHORIZATION, "au_1", total)]
+    remaining, n = total, 2
+    captured = 0
+    for _ in range(draw(st.integers(0, 3))):
+        if remaining <= 0:
+            break
+        amount = draw(st.integers(1, remaining))
+        kind = draw(st.sampled_from([OperationKind.CAPTURE, OperationKind.VOID]))
+        events.append(op_event(n, kind, f"op_{n}", amount))
+        remaining -= amount
+        captured += amount if kind is OperationKind.CAPTURE else 0
+        n += 1
+    refundable = captured
+    for _ in range(draw(st.integers(0, 3))):
+        if refundable <= 0:
+            break
+        amount = draw(st.integers(1, refundable))
+        events.append(op_event(n, OperationKind.REFUND, f"op_{n}", amount))
+        refundable -= amount
+        n += 1
+    return events
+
+
+def fold(events: list[WebhookEvent]) -> list[Payment]:
+    authorization = next(e.operation for e in events if e.operation and e.operation.kind is OperationKind.AUTHORIZATION)
+    states = [pending(authorization.amount.minor)]
+    for event in events:
+        states.append(apply_event(states[-1], event))
+    return states
+
+
+@given(lives())
+def test_a_random_walk_through_a_payment_life_keeps_every_invariant_and_only_moves_forward(
+    events: list[WebhookEvent],
+) -> None:
+    states = fold(events)
+    for before, after in itertools.pairwise(states):
+        assert_invariants(after)
+        assert can_transition(before.status, after.status), (before.status, after.status)
+
+
+@given(lives(), st.randoms(use_true_random=False))
+def test_the_reducer_reaches_the_same_state_for_any_order_and_duplicates(
+    events: list[WebhookEvent], rnd: object
+) -> None:
+    import random
+
+    assert isinstance(rnd, random.Random)
+    in_order = fold(events)[-1]
+    shuffled = events + rnd.sample(events, k=min(3, len(events)))  # duplicates too
+    rnd.shuffle(shuffled)
+    states = fold(shuffled)
+    assert states[-1] == in_order
+    for before, after in itertools.pairwise(states):
+        assert_invariants(after)
+        assert PAYMENT_RANK[after.status] >= PAYMENT_RANK[before.status]
+
+
+def test_a_late_pending_event_never_moves_a_captured_payment_back() -> None:
+    captured = fold([op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)])[-1]
+    assert captured.status is PaymentStatus.CAPTURED
+    late = apply_event(captured, status_event(9, PaymentStatus.REQUIRES_ACTION))
+    assert late == captured
+
+
+def test_a_duplicate_capture_event_is_counted_once() -> None:
+    event = op_event(1, OperationKind.CAPTURE, "cp_1", 300)
+    once = apply_event(pending(300), event)
+    twice = apply_event(once, event)
+    assert twice.captured == Money(300, USD) == once.captured
+
+
+def test_partial_operations_give_partial_statuses() -> None:
+    states = fold(
+        [
+            op_event(1, OperationKind.AUTHORIZATION, "au", 1000),
+            op_event(2, OperationKind.CAPTURE, "c1", 400),
+            op_event(3, OperationKind.CAPTURE, "c2", 600),
+            op_event(4, OperationKind.REFUND, "r1", 100),
+            op_event(5, OperationKind.REFUND, "r2", 900),
+        ]
+    )
+    assert [s.status for s in states[1:]] == [
+        PaymentStatus.AUTHORIZED,
+        PaymentStatus.PARTIALLY_CAPTURED,
+        PaymentStatus.CAPTURED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ]
+
+
+def test_a_partial_void_leaves_the_rest_authorized_and_a_capture_of_the_rest_completes_it() -> None:
+    states = fold(
+        [
+            op_event(1, OperationKind.AUTHORIZATION, "au", 1000),
+            op_event(2, OperationKind.VOID, "v1", 300),
+            op_event(3, OperationKind.CAPTURE, "c1", 700),
+        ]
+    )
+    assert [s.status for s in states[2:]] == [PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED]
+
+
+def test_terminal_states_absorb_any_update() -> None:
+    declined = apply_event(pending(), status_event(1, PaymentStatus.DECLINED))
+    assert declined.status is PaymentStatus.DECLINED
+    assert apply_event(declined, op_event(2, OperationKind.AUTHORIZATION, "au", 10_000)) == declined
+
+
+def test_apply_update_refuses_another_payment() -> None:
+    other = Payment.new("fakepay", "ch_2", PaymentStatus.PENDING, Money(1, USD))
+    with pytest.raises(ValueError, match="ch_2"):
+        apply_update(pending(), other)
+
+
+def test_a_fresh_read_behind_the_stored_state_does_not_regress_it() -> None:
+    stored = fold([op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)])[-1]
+    stale_read = Payment.new("fakepay", "ch_1", PaymentStatus.AUTHORIZED, Money(500, USD), authorized=Money(500, USD))
+    assert apply_update(stored, stale_read).status is PaymentStatus.CAPTURED
+
+
+@given(st.permutations([MandateStatus.PENDING, MandateStatus.REQUIRES_ACTION, MandateStatus.ACTIVE, MandateStatus.REVOKED]))
+def test_mandates_end_revoked_whatever_the_order(order: list[MandateStatus]) -> None:
+    mandate = Mandate(provider="p", id="agr_1", status=MandateStatus.PENDING)
+    for status in order:
+        mandate = apply_mandate_update(mandate, Mandate(provider="p", id="agr_1", status=status))
+    assert mandate.status is MandateStatus.REVOKED
