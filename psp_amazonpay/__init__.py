@@ -1,1 +1,54 @@
-"""Amazon Pay through the PPRO Global API: a psp provider plugin (work in progress)."""
+"""Amazon Pay through the PPRO Global API: a psp provider plugin.
+
+Registered through the ``psp_providers`` entry point as ``amazon_pay``; hosts use it with
+``psp_core.Gateway("amazon_pay", options={...})``. The hook implementations below are what
+pluggy finds on this module. A stateful PPRO sandbox ships in :mod:`psp_amazonpay.sandbox`.
+See ``docs/amazon_pay.md`` for the host-developer guide.
+"""
+
+from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
+from ._plugin import (
+    psp_authorize,
+    psp_capture,
+    psp_charge_mandate,
+    psp_configure,
+    psp_create_mandate,
+    psp_find_payment,
+    psp_get_mandate,
+    psp_get_payment,
+    psp_parse_webhook,
+    psp_provider_info,
+    psp_refund,
+    psp_revoke_mandate,
+    psp_void,
+)
+from ._settings import BASE_URL_PRESETS, PROVIDER, SETTINGS, AmazonPaySettings, capabilities
+from ._webhooks import EVENT_TYPES, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER
+
+__all__ = [
+    "AGREEMENT_STATUS",
+    "BASE_URL_PRESETS",
+    "CHARGE_STATUS",
+    "EVENT_TYPES",
+    "FAILURE_CODES",
+    "LEGACY_SIGNATURE_HEADER",
+    "PROVIDER",
+    "REFUND_REASONS",
+    "SETTINGS",
+    "SIGNATURE_HEADER",
+    "AmazonPaySettings",
+    "capabilities",
+    "psp_authorize",
+    "psp_capture",
+    "psp_charge_mandate",
+    "psp_configure",
+    "psp_create_mandate",
+    "psp_find_payment",
+    "psp_get_mandate",
+    "psp_get_payment",
+    "psp_parse_webhook",
+    "psp_provider_info",
+    "psp_refund",
+    "psp_revoke_mandate",
+    "psp_void",
+]

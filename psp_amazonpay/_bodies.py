@@ -1,0 +1,108 @@
+"""psp requests into PPRO request bodies (pure; amounts stay integer minor units)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from psp_core import (
+    AuthorizeRequest,
+    CaptureMode,
+    Consumer,
+    MandateChargeRequest,
+    MandateRequest,
+    Money,
+    RefundReason,
+)
+
+from . import _wire
+from ._mapping import REFUND_REASONS
+from ._settings import PAYMENT_METHOD, AmazonPaySettings
+
+
+def wire_money(amount: Money) -> _wire.WireMoney:
+    # PPRO takes minor units, exactly what Money holds: no conversion, so no rounding.
+    return _wire.WireMoney(value=amount.minor, currency=amount.currency)
+
+
+def auto_capture(mode: CaptureMode, settings: AmazonPaySettings) -> bool:
+    """Without separate captures PPRO captures anyway; saying so keeps the request honest."""
+    return mode is CaptureMode.AUTOMATIC or not settings.separate_captures
+
+
+def iso_utc(moment: datetime) -> str:
+    """PPRO's ``YYYY-MM-DDTHH:mm:ss.sssZ``; a naive datetime is taken to be UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    utc = aware.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _consumer(consumer: Consumer) -> _wire.WireConsumer:
+    return _wire.WireConsumer(
+        country=consumer.country,
+        name=consumer.name,
+        email=consumer.email,
+        locale=consumer.locale,
+        merchant_consumer_reference=consumer.merchant_consumer_reference,
+    )
+
+
+def _redirect(return_url: str) -> tuple[_wire.AuthenticationSetting, ...]:
+    return (_wire.AuthenticationSetting(type="REDIRECT", settings=_wire.RedirectSettings(return_url)),)
+
+
+def charge_body(request: AuthorizeRequest, settings: AmazonPaySettings) -> _wire.ChargeBody:
+    return _wire.ChargeBody(
+        payment_method=PAYMENT_METHOD,
+        amount=wire_money(request.amount),
+        consumer=_consumer(request.consumer),
+        authentication_settings=_redirect(request.return_url),
+        merchant_payment_charge_reference=request.merchant_reference,
+        auto_capture=auto_capture(request.capture_mode, settings),
+        webhooks_url=request.webhook_url,
+        payment_descriptor=request.description,
+        labels=dict(request.labels) or None,
+    )
+
+
+def refund_body(amount: Money, reason: RefundReason | None, reference: str | None) -> _wire.RefundBody:
+    return _wire.RefundBody(
+        amount=amount.minor,
+        merchant_refund_reference=reference,
+        refund_reason=REFUND_REASONS[reason] if reason is not None else None,
+    )
+
+
+def agreement_body(request: MandateRequest, settings: AmazonPaySettings) -> _wire.AgreementBody:
+    initial = request.initial_charge
+    return _wire.AgreementBody(
+        payment_method=PAYMENT_METHOD,
+        consumer=_consumer(request.consumer),
+        authentication_settings=_redirect(request.return_url),
+        start_date=iso_utc(request.start),
+        merchant_payment_agreement_reference=request.merchant_reference,
+        end_date=iso_utc(request.end) if request.end is not None else None,
+        frequency=_wire.WireFrequency(type=request.frequency.unit.name, interval=request.frequency.interval)
+        if request.frequency is not None
+        else None,
+        amount=wire_money(request.amount) if request.amount is not None else None,
+        amount_type=request.amount_type.name if request.amount_type is not None else None,
+        description=request.description,
+        initial_payment_charge=_wire.InitialChargeBody(
+            amount=wire_money(initial.amount),
+            auto_capture=auto_capture(initial.capture_mode, settings),
+            merchant_payment_charge_reference=initial.merchant_reference,
+        )
+        if initial is not None
+        else None,
+        webhooks_url=request.webhook_url,
+    )
+
+
+def agreement_charge_body(
+    request: MandateChargeRequest, settings: AmazonPaySettings
+) -> _wire.AgreementChargeBody:
+    return _wire.AgreementChargeBody(
+        amount=wire_money(request.amount),
+        merchant_payment_charge_reference=request.merchant_reference,
+        auto_capture=auto_capture(request.capture_mode, settings),
+    )

@@ -1,0 +1,94 @@
+"""Building PPRO requests and turning PPRO's error answers into psp's error tree.
+
+The core adds the base URL, ``Authorization``, ``Merchant-Id`` and the idempotency key; what
+is left per request is the body, ``Content-Type`` and a fresh ``Request-Reference``, which
+PPRO support asks for when debugging and which every error carries back to the host.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from psp_core import IdempotencyConflictError, ProviderError, ProviderResponseError
+
+from ._wire import ErrorBody, from_json, structure, to_json
+
+T = TypeVar("T")
+
+REQUEST_REFERENCE = "Request-Reference"
+
+
+def segment(value: str) -> str:
+    """An id as one URL path segment, whatever characters it holds."""
+    return quote(value, safe="")
+
+
+def _reference() -> dict[str, str]:
+    return {REQUEST_REFERENCE: uuid.uuid4().hex}
+
+
+def post(path: str, body: object | None) -> httpx.Request:
+    content = b"{}" if body is None else to_json(body)
+    headers = {"Content-Type": "application/json", **_reference()}
+    return httpx.Request("POST", path, headers=headers, content=content)
+
+
+def get(path: str, params: Mapping[str, str] | None = None) -> httpx.Request:
+    return httpx.Request("GET", path, params=params, headers=_reference())
+
+
+def request_id(response: httpx.Response) -> str | None:
+    sent = response.request.headers.get(REQUEST_REFERENCE) if _has_request(response) else None
+    return response.headers.get(REQUEST_REFERENCE) or sent
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - httpx raises when a response was built without one
+    except RuntimeError:
+        return False
+    return True
+
+
+def raise_for_error(response: httpx.Response, what: str) -> None:
+    """Raise the psp error for any non-2xx answer that reached the flow."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    rid = request_id(response)
+    message = _error_message(response)
+    text = f"{what}: PPRO answered HTTP {status}: {message}"
+    if status == 409:
+        raise IdempotencyConflictError(
+            f"{text} (the idempotency key was already used with a different request)",
+            http_status=status,
+            request_id=rid,
+        )
+    if status == 401:
+        text += " (check the api_key / PPRO_API_KEY and merchant_id / PPRO_MERCHANT_ID)"
+    raise ProviderError(text, http_status=status, request_id=rid)
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = structure(response.json(), ErrorBody, "error")
+    except Exception:
+        snippet = response.content[:200].decode("utf-8", "replace").strip()
+        return snippet or response.reason_phrase or "no details"
+    return body.failure_message or body.message or response.reason_phrase or "no details"
+
+
+def parse(response: httpx.Response, cls: type[T], what: str) -> T:
+    """A 2xx answer parsed into ``cls``; an error answer raised as its psp error."""
+    raise_for_error(response, what)
+    try:
+        return from_json(response.content, cls, what)
+    except ProviderResponseError as error:
+        raise ProviderResponseError(
+            error.message, http_status=response.status_code, request_id=request_id(response)
+        ) from None

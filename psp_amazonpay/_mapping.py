@@ -1,0 +1,320 @@
+"""PPRO's statuses and failure codes onto psp's, and PPRO charges/agreements onto results.
+
+Every PPRO value the plugin understands is in one of the tables below; anything else is a
+``ProviderResponseError`` carrying the raw value, never a guess. A charge's normalized status
+is the table's word combined with the money totals, because PPRO names a charge after its
+*last* operation (VOIDED after a partial void even though the remainder is capturable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+import attrs
+
+from psp_core import (
+    Decline,
+    DeclineCode,
+    Mandate,
+    MandateStatus,
+    Money,
+    NextAction,
+    Operation,
+    OperationKind,
+    Payment,
+    PaymentStatus,
+    ProviderResponseError,
+    RefundReason,
+    status_from_totals,
+)
+
+from . import _wire
+from ._settings import PROVIDER
+
+_P = PaymentStatus
+
+CHARGE_STATUS: Mapping[str, PaymentStatus] = {
+    "AUTHORIZATION_PROCESSING": _P.PENDING,
+    "AUTHENTICATION_PENDING": _P.REQUIRES_ACTION,
+    "AUTHORIZATION_ASYNC": _P.PROCESSING,
+    "CAPTURE_PENDING": _P.AUTHORIZED,
+    "CAPTURE_PROCESSING": _P.PROCESSING,
+    "CAPTURED": _P.CAPTURED,
+    "REFUND_PROCESSING": _P.CAPTURED,
+    "REFUNDED": _P.REFUNDED,
+    "VOID_PROCESSING": _P.AUTHORIZED,
+    "VOIDED": _P.VOIDED,
+    "DISCARD_PROCESSING": _P.PROCESSING,
+    "DISCARDED": _P.EXPIRED,
+    "FAILED": _P.FAILED,
+}
+"""Every PPRO charge status. FAILED is refined to DECLINED when the failure is a *_DECLINE."""
+
+AGREEMENT_STATUS: Mapping[str, MandateStatus] = {
+    "INITIALIZING": MandateStatus.PENDING,
+    "AUTHENTICATION_PENDING": MandateStatus.REQUIRES_ACTION,
+    "AUTHORIZATION_PROCESSING": MandateStatus.PENDING,
+    "ACTIVE": MandateStatus.ACTIVE,
+    "REVOKED_BY_CONSUMER": MandateStatus.REVOKED,
+    "REVOKED_BY_MERCHANT": MandateStatus.REVOKED,
+    "REVOKED_BY_PROVIDER": MandateStatus.REVOKED,
+    "FAILED": MandateStatus.FAILED,
+}
+
+# Sub-object statuses: which ones move money. Anything not listed is unknown.
+AUTHORIZATION_STATUSES: Mapping[str, bool] = {
+    "AUTHORIZED": True,
+    "AUTHENTICATION_PENDING": False,
+    "PROVIDER_CONFIRMATION_PENDING": False,
+    "FAILED": False,
+}
+CAPTURE_STATUSES: Mapping[str, bool] = {"CAPTURED": True, "FAILED": False}
+REFUND_STATUSES: Mapping[str, bool] = {"REFUNDED": True, "PENDING": False, "FAILED": False}
+VOID_STATUSES: Mapping[str, bool] = {"VOIDED": True, "FAILED": False}
+
+_D = DeclineCode
+
+FAILURE_CODES: Mapping[str, DeclineCode] = {
+    "INSUFFICIENT_FUNDS": _D.INSUFFICIENT_FUNDS,
+    "SUS_FRAUD": _D.SUSPECTED_FRAUD,
+    "SUS_LOST": _D.SUSPECTED_FRAUD,
+    "SUS_STOLEN": _D.SUSPECTED_FRAUD,
+    "AUTHENTICATION_FAILED": _D.AUTHENTICATION_FAILED,
+    "CANCELED_BY_CONSUMER": _D.CANCELLED_BY_CONSUMER,
+    "EXPIRED_SESSION": _D.EXPIRED,
+    "PAYMENT_METHOD_TIMEOUT": _D.EXPIRED,
+    "AMOUNT_NOT_SUPPORTED": _D.AMOUNT_NOT_SUPPORTED,
+    "INVALID_CURRENCY": _D.CURRENCY_NOT_SUPPORTED,
+    "INVALID_COUNTRY": _D.COUNTRY_NOT_SUPPORTED,
+    "INVALID_PAYMENT_METHOD": _D.PAYMENT_METHOD_NOT_SUPPORTED,
+    "REFUND_NOT_SUPPORTED": _D.PAYMENT_METHOD_NOT_SUPPORTED,
+    "AGREEMENT_INACTIVE": _D.MANDATE_INACTIVE,
+    "AGREEMENT_REVOKED": _D.MANDATE_REVOKED,
+    "REFUND_PERIOD_EXPIRED": _D.REFUND_PERIOD_EXPIRED,
+    "EXCEEDS_AUTHORIZED_AMOUNT": _D.AMOUNT_EXCEEDED,
+    "EXCEEDS_CAPTURED_AMOUNT": _D.AMOUNT_EXCEEDED,
+    "EXCEEDS_REFUNDABLE_AMOUNT": _D.AMOUNT_EXCEEDED,
+    "NO_AUTHORIZED_AMOUNT": _D.AMOUNT_EXCEEDED,
+    "NO_CAPTURED_AMOUNT": _D.AMOUNT_EXCEEDED,
+    "TRANSACTION_DISPUTED": _D.DISPUTED,
+    "INTERNAL_SERVICE_UNAVAILABLE": _D.PROVIDER_UNAVAILABLE,
+    "UNRESPONSIVE_PROVIDER": _D.PROVIDER_UNAVAILABLE,
+    "UNRESPONSIVE_ISSUER": _D.PROVIDER_UNAVAILABLE,
+    "INTERNAL_PROCESSING_ERROR": _D.PROCESSING_ERROR,
+    "PROVIDER_PROCESSING_ERROR": _D.PROCESSING_ERROR,
+    "SIMULTANEOUS_OPERATION_IN_PROGRESS": _D.PROCESSING_ERROR,
+    "GENERIC_DECLINE": _D.GENERIC,
+}
+"""PPRO failure codes -> DeclineCode; an unlisted code is GENERIC with the raw code kept."""
+
+REFUND_REASONS: Mapping[RefundReason, str] = {
+    RefundReason.RETURN: "RETURN",
+    RefundReason.DUPLICATE: "DUPLICATE",
+    RefundReason.FRAUD: "FRAUD",
+    RefundReason.CUSTOMER_REQUEST: "CUSTOMER_REQUEST",
+    RefundReason.PRE_DISPUTE: "PRE_DISPUTE",
+    RefundReason.OTHER: "OTHER",
+}
+
+_DECLINE_TYPES = frozenset({"INTERNAL_DECLINE", "PROVIDER_DECLINE"})
+_STOPPED = frozenset({_P.FAILED, _P.DECLINED, _P.EXPIRED})
+
+
+def charge_status(raw: str) -> PaymentStatus:
+    try:
+        return CHARGE_STATUS[raw]
+    except KeyError:
+        raise ProviderResponseError(f"unknown PPRO charge status {raw!r}", provider_code=raw) from None
+
+
+def agreement_status(raw: str) -> MandateStatus:
+    try:
+        return AGREEMENT_STATUS[raw]
+    except KeyError:
+        raise ProviderResponseError(f"unknown PPRO agreement status {raw!r}", provider_code=raw) from None
+
+
+def _sub_status(table: Mapping[str, bool], raw: str, what: str) -> bool:
+    try:
+        return table[raw]
+    except KeyError:
+        raise ProviderResponseError(f"unknown PPRO {what} status {raw!r}", provider_code=raw) from None
+
+
+def decline_of(failure: _wire.Failure | None) -> Decline | None:
+    if failure is None:
+        return None
+    raw = failure.failure_code or failure.provider_failure_code or "UNKNOWN"
+    return Decline(
+        code=FAILURE_CODES.get(raw, DeclineCode.GENERIC),
+        provider_code=raw,
+        message=failure.failure_message or "",
+        provider_type=failure.failure_type,
+        retryable=bool(failure.is_retryable),
+    )
+
+
+def failed_status(failure: _wire.Failure | None) -> PaymentStatus:
+    """FAILED refined: a decline by PPRO or the provider is DECLINED, an error stays FAILED."""
+    if failure is not None and failure.failure_type in _DECLINE_TYPES:
+        return _P.DECLINED
+    return _P.FAILED
+
+
+def timestamp(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ProviderResponseError(f"malformed PPRO timestamp {raw[:40]!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def next_action(methods: Iterable[_wire.AuthenticationMethod]) -> NextAction | None:
+    for method in methods:
+        if method.type == "REDIRECT" and method.details is not None and method.details.request_url:
+            return NextAction(url=method.details.request_url, method=method.details.request_method or "GET")
+    return None
+
+
+def money(value: int, currency: str) -> Money:
+    try:
+        return Money(value, currency)
+    except (TypeError, ValueError) as error:
+        raise ProviderResponseError(f"PPRO reported an invalid amount: {error}") from None
+
+
+def operation(
+    kind: OperationKind, op: _wire.ChargeOperation | _wire.Authorization, currency: str
+) -> Operation:
+    if op.amount <= 0:
+        raise ProviderResponseError(f"PPRO reported a {kind.value} of {op.amount} minor units")
+    return Operation(kind=kind, id=op.id, amount=money(op.amount, currency), at=timestamp(op.created_at))
+
+
+def operation_counts(kind: OperationKind, status: str) -> bool:
+    """Whether a sub-object in ``status`` moved money (and so feeds the totals)."""
+    table = {
+        OperationKind.AUTHORIZATION: AUTHORIZATION_STATUSES,
+        OperationKind.CAPTURE: CAPTURE_STATUSES,
+        OperationKind.REFUND: REFUND_STATUSES,
+        OperationKind.VOID: VOID_STATUSES,
+    }[kind]
+    return _sub_status(table, status, kind.value)
+
+
+def combine(table: PaymentStatus, implied: PaymentStatus | None, captured: Money) -> PaymentStatus:
+    """The table's status and the totals' status, reconciled.
+
+    The totals decide once money moved, except that a charge PPRO still calls *processing*
+    is not offered for capture (its automatic capture is on the way), and a failed or
+    expired charge stays so unless money was actually captured.
+    """
+    if implied is None:
+        return table
+    if table in _STOPPED and not captured:
+        return table
+    if table is _P.PROCESSING and implied is _P.AUTHORIZED:
+        return table
+    return implied
+
+
+def payment_from_charge(
+    charge: _wire.Charge,
+    *,
+    expected: Money | None = None,
+    merchant_reference: str | None = None,
+    mandate_id: str | None = None,
+) -> Payment:
+    """Normalize a charge. ``expected`` is what was requested: PPRO must report exactly it."""
+    currency = charge.currency or (expected.currency if expected else None)
+    if currency is None:
+        raise ProviderResponseError(f"charge {charge.id}: PPRO reported no currency")
+    if expected is not None and currency != expected.currency:
+        raise ProviderResponseError(
+            f"charge {charge.id}: PPRO reports currency {currency}, {expected.currency} was requested"
+        )
+    authorizations = charge.authorizations
+    if authorizations:
+        amount = money(authorizations[-1].amount, currency)
+        if expected is not None and amount != expected:
+            raise ProviderResponseError(
+                f"charge {charge.id}: PPRO reports an authorization of {amount}, {expected} was requested"
+            )
+    elif expected is not None:
+        amount = expected
+    else:
+        raise ProviderResponseError(f"charge {charge.id}: PPRO reported no authorization, so no amount")
+    ops: list[Operation] = []
+    for kind, items in (
+        (OperationKind.AUTHORIZATION, authorizations),
+        (OperationKind.CAPTURE, charge.captures),
+        (OperationKind.REFUND, charge.refunds),
+        (OperationKind.VOID, charge.voids),
+    ):
+        ops.extend(operation(kind, item, currency) for item in items if operation_counts(kind, item.status))
+
+    def total(kind: OperationKind) -> Money:
+        return Money(sum(op.amount.minor for op in ops if op.kind is kind), currency)
+
+    authorized, captured = total(OperationKind.AUTHORIZATION), total(OperationKind.CAPTURE)
+    refunded, voided = total(OperationKind.REFUND), total(OperationKind.VOID)
+    zero = Money.zero(currency)
+    table = charge_status(charge.status)
+    if table is _P.FAILED:
+        table = failed_status(charge.failure)
+    status = combine(table, status_from_totals(authorized, captured, refunded, voided, zero), captured)
+    captures = [op.at for op in ops if op.kind is OperationKind.CAPTURE and op.at is not None]
+    reference = merchant_reference or next(
+        (a.merchant_payment_charge_reference for a in authorizations if a.merchant_payment_charge_reference),
+        None,
+    )
+    # Sub-object failures (a refused refund) are reported on the charge too; only a failed
+    # charge is a declined payment, an old refused operation does not decline it.
+    decline = decline_of(charge.failure) if status in _STOPPED else None
+    try:
+        return Payment(
+            provider=PROVIDER,
+            id=charge.id,
+            status=status,
+            amount=amount,
+            authorized=authorized,
+            captured=captured,
+            refunded=refunded,
+            voided=voided,
+            charged_back=zero,
+            provider_status=charge.status,
+            merchant_reference=reference,
+            next_action=next_action(charge.authentication_methods) if status is _P.REQUIRES_ACTION else None,
+            decline=decline,
+            mandate_id=mandate_id or charge.agreement_id,
+            operations=tuple(sorted(ops, key=lambda op: (op.kind.value, op.id))),
+            captured_at=min(captures) if captures else None,
+            created_at=timestamp(charge.created_at),
+        )
+    except ValueError as error:
+        raise ProviderResponseError(f"charge {charge.id}: PPRO's totals are inconsistent: {error}") from None
+
+
+def mandate_from_agreement(agreement: _wire.Agreement, merchant_reference: str | None = None) -> Mandate:
+    status = agreement_status(agreement.status)
+    return Mandate(
+        provider=PROVIDER,
+        id=agreement.id,
+        status=status,
+        provider_status=agreement.status,
+        merchant_reference=agreement.merchant_payment_agreement_reference or merchant_reference,
+        next_action=next_action(agreement.authentication_methods)
+        if status is MandateStatus.REQUIRES_ACTION
+        else None,
+        initial_payment_id=agreement.initial_payment_charge_id,
+        decline=decline_of(agreement.failure) if status is MandateStatus.FAILED else None,
+        created_at=timestamp(agreement.created_at),
+    )
+
+
+def with_decline(mandate: Mandate, failure: _wire.Failure | None) -> Mandate:
+    decline = decline_of(failure)
+    return attrs.evolve(mandate, decline=decline) if decline is not None else mandate

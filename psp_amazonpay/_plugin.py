@@ -1,0 +1,202 @@
+"""The provider hooks: each returns a sans-I/O flow over the PPRO Global API.
+
+Capture, void and refund return the updated payment by folding PPRO's answer (the new
+capture/void/refund) into the payment the host passed, through the core reducer: one
+request per operation, and the reducer's monotonic merge protects against a stale
+``request.payment``. A host that wants PPRO's whole view reads the payment afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from psp_core import (
+    AuthorizeRequest,
+    CaptureRequest,
+    Flow,
+    Mandate,
+    MandateChargeRequest,
+    MandateRequest,
+    Money,
+    OperationKind,
+    Payment,
+    ProviderConfig,
+    ProviderInfo,
+    ProviderResponseError,
+    RefundRequest,
+    RevokeMandateRequest,
+    VoidRequest,
+    WebhookEvent,
+    apply_update,
+    hookimpl,
+    status_from_totals,
+)
+
+from . import _bodies, _http, _mapping, _settings, _webhooks, _wire
+
+CHARGES = "/v1/payment-charges"
+AGREEMENTS = "/v1/payment-agreements"
+
+
+@hookimpl
+def psp_provider_info() -> ProviderInfo:
+    return _settings.provider_info()
+
+
+@hookimpl
+def psp_configure(options: Mapping[str, object], environ: Mapping[str, str]) -> ProviderConfig:
+    return _settings.configure(options, environ)
+
+
+# -- payments ---------------------------------------------------------------------------------
+
+
+@hookimpl
+def psp_authorize(config: ProviderConfig, request: AuthorizeRequest) -> Flow[Payment]:
+    body = _bodies.charge_body(request, _settings.settings_of(config))
+    response = yield _http.post(CHARGES, body)
+    charge = _http.parse(response, _wire.Charge, "authorize")
+    return _mapping.payment_from_charge(
+        charge, expected=request.amount, merchant_reference=request.merchant_reference
+    )
+
+
+@hookimpl
+def psp_get_payment(config: ProviderConfig, payment_id: str) -> Flow[Payment]:
+    response = yield _http.get(f"{CHARGES}/{_http.segment(payment_id)}")
+    return _mapping.payment_from_charge(_http.parse(response, _wire.Charge, "get payment"))
+
+
+@hookimpl
+def psp_find_payment(config: ProviderConfig, merchant_reference: str) -> Flow[Payment | None]:
+    response = yield _http.get(CHARGES, {"merchantPaymentChargeReference": merchant_reference})
+    page = _http.parse(response, _wire.ChargePage, "find payment")
+    if not page.data:
+        return None
+    # A reference normally names one attempt; if the host reused it, the newest one is the
+    # attempt an unknown outcome is about.
+    newest = max(enumerate(page.data), key=lambda pair: (pair[1].created_at or "", pair[0]))[1]
+    return _mapping.payment_from_charge(newest, merchant_reference=merchant_reference)
+
+
+def _fold(payment: Payment, kind: OperationKind, answer: _wire.ChargeOperation, amount: Money) -> Payment:
+    """The payment after one capture/void/refund answer; totals grow only for a success."""
+    if answer.amount != amount.minor:
+        raise ProviderResponseError(
+            f"payment {payment.id}: PPRO reports a {kind.value} of {answer.amount} minor units, "
+            f"{amount.minor} were requested"
+        )
+    if not _mapping.operation_counts(kind, answer.status):
+        if answer.status == "FAILED":
+            decline = _mapping.decline_of(answer.failure or _wire.Failure(failure_code="UNKNOWN"))
+            return attrs.evolve(payment, decline=decline)
+        return payment  # a PENDING refund: counted when PPRO confirms it
+    op = _mapping.operation(kind, answer, amount.currency)
+    if any(known.kind is kind and known.id == op.id for known in payment.operations):
+        return payment  # an idempotent replay of an operation already folded in
+    captured, refunded, voided = payment.captured, payment.refunded, payment.voided
+    if kind is OperationKind.CAPTURE:
+        captured += op.amount
+    elif kind is OperationKind.REFUND:
+        refunded += op.amount
+    else:
+        voided += op.amount
+    implied = status_from_totals(payment.authorized, captured, refunded, voided, payment.charged_back)
+    try:
+        update = attrs.evolve(
+            payment,
+            status=implied or payment.status,
+            captured=captured,
+            refunded=refunded,
+            voided=voided,
+            operations=(*payment.operations, op),
+            captured_at=payment.captured_at or (op.at if kind is OperationKind.CAPTURE else None),
+        )
+    except ValueError as error:
+        raise ProviderResponseError(
+            f"payment {payment.id}: PPRO accepted an impossible {kind.value}: {error}"
+        ) from None
+    return apply_update(payment, update)
+
+
+@hookimpl
+def psp_capture(config: ProviderConfig, request: CaptureRequest, amount: Money) -> Flow[Payment]:
+    body = _wire.CaptureBody(amount=amount.minor, merchant_capture_reference=request.merchant_reference)
+    response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/captures", body)
+    answer = _http.parse(response, _wire.ChargeOperation, "capture")
+    return _fold(request.payment, OperationKind.CAPTURE, answer, amount)
+
+
+@hookimpl
+def psp_void(config: ProviderConfig, request: VoidRequest, amount: Money) -> Flow[Payment]:
+    # PPRO requires the amount even for a full void.
+    body = _wire.VoidBody(amount=amount.minor, merchant_void_reference=request.merchant_reference)
+    response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/voids", body)
+    answer = _http.parse(response, _wire.ChargeOperation, "void")
+    return _fold(request.payment, OperationKind.VOID, answer, amount)
+
+
+@hookimpl
+def psp_refund(config: ProviderConfig, request: RefundRequest, amount: Money) -> Flow[Payment]:
+    body = _bodies.refund_body(amount, request.reason, request.merchant_reference)
+    response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/refunds", body)
+    answer = _http.parse(response, _wire.ChargeOperation, "refund")
+    return _fold(request.payment, OperationKind.REFUND, answer, amount)
+
+
+# -- mandates ---------------------------------------------------------------------------------
+
+
+@hookimpl
+def psp_create_mandate(config: ProviderConfig, request: MandateRequest) -> Flow[Mandate]:
+    body = _bodies.agreement_body(request, _settings.settings_of(config))
+    response = yield _http.post(AGREEMENTS, body)
+    agreement = _http.parse(response, _wire.Agreement, "create mandate")
+    return _mapping.mandate_from_agreement(agreement, request.merchant_reference)
+
+
+@hookimpl
+def psp_get_mandate(config: ProviderConfig, mandate_id: str) -> Flow[Mandate]:
+    response = yield _http.get(f"{AGREEMENTS}/{_http.segment(mandate_id)}")
+    return _mapping.mandate_from_agreement(_http.parse(response, _wire.Agreement, "get mandate"))
+
+
+@hookimpl
+def psp_charge_mandate(config: ProviderConfig, request: MandateChargeRequest) -> Flow[Payment]:
+    body = _bodies.agreement_charge_body(request, _settings.settings_of(config))
+    response = yield _http.post(f"{AGREEMENTS}/{_http.segment(request.mandate_id)}/payment-charges", body)
+    charge = _http.parse(response, _wire.Charge, "charge mandate")
+    return _mapping.payment_from_charge(
+        charge,
+        expected=request.amount,
+        merchant_reference=request.merchant_reference,
+        mandate_id=request.mandate_id,
+    )
+
+
+@hookimpl
+def psp_revoke_mandate(config: ProviderConfig, request: RevokeMandateRequest) -> Flow[Mandate]:
+    path = f"{AGREEMENTS}/{_http.segment(request.mandate_id)}"
+    response = yield _http.post(f"{path}/revocations", None)
+    result = _http.parse(response, _wire.RevocationResult, "revoke mandate")
+    if result.status not in ("REVOKED", "FAILED"):
+        raise ProviderResponseError(
+            f"unknown PPRO revocation status {result.status!r}", provider_code=result.status
+        )
+    # The revocation answer is only a status; the agreement itself says what it is now.
+    response = yield _http.get(path)
+    mandate = _mapping.mandate_from_agreement(_http.parse(response, _wire.Agreement, "revoke mandate"))
+    return _mapping.with_decline(mandate, result.failure) if result.status == "FAILED" else mandate
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+@hookimpl
+def psp_parse_webhook(
+    config: ProviderConfig, headers: Mapping[str, str], body: bytes, now: datetime
+) -> WebhookEvent:
+    return _webhooks.parse_webhook(config, headers, body, now)

@@ -1,0 +1,223 @@
+"""Configuration: host options and environment variables into a ``ProviderConfig``.
+
+Explicit options win over the environment, so a host can run several merchants in one
+process while a developer configures a single one through ``PPRO_*`` variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import attrs
+import httpx
+
+from psp_core import (
+    AmountLimits,
+    Capabilities,
+    CaptureMode,
+    ConfigurationError,
+    Money,
+    ProviderConfig,
+    ProviderInfo,
+    Secret,
+)
+
+from ._wire import ErrorBody, structure
+
+PROVIDER = "amazon_pay"
+PAYMENT_METHOD = "AMAZON_PAY"
+
+BASE_URL_PRESETS: Mapping[str, str] = {
+    "sandbox": "https://api.sandbox.eu.ppro.com",
+    "live": "https://api.eu.ppro.com",
+}
+
+SETTINGS: Mapping[str, str] = {
+    "api_key": "PPRO_API_KEY",
+    "merchant_id": "PPRO_MERCHANT_ID",
+    "base_url": "PPRO_BASE_URL",
+    "webhook_secret": "PPRO_WEBHOOK_SECRET",
+    "timeout_s": "PPRO_TIMEOUT_S",
+    "separate_captures": "PPRO_SEPARATE_CAPTURES",
+    "legacy_webhook_signature": "PPRO_LEGACY_WEBHOOK_SIGNATURE",
+    "webhook_tolerance_s": "PPRO_WEBHOOK_TOLERANCE_S",
+}
+"""Option name -> environment variable; both documented in docs/amazon_pay.md."""
+
+IDEMPOTENCY_HEADER = "Request-Idempotency-Key"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_WEBHOOK_TOLERANCE_S = 300
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@attrs.frozen
+class AmazonPaySettings:
+    """The plugin's own settings, carried in ``ProviderConfig.settings`` to every hook."""
+
+    separate_captures: bool = True
+    legacy_webhook_signature: bool = False
+    webhook_tolerance: timedelta = timedelta(seconds=DEFAULT_WEBHOOK_TOLERANCE_S)
+
+
+def capabilities(separate_captures: bool = True) -> Capabilities:
+    """The Amazon Pay method profile from PPRO's product page.
+
+    PPRO's newer page says separate captures are off for Amazon Pay; with
+    ``separate_captures=False`` capture and void are not offered at all.
+    """
+    return Capabilities(
+        currencies=frozenset({"USD"}),
+        countries=frozenset({"US"}),
+        amount_limits={"USD": AmountLimits(Money(50, "USD"), Money(2_000_000, "USD"))},
+        capture_modes=frozenset({CaptureMode.AUTOMATIC, CaptureMode.SEPARATE})
+        if separate_captures
+        else frozenset({CaptureMode.AUTOMATIC}),
+        partial_capture=separate_captures,
+        multiple_captures=separate_captures,
+        void=separate_captures,
+        partial_void=separate_captures,
+        refunds=True,
+        partial_refund=True,
+        multiple_refunds=True,
+        refund_window=timedelta(days=183),
+        recurring=True,
+        chargebacks=True,
+        requires_consumer_name=True,
+        requires_return_url=True,
+    )
+
+
+def provider_info() -> ProviderInfo:
+    return ProviderInfo(
+        name=PROVIDER,
+        display_name="Amazon Pay (PPRO)",
+        capabilities=capabilities(),
+        description="Amazon Pay through the PPRO Global API: charges, captures, refunds, voids, "
+        "recurring agreements and signed webhooks.",
+        version="0.1.0",
+        settings=dict(SETTINGS),
+    )
+
+
+def _raw(name: str, options: Mapping[str, object], environ: Mapping[str, str]) -> object:
+    value = options.get(name)
+    if value is None:
+        value = environ.get(SETTINGS[name]) or None
+    return value
+
+
+def _describe(name: str) -> str:
+    return f"option {name!r} or environment variable {SETTINGS[name]}"
+
+
+def _secret(
+    name: str, options: Mapping[str, object], environ: Mapping[str, str], *, required: bool
+) -> Secret | None:
+    value = _raw(name, options, environ)
+    if value is None:
+        if required:
+            raise ConfigurationError(f"amazon_pay: {name} is not set; set the {_describe(name)}")
+        return None
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"amazon_pay: {name} must be a non-empty string ({_describe(name)})")
+    return Secret(value.strip())
+
+
+def _flag(name: str, options: Mapping[str, object], environ: Mapping[str, str], default: bool) -> bool:
+    value = _raw(name, options, environ)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(f"amazon_pay: {name} must be true or false, got {value!r} ({_describe(name)})")
+
+
+def _seconds(name: str, options: Mapping[str, object], environ: Mapping[str, str], default: float) -> float:
+    value = _raw(name, options, environ)
+    if value is None:
+        return default
+    try:
+        seconds = (
+            float(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else -1.0
+        )
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigurationError(
+            f"amazon_pay: {name} must be a positive number of seconds, got {value!r} ({_describe(name)})"
+        )
+    return seconds
+
+
+def _base_url(options: Mapping[str, object], environ: Mapping[str, str]) -> str:
+    value = _raw("base_url", options, environ)
+    if value is None:
+        return BASE_URL_PRESETS["sandbox"]
+    if not isinstance(value, str):
+        raise ConfigurationError(f"amazon_pay: base_url must be a string ({_describe('base_url')})")
+    url = BASE_URL_PRESETS.get(value.strip().lower(), value.strip())
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(
+            f"amazon_pay: base_url must be 'sandbox', 'live' or an http(s) URL, got {value!r} "
+            f"({_describe('base_url')})"
+        )
+    return url.rstrip("/")
+
+
+def is_in_flight_conflict(response: httpx.Response) -> bool:
+    """PPRO's 409 for "the first request with this key is still running", which is retryable.
+
+    A 409 for a reused key with a different body is final; only the in-progress wording is
+    retried, so a genuine conflict reaches the host at once.
+    """
+    if response.status_code != 409:
+        return False
+    try:
+        body = structure(response.json(), ErrorBody, "conflict")
+    except Exception:
+        return False
+    text = (body.failure_message or body.message or "").lower()
+    return "in progress" in text or "in flight" in text or "in-flight" in text
+
+
+def configure(options: Mapping[str, object], environ: Mapping[str, str]) -> ProviderConfig:
+    api_key = _secret("api_key", options, environ, required=True)
+    merchant_id = _raw("merchant_id", options, environ)
+    if not isinstance(merchant_id, str) or not merchant_id.strip():
+        raise ConfigurationError(f"amazon_pay: merchant_id is not set; set the {_describe('merchant_id')}")
+    separate = _flag("separate_captures", options, environ, True)
+    tolerance = _seconds("webhook_tolerance_s", options, environ, DEFAULT_WEBHOOK_TOLERANCE_S)
+    assert api_key is not None
+    return ProviderConfig(
+        provider=PROVIDER,
+        base_url=_base_url(options, environ),
+        capabilities=capabilities(separate),
+        secret_headers={"Authorization": Secret(f"Bearer {api_key.reveal()}")},
+        headers={"Merchant-Id": merchant_id.strip(), "Accept": "application/json"},
+        idempotency_header=IDEMPOTENCY_HEADER,
+        timeout_s=_seconds("timeout_s", options, environ, DEFAULT_TIMEOUT_S),
+        webhook_secret=_secret("webhook_secret", options, environ, required=False),
+        settings=AmazonPaySettings(
+            separate_captures=separate,
+            legacy_webhook_signature=_flag("legacy_webhook_signature", options, environ, False),
+            webhook_tolerance=timedelta(seconds=tolerance),
+        ),
+        conflict_in_flight=is_in_flight_conflict,
+    )
+
+
+def settings_of(config: ProviderConfig) -> AmazonPaySettings:
+    if isinstance(config.settings, AmazonPaySettings):
+        return config.settings
+    return AmazonPaySettings()

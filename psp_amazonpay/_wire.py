@@ -1,0 +1,314 @@
+"""PPRO's JSON shapes as frozen attrs models, and the one converter between them and JSON.
+
+Field names are snake_case here and camelCase on the wire; the converter renames. Response
+models list only what the plugin reads: PPRO adds fields freely (``_links``, ``order``,
+``labels``), and unknown keys are ignored. Primitive types are checked strictly, because
+cattrs' lenient defaults would turn ``"12.5"`` or ``12.5`` into an amount of 12.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from psp_core import ProviderResponseError
+
+T = TypeVar("T")
+
+# -- requests -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WireMoney:
+    value: int
+    currency: str
+
+
+@attrs.frozen
+class WireConsumer:
+    country: str
+    name: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    merchant_consumer_reference: str | None = None
+
+
+@attrs.frozen
+class RedirectSettings:
+    return_url: str
+
+
+@attrs.frozen
+class AuthenticationSetting:
+    type: str
+    settings: RedirectSettings
+
+
+@attrs.frozen
+class ChargeBody:
+    """``POST /v1/payment-charges``."""
+
+    payment_method: str
+    amount: WireMoney
+    consumer: WireConsumer
+    authentication_settings: tuple[AuthenticationSetting, ...]
+    merchant_payment_charge_reference: str
+    auto_capture: bool
+    webhooks_url: str | None = None
+    payment_descriptor: str | None = None
+    labels: Mapping[str, str] | None = None
+
+
+@attrs.frozen
+class CaptureBody:
+    amount: int
+    merchant_capture_reference: str | None = None
+
+
+@attrs.frozen
+class VoidBody:
+    amount: int
+    merchant_void_reference: str | None = None
+
+
+@attrs.frozen
+class RefundBody:
+    amount: int
+    merchant_refund_reference: str | None = None
+    refund_reason: str | None = None
+
+
+@attrs.frozen
+class WireFrequency:
+    type: str
+    interval: int
+
+
+@attrs.frozen
+class InitialChargeBody:
+    amount: WireMoney
+    auto_capture: bool
+    merchant_payment_charge_reference: str | None = None
+
+
+@attrs.frozen
+class AgreementBody:
+    """``POST /v1/payment-agreements``."""
+
+    payment_method: str
+    consumer: WireConsumer
+    authentication_settings: tuple[AuthenticationSetting, ...]
+    start_date: str
+    merchant_payment_agreement_reference: str
+    end_date: str | None = None
+    frequency: WireFrequency | None = None
+    amount: WireMoney | None = None
+    amount_type: str | None = None
+    description: str | None = None
+    initial_payment_charge: InitialChargeBody | None = None
+    webhooks_url: str | None = None
+
+
+@attrs.frozen
+class AgreementChargeBody:
+    """``POST /v1/payment-agreements/{id}/payment-charges``."""
+
+    amount: WireMoney
+    merchant_payment_charge_reference: str
+    auto_capture: bool
+
+
+# -- responses ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Failure:
+    failure_type: str | None = None
+    failure_code: str | None = None
+    provider_failure_code: str | None = None
+    failure_message: str | None = None
+    is_retryable: bool | None = None
+
+
+@attrs.frozen
+class AuthenticationDetails:
+    request_url: str | None = None
+    request_method: str | None = None
+
+
+@attrs.frozen
+class AuthenticationMethod:
+    type: str
+    details: AuthenticationDetails | None = None
+
+
+@attrs.frozen
+class Authorization:
+    id: str
+    amount: int
+    status: str
+    merchant_payment_charge_reference: str | None = None
+    failure: Failure | None = None
+    created_at: str | None = None
+
+
+@attrs.frozen
+class ChargeOperation:
+    """A capture, refund or void: PPRO gives the three one shape."""
+
+    id: str
+    amount: int
+    status: str
+    failure: Failure | None = None
+    created_at: str | None = None
+
+
+@attrs.frozen
+class Charge:
+    id: str
+    status: str
+    currency: str | None = None
+    agreement_id: str | None = None
+    failure: Failure | None = None
+    authentication_methods: tuple[AuthenticationMethod, ...] = ()
+    authorizations: tuple[Authorization, ...] = ()
+    captures: tuple[ChargeOperation, ...] = ()
+    refunds: tuple[ChargeOperation, ...] = ()
+    voids: tuple[ChargeOperation, ...] = ()
+    created_at: str | None = None
+
+
+@attrs.frozen
+class ChargePage:
+    data: tuple[Charge, ...] = ()
+
+
+@attrs.frozen
+class Agreement:
+    id: str
+    status: str
+    failure: Failure | None = None
+    merchant_payment_agreement_reference: str | None = None
+    authentication_methods: tuple[AuthenticationMethod, ...] = ()
+    initial_payment_charge_id: str | None = None
+    created_at: str | None = None
+
+
+@attrs.frozen
+class RevocationResult:
+    status: str
+    failure: Failure | None = None
+
+
+@attrs.frozen
+class ErrorBody:
+    """PPRO's envelope ``{status, failureMessage, timestamp}``, or the 401's ``{message}``."""
+
+    status: int | None = None
+    failure_message: str | None = None
+    message: str | None = None
+
+
+@attrs.frozen
+class EventData:
+    """The flat ``data`` of a CloudEvent, for every event type the plugin maps."""
+
+    type: str | None = None
+    payment_charge_id: str | None = None
+    payment_charge_status: str | None = None
+    merchant_payment_charge_reference: str | None = None
+    payment_agreement_id: str | None = None
+    payment_agreement_status: str | None = None
+    merchant_payment_agreement_reference: str | None = None
+    authorization_id: str | None = None
+    capture_id: str | None = None
+    refund_id: str | None = None
+    void_id: str | None = None
+    amount: WireMoney | None = None
+    failure: Failure | None = None
+    authentication_methods: tuple[AuthenticationMethod, ...] = ()
+
+
+@attrs.frozen
+class Envelope:
+    """A CloudEvents 1.0 envelope as PPRO sends it."""
+
+    specversion: str
+    id: str
+    type: str
+    source: str | None = None
+    subject: str | None = None
+    time: str | None = None
+    data: EventData | None = None
+
+
+# -- the converter ----------------------------------------------------------------------------
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _strict(kind: type[Any]) -> Any:
+    def check(value: Any, _: Any) -> Any:
+        # bool is an int subclass: ``true`` is not an amount.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return check
+
+
+def _renamed(cls: type[Any], *, omit_if_default: bool = False) -> dict[str, Any]:
+    return {
+        a.name: override(rename=_camel(a.name), omit_if_default=omit_if_default) for a in attrs.fields(cls)
+    }
+
+
+def _build_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=False)
+    for kind in (int, str, bool):
+        converter.register_structure_hook(kind, _strict(kind))
+    converter.register_structure_hook_factory(
+        attrs.has, lambda cls: make_dict_structure_fn(cls, converter, **_renamed(cls))
+    )
+    converter.register_unstructure_hook_factory(
+        attrs.has,
+        lambda cls: make_dict_unstructure_fn(cls, converter, **_renamed(cls, omit_if_default=True)),
+    )
+    return converter
+
+
+_CONVERTER = _build_converter()
+
+
+def to_json(body: object) -> bytes:
+    """Serialize a request model to PPRO's compact JSON; unset optional fields are omitted."""
+    return json.dumps(_CONVERTER.unstructure(body), separators=(",", ":")).encode()
+
+
+def from_json(content: bytes, cls: type[T], what: str) -> T:
+    """Parse a response body into ``cls``; anything malformed is a ProviderResponseError."""
+    try:
+        raw = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        raise ProviderResponseError(f"{what}: the response is not JSON") from None
+    return structure(raw, cls, what)
+
+
+def structure(raw: object, cls: type[T], what: str) -> T:
+    if not isinstance(raw, dict):
+        raise ProviderResponseError(f"{what}: expected a JSON object, got {type(raw).__name__}")
+    try:
+        return _CONVERTER.structure(raw, cls)
+    except cattrs.BaseValidationError as error:
+        detail = "; ".join(cattrs.transform_error(error))[:500]
+        raise ProviderResponseError(f"{what}: unexpected response shape: {detail}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ProviderResponseError(f"{what}: unexpected response shape: {error}") from None
