@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Set up the project's virtual environment and run its main jobs. Needs only Python >= 3.11.
+
+    python3 dev.py demo      # psp demo against the embedded PPRO sandbox
+    python3 dev.py test      # the whole test suite, ruff and mypy --strict
+    python3 dev.py bench     # the benchmarks (not part of the tests)
+
+Each command creates ``.venv`` on first use and reinstalls the project whenever
+pyproject.toml changes, so a fresh clone needs nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".psp-installed"
+TYPED_PATHS = ["psp_core", "psp_amazonpay", "contracts"]
+
+
+def run(*args: str | Path) -> int:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    return subprocess.call([str(a) for a in args], cwd=ROOT)
+
+
+def ensure_environment() -> None:
+    if sys.version_info < (3, 11):
+        raise SystemExit(f"psp needs Python >= 3.11; this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("installing psp and its test dependencies into .venv", flush=True)
+    if run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip") != 0:
+        raise SystemExit("could not upgrade pip in .venv; check your connection to the package index")
+    if run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test]") != 0:
+        raise SystemExit("could not install the project into .venv; see pip's message above")
+    STAMP.write_text(wanted)
+
+
+def demo(extra: list[str]) -> int:
+    return run(BIN / "psp", "demo", *extra)
+
+
+def test(extra: list[str]) -> int:
+    failures = []
+    if run(BIN / "python", "-m", "pytest", "-n", "2", *extra) != 0:
+        failures.append("pytest")
+    if run(BIN / "ruff", "check", ".") != 0:
+        failures.append("ruff")
+    if run(BIN / "mypy", "--strict", *TYPED_PATHS) != 0:
+        failures.append("mypy --strict")
+    if failures:
+        print(f"FAILED: {', '.join(failures)}", flush=True)
+        return 1
+    print("all checks passed: pytest, ruff, mypy --strict", flush=True)
+    return 0
+
+
+def bench(extra: list[str]) -> int:
+    return run(BIN / "python", "benchmarks/run.py", *extra)
+
+
+COMMANDS = {"demo": demo, "test": test, "bench": bench}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        return 2
+    ensure_environment()
+    return COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

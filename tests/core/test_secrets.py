@@ -1,0 +1,107 @@
+"""Secrets never appear in logs (any level, httpx's included), reprs or exception text."""
+
+from __future__ import annotations
+
+import logging
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from psp_core import (
+    AuthorizeRequest,
+    CaptureMode,
+    Consumer,
+    Gateway,
+    Money,
+    PspError,
+    RetryPolicy,
+    Secret,
+    TransportError,
+)
+from tests.fakepay import FakePayPlugin, FakePsp
+
+secrets = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=12, max_size=40)
+
+
+def request(key: str | None = None) -> AuthorizeRequest:
+    return AuthorizeRequest(
+        amount=Money(1000, "EUR"),
+        consumer=Consumer(country="DE", name="Erika"),
+        return_url="https://shop.example/r",
+        merchant_reference="o-1",
+        capture_mode=CaptureMode.SEPARATE,
+        idempotency_key=key,
+    )
+
+
+class EchoingPsp(FakePsp):
+    """A PSP that echoes the Authorization header into its error messages, as some do."""
+
+    def _route(self, request):  # type: ignore[no-untyped-def]
+        if request.url.path == "/charges/echo":
+            import httpx
+
+            return httpx.Response(400, text=f"bad auth {request.headers['Authorization']}")
+        return super()._route(request)
+
+
+@settings(max_examples=15)
+@given(api_key=secrets, webhook_secret=secrets)
+def test_random_secrets_never_leak_through_any_path(api_key: str, webhook_secret: str) -> None:
+    psp = EchoingPsp(api_key=api_key, webhook_secret=webhook_secret)
+    records: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Capture(level=logging.DEBUG)
+    loggers = [logging.getLogger(n) for n in ("psp", "httpx", "httpcore", "stamina")]
+    saved = [(lg, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
+    texts: list[str] = []
+    try:
+        with Gateway(
+            "fakepay",
+            options={"api_key": api_key, "webhook_secret": webhook_secret},
+            transport=psp.transport(),
+            plugins=[("fakepay", FakePayPlugin())],
+            load_entrypoints=False,
+            retry=RetryPolicy.no_wait(attempts=2),
+        ) as gw:
+            texts += [repr(gw), repr(gw.config), str(gw.config)]
+            payment = gw.authorize(request())
+            texts.append(repr(payment))
+            psp.faults = ["drop", "drop"]
+            with pytest.raises(TransportError) as unknown:
+                gw.authorize(request("k"))
+            texts.append(str(unknown.value))
+            for path in ("echo", "missing"):
+                with pytest.raises(PspError) as failed:
+                    gw.get_payment(path)
+                texts.append(str(failed.value))
+                texts.append(repr(failed.value))
+            headers, body = psp.webhook(payment.id, event_id="e1", secret="wrong-secret-123")
+            with pytest.raises(PspError) as bad_webhook:
+                gw.parse_webhook(headers, body)
+            texts.append(str(bad_webhook.value))
+    finally:
+        for lg, level in saved:
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+    assert records, "the test must actually capture log output"
+    everything = "\n".join(texts + records)
+    assert api_key not in everything
+    assert webhook_secret not in everything
+
+
+def test_secret_repr_and_str_hide_the_value() -> None:
+    secret = Secret("sk_live_very_secret")
+    assert "very_secret" not in repr(secret) + str(secret) + repr([secret])
+    assert secret.reveal() == "sk_live_very_secret"
+    with pytest.raises(ValueError, match="non-empty"):
+        Secret("")
