@@ -169,7 +169,9 @@ class FakePsp:
 
     def _charge_or_404(self, charge_id: str) -> httpx.Response:
         charge = self.charges.get(charge_id)
-        return httpx.Response(200, json=charge) if charge else httpx.Response(404, json={"error": "not_found"})
+        return (
+            httpx.Response(200, json=charge) if charge else httpx.Response(404, json={"error": "not_found"})
+        )
 
     def _create_charge(self, body: dict[str, Any], *, state: str = "action") -> httpx.Response:
         self.effects += 1
@@ -243,9 +245,13 @@ class FakePsp:
             charge["state"], charge["decline"] = "declined", f"MANDATE_{mandate['state'].upper()}"
         return httpx.Response(200, json=charge)
 
-    def webhook(self, charge_id: str, *, event_id: str, secret: str | None = None) -> tuple[dict[str, str], bytes]:
+    def webhook(
+        self, charge_id: str, *, event_id: str, secret: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
         """A signed webhook reporting the charge as it is now."""
-        body = json.dumps({"id": event_id, "type": "charge.updated", "charge": self.charges[charge_id]}).encode()
+        body = json.dumps(
+            {"id": event_id, "type": "charge.updated", "charge": self.charges[charge_id]}
+        ).encode()
         stamp = str(int(self.now.timestamp()))
         signature = signing.hmac_sha256_hex(secret or self.webhook_secret, stamp.encode() + b"." + body)
         return {"Fake-Signature": f"t={stamp},s={signature}"}, body
@@ -323,7 +329,9 @@ def _payment(data: Any) -> Payment:
         provider_status=state,
         merchant_reference=data["reference"],
         next_action=NextAction(data["redirect"]) if state == "action" else None,
-        decline=Decline(_DECLINES.get(decline_code, DeclineCode.GENERIC), decline_code) if decline_code else None,
+        decline=Decline(_DECLINES.get(decline_code, DeclineCode.GENERIC), decline_code)
+        if decline_code
+        else None,
         mandate_id=data.get("mandate"),
         operations=ops,
         captured_at=captured_at,

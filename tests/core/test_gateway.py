@@ -188,7 +188,9 @@ def _authorized(psp: FakePsp, gateway: Gateway) -> Payment:
     return gateway.get_payment(payment.id)
 
 
-def test_capture_and_refund_above_what_remains_are_refused_before_sending(psp: FakePsp, gateway: Gateway) -> None:
+def test_capture_and_refund_above_what_remains_are_refused_before_sending(
+    psp: FakePsp, gateway: Gateway
+) -> None:
     payment = _authorized(psp, gateway)
     sent = len(psp.requests)
     with pytest.raises(ValidationError, match="more than the 100.00 EUR left to capture"):
@@ -214,7 +216,11 @@ def test_refund_after_the_window_is_refused_before_sending(psp: FakePsp, gateway
 
 def test_an_unknown_provider_lists_the_installed_ones(psp: FakePsp) -> None:
     with pytest.raises(UnknownProviderError) as caught:
-        Gateway("stripe", plugins=[("fakepay", __import__("tests.fakepay").fakepay.FakePayPlugin())], load_entrypoints=False)
+        Gateway(
+            "stripe",
+            plugins=[("fakepay", __import__("tests.fakepay").fakepay.FakePayPlugin())],
+            load_entrypoints=False,
+        )
     assert caught.value.installed == ("fakepay",)
     assert "fakepay" in str(caught.value)
 
@@ -232,7 +238,9 @@ def test_transient_failures_are_retried_with_the_same_idempotency_key(both: Both
     assert psp.effects == 1
 
 
-def test_a_dropped_answer_is_retried_with_the_same_key_and_takes_effect_once(both: Both, psp: FakePsp) -> None:
+def test_a_dropped_answer_is_retried_with_the_same_key_and_takes_effect_once(
+    both: Both, psp: FakePsp
+) -> None:
     psp.faults = ["drop"]
     payment = both.call("authorize", authorize_request(idempotency_key="k-2"))
     assert payment.status is PaymentStatus.REQUIRES_ACTION
@@ -245,7 +253,9 @@ def test_when_retries_run_out_after_the_request_may_have_landed_the_outcome_is_u
 ) -> None:
     psp.faults = ["drop"] * 2
     with pytest.raises(TransportError) as caught:
-        both.call("authorize", authorize_request(idempotency_key="k-3"), retry=RetryPolicy.no_wait(attempts=2))
+        both.call(
+            "authorize", authorize_request(idempotency_key="k-3"), retry=RetryPolicy.no_wait(attempts=2)
+        )
     assert caught.value.outcome_unknown is True
     assert caught.value.idempotency_key == "k-3"
     # Resuming with the key the error carries finds the one payment; nothing is charged twice.
@@ -279,7 +289,9 @@ def test_rate_limiting_that_outlasts_the_retries_is_a_rate_limited_error(both: B
     assert psp.effects == 0
 
 
-def test_server_errors_that_outlast_the_retries_on_a_write_are_unknown_outcomes(both: Both, psp: FakePsp) -> None:
+def test_server_errors_that_outlast_the_retries_on_a_write_are_unknown_outcomes(
+    both: Both, psp: FakePsp
+) -> None:
     psp.faults = ["503"] * 2
     with pytest.raises(TransportError) as caught:
         both.call("authorize", authorize_request(), retry=RetryPolicy.no_wait(attempts=2))
@@ -332,14 +344,20 @@ class Recorder:
         self.calls.append(("completed", operation))
 
     @hookimpl
-    def psp_operation_failed(self, provider: str, operation: str, request: object, error: BaseException) -> None:
+    def psp_operation_failed(
+        self, provider: str, operation: str, request: object, error: BaseException
+    ) -> None:
         self.calls.append(("failed", type(error).__name__))
 
 
 class Veto:
     @hookimpl
     def psp_operation_started(self, provider: str, operation: str, request: object) -> None:
-        if operation == "authorize" and isinstance(request, AuthorizeRequest) and request.amount.minor > 50_000:
+        if (
+            operation == "authorize"
+            and isinstance(request, AuthorizeRequest)
+            and request.amount.minor > 50_000
+        ):
             raise OperationBlockedError("amount above the shop's risk limit", blocked_by="risk")
 
 

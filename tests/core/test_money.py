@@ -23,7 +23,10 @@ def test_exponents_come_from_the_iso_4217_data() -> None:
     }
 
 
-@given(minor=st.integers(min_value=-(10**15), max_value=10**15), currency=st.sampled_from(list(CURRENCIES_BY_EXPONENT.values())))
+@given(
+    minor=st.integers(min_value=-(10**15), max_value=10**15),
+    currency=st.sampled_from(list(CURRENCIES_BY_EXPONENT.values())),
+)
 def test_format_then_parse_round_trips_exactly(minor: int, currency: str) -> None:
     money = Money(minor, currency)
     text, code = money.format().split(" ")
@@ -41,7 +44,13 @@ def test_parse_of_two_place_decimals_is_exact_in_usd(value: Decimal) -> None:
 
 @pytest.mark.parametrize(
     ("text", "currency", "minor"),
-    [("10.50", "USD", 1050), ("0.01", "USD", 1), ("100", "JPY", 100), ("1.005", "BHD", 1005), ("0.0001", "CLF", 1)],
+    [
+        ("10.50", "USD", 1050),
+        ("0.01", "USD", 1),
+        ("100", "JPY", 100),
+        ("1.005", "BHD", 1005),
+        ("0.0001", "CLF", 1),
+    ],
 )
 def test_parse_reads_major_units(text: str, currency: str, minor: int) -> None:
     assert Money.parse(text, currency) == Money(minor, currency)
@@ -70,7 +79,7 @@ def test_unknown_lowercase_and_unpayable_currencies_are_refused(currency: str) -
 
 @pytest.mark.parametrize("text", ["abc", "NaN", "Infinity", "1e", ""])
 def test_non_amounts_are_refused(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="decimal amount|finite"):
         Money.parse(text, "USD")
 
 
@@ -85,7 +94,7 @@ def test_arithmetic_and_order_follow_the_integers(a: int, b: int) -> None:
 def test_arithmetic_across_currencies_is_refused() -> None:
     with pytest.raises(ValueError, match="USD with EUR"):
         Money(1, "USD") + Money(1, "EUR")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot combine"):
         _ = Money(1, "USD") < Money(1, "EUR")
     with pytest.raises(TypeError):
         Money(1, "USD") + 1  # type: ignore[operator]

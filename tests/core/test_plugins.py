@@ -27,9 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hookspec_names() -> list[str]:
     return [
-        name
-        for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(func, "psp_spec")
+        name for name, func in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(func, "psp_spec")
     ]
 
 
@@ -40,7 +38,9 @@ def test_every_hookspec_has_the_psp_prefix_types_and_a_docstring() -> None:
         func = getattr(hookspecs, name)
         assert name.startswith("psp_")
         assert (func.__doc__ or "").strip(), f"{name} has no docstring"
-        assert "return" in inspect.signature(func).__repr__() or func.__annotations__.get("return") is not None
+        assert (
+            "return" in inspect.signature(func).__repr__() or func.__annotations__.get("return") is not None
+        )
 
 
 def test_every_hookspec_is_documented_by_name_in_the_readme_or_docs() -> None:
@@ -60,7 +60,9 @@ def test_autoload_can_be_disabled_from_the_environment() -> None:
 
 
 def test_named_plugins_can_be_blocked_from_the_environment() -> None:
-    pm = create_plugin_manager([("fakepay", FakePayPlugin())], environ={BLOCK_PLUGINS_ENV: "amazon_pay, fakepay"})
+    pm = create_plugin_manager(
+        [("fakepay", FakePayPlugin())], environ={BLOCK_PLUGINS_ENV: "amazon_pay, fakepay"}
+    )
     assert provider_names(pm) == []
     with pytest.raises(UnknownProviderError, match="installed providers: none"):
         Gateway("amazon_pay", environ={BLOCK_PLUGINS_ENV: "amazon_pay"})
@@ -77,8 +79,12 @@ def test_a_misspelt_hook_fails_loudly_when_plugins_load() -> None:
 
 
 def test_each_gateway_has_its_own_plugin_manager() -> None:
-    first = Gateway("fakepay", options={"api_key": "k1"}, plugins=[("fakepay", FakePayPlugin())], load_entrypoints=False)
-    second = Gateway("fakepay", options={"api_key": "k2"}, plugins=[("fakepay", FakePayPlugin())], load_entrypoints=False)
+    first = Gateway(
+        "fakepay", options={"api_key": "k1"}, plugins=[("fakepay", FakePayPlugin())], load_entrypoints=False
+    )
+    second = Gateway(
+        "fakepay", options={"api_key": "k2"}, plugins=[("fakepay", FakePayPlugin())], load_entrypoints=False
+    )
     assert first.plugin_manager is not second.plugin_manager
     first.close()
     second.close()

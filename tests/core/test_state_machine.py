@@ -70,14 +70,14 @@ def test_every_allowed_transition_moves_forward_in_rank() -> None:
 
 
 def test_terminal_states_are_absorbing_and_named() -> None:
-    assert TERMINAL_PAYMENT_STATUSES == {
+    assert {
         PaymentStatus.REFUNDED,
         PaymentStatus.VOIDED,
         PaymentStatus.DECLINED,
         PaymentStatus.FAILED,
         PaymentStatus.EXPIRED,
         PaymentStatus.CHARGED_BACK,
-    }
+    } == TERMINAL_PAYMENT_STATUSES
     for terminal in TERMINAL_PAYMENT_STATUSES:
         assert [s for s in PaymentStatus if can_transition(terminal, s)] == [terminal]
     assert MANDATE_TRANSITIONS[MandateStatus.REVOKED] == frozenset()
@@ -96,11 +96,23 @@ def test_every_status_is_reachable_from_pending() -> None:
 
 def test_the_model_refuses_a_payment_that_breaks_an_invariant() -> None:
     with pytest.raises(ValueError, match="exceed authorized"):
-        Payment.new("p", "x", PaymentStatus.CAPTURED, Money(100, USD), authorized=Money(100, USD), captured=Money(101, USD))
+        Payment.new(
+            "p",
+            "x",
+            PaymentStatus.CAPTURED,
+            Money(100, USD),
+            authorized=Money(100, USD),
+            captured=Money(101, USD),
+        )
     with pytest.raises(ValueError, match="refunded"):
         Payment.new(
-            "p", "x", PaymentStatus.CAPTURED, Money(100, USD),
-            authorized=Money(100, USD), captured=Money(50, USD), refunded=Money(51, USD),
+            "p",
+            "x",
+            PaymentStatus.CAPTURED,
+            Money(100, USD),
+            authorized=Money(100, USD),
+            captured=Money(50, USD),
+            refunded=Money(51, USD),
         )
     with pytest.raises(ValueError, match="EUR"):
         Payment.new("p", "x", PaymentStatus.AUTHORIZED, Money(100, USD), authorized=Money(100, "EUR"))
@@ -110,7 +122,10 @@ def test_the_model_refuses_a_payment_that_breaks_an_invariant() -> None:
 @st.composite
 def lives(draw: st.DrawFn) -> list[WebhookEvent]:
     total = draw(st.integers(min_value=2, max_value=100_000))
-    events = [status_event(0, PaymentStatus.PROCESSING), op_event(1, OperationKind.AUTHORIZATION, "au_1", total)]
+    events = [
+        status_event(0, PaymentStatus.PROCESSING),
+        op_event(1, OperationKind.AUTHORIZATION, "au_1", total),
+    ]
     remaining, n = total, 2
     captured = 0
     for _ in range(draw(st.integers(0, 3))):
@@ -134,7 +149,9 @@ def lives(draw: st.DrawFn) -> list[WebhookEvent]:
 
 
 def fold(events: list[WebhookEvent]) -> list[Payment]:
-    authorization = next(e.operation for e in events if e.operation and e.operation.kind is OperationKind.AUTHORIZATION)
+    authorization = next(
+        e.operation for e in events if e.operation and e.operation.kind is OperationKind.AUTHORIZATION
+    )
     states = [pending(authorization.amount.minor)]
     for event in events:
         states.append(apply_event(states[-1], event))
@@ -169,7 +186,9 @@ def test_the_reducer_reaches_the_same_state_for_any_order_and_duplicates(
 
 
 def test_a_late_pending_event_never_moves_a_captured_payment_back() -> None:
-    captured = fold([op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)])[-1]
+    captured = fold(
+        [op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)]
+    )[-1]
     assert captured.status is PaymentStatus.CAPTURED
     late = apply_event(captured, status_event(9, PaymentStatus.REQUIRES_ACTION))
     assert late == captured
@@ -225,12 +244,20 @@ def test_apply_update_refuses_another_payment() -> None:
 
 
 def test_a_fresh_read_behind_the_stored_state_does_not_regress_it() -> None:
-    stored = fold([op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)])[-1]
-    stale_read = Payment.new("fakepay", "ch_1", PaymentStatus.AUTHORIZED, Money(500, USD), authorized=Money(500, USD))
+    stored = fold(
+        [op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)]
+    )[-1]
+    stale_read = Payment.new(
+        "fakepay", "ch_1", PaymentStatus.AUTHORIZED, Money(500, USD), authorized=Money(500, USD)
+    )
     assert apply_update(stored, stale_read).status is PaymentStatus.CAPTURED
 
 
-@given(st.permutations([MandateStatus.PENDING, MandateStatus.REQUIRES_ACTION, MandateStatus.ACTIVE, MandateStatus.REVOKED]))
+@given(
+    st.permutations(
+        [MandateStatus.PENDING, MandateStatus.REQUIRES_ACTION, MandateStatus.ACTIVE, MandateStatus.REVOKED]
+    )
+)
 def test_mandates_end_revoked_whatever_the_order(order: list[MandateStatus]) -> None:
     mandate = Mandate(provider="p", id="agr_1", status=MandateStatus.PENDING)
     for status in order:
