@@ -263,3 +263,46 @@ def test_mandates_end_revoked_whatever_the_order(order: list[MandateStatus]) -> 
     for status in order:
         mandate = apply_mandate_update(mandate, Mandate(provider="p", id="agr_1", status=status))
     assert mandate.status is MandateStatus.REVOKED
+
+
+LIFE_OF_SIX = [
+    status_event(0, PaymentStatus.PROCESSING),
+    op_event(1, OperationKind.AUTHORIZATION, "au", 1_000),
+    op_event(2, OperationKind.CAPTURE, "c1", 300),
+    op_event(3, OperationKind.CAPTURE, "c2", 700),
+    op_event(4, OperationKind.REFUND, "r1", 250),
+    op_event(5, OperationKind.REFUND, "r2", 750),
+]
+
+
+def test_every_permutation_of_a_six_event_life_ends_in_the_in_order_state_and_never_goes_back() -> None:
+    expected = fold(LIFE_OF_SIX)[-1]
+    assert expected.status is PaymentStatus.REFUNDED
+    permutations = 0
+    for order in itertools.permutations(LIFE_OF_SIX):
+        states = fold(list(order))
+        assert states[-1] == expected
+        for before, after in itertools.pairwise(states):
+            assert PAYMENT_RANK[after.status] >= PAYMENT_RANK[before.status]
+        permutations += 1
+    assert permutations == 720
+
+
+def test_a_status_read_and_a_webhook_racing_leave_the_newer_of_the_two() -> None:
+    """The consumer's return (a read) and the webhook may land in either order."""
+    authorized = fold([op_event(1, OperationKind.AUTHORIZATION, "au", 1_000)])
+    read_after_capture = Payment.new(
+        "fakepay",
+        "ch_1",
+        PaymentStatus.CAPTURED,
+        Money(1_000, USD),
+        authorized=Money(1_000, USD),
+        captured=Money(1_000, USD),
+        operations=(Operation(OperationKind.CAPTURE, "cp", Money(1_000, USD)),),
+    )
+    webhook_authorized = status_event(7, PaymentStatus.AUTHORIZED)
+    start = authorized[-1]
+    first = apply_event(apply_update(start, read_after_capture), webhook_authorized)
+    second = apply_update(apply_event(start, webhook_authorized), read_after_capture)
+    assert first.status is second.status is PaymentStatus.CAPTURED
+    assert first.captured == second.captured == Money(1_000, USD)
