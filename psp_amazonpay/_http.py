@@ -8,7 +8,8 @@ PPRO support asks for when debugging and which every error carries back to the h
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -83,12 +84,24 @@ def _error_message(response: httpx.Response) -> str:
     return body.failure_message or body.message or response.reason_phrase or "no details"
 
 
+@contextmanager
+def answering(response: httpx.Response) -> Iterator[None]:
+    """Attribute a ProviderResponseError raised while reading ``response`` to that request."""
+    try:
+        yield
+    except ProviderResponseError as error:
+        if error.request_id is not None:
+            raise
+        raise ProviderResponseError(
+            error.message,
+            http_status=response.status_code,
+            provider_code=error.provider_code,
+            request_id=request_id(response),
+        ) from None
+
+
 def parse(response: httpx.Response, cls: type[T], what: str) -> T:
     """A 2xx answer parsed into ``cls``; an error answer raised as its psp error."""
     raise_for_error(response, what)
-    try:
+    with answering(response):
         return from_json(response.content, cls, what)
-    except ProviderResponseError as error:
-        raise ProviderResponseError(
-            error.message, http_status=response.status_code, request_id=request_id(response)
-        ) from None

@@ -59,15 +59,18 @@ def psp_authorize(config: ProviderConfig, request: AuthorizeRequest) -> Flow[Pay
     body = _bodies.charge_body(request, _settings.settings_of(config))
     response = yield _http.post(CHARGES, body)
     charge = _http.parse(response, _wire.Charge, "authorize")
-    return _mapping.payment_from_charge(
-        charge, expected=request.amount, merchant_reference=request.merchant_reference
-    )
+    with _http.answering(response):
+        return _mapping.payment_from_charge(
+            charge, expected=request.amount, merchant_reference=request.merchant_reference
+        )
 
 
 @hookimpl
 def psp_get_payment(config: ProviderConfig, payment_id: str) -> Flow[Payment]:
     response = yield _http.get(f"{CHARGES}/{_http.segment(payment_id)}")
-    return _mapping.payment_from_charge(_http.parse(response, _wire.Charge, "get payment"))
+    charge = _http.parse(response, _wire.Charge, "get payment")
+    with _http.answering(response):
+        return _mapping.payment_from_charge(charge)
 
 
 @hookimpl
@@ -79,7 +82,8 @@ def psp_find_payment(config: ProviderConfig, merchant_reference: str) -> Flow[Pa
     # A reference normally names one attempt; if the host reused it, the newest one is the
     # attempt an unknown outcome is about.
     newest = max(enumerate(page.data), key=lambda pair: (pair[1].created_at or "", pair[0]))[1]
-    return _mapping.payment_from_charge(newest, merchant_reference=merchant_reference)
+    with _http.answering(response):
+        return _mapping.payment_from_charge(newest, merchant_reference=merchant_reference)
 
 
 def _fold(payment: Payment, kind: OperationKind, answer: _wire.ChargeOperation, amount: Money) -> Payment:
@@ -127,7 +131,8 @@ def psp_capture(config: ProviderConfig, request: CaptureRequest, amount: Money) 
     body = _wire.CaptureBody(amount=amount.minor, merchant_capture_reference=request.merchant_reference)
     response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/captures", body)
     answer = _http.parse(response, _wire.ChargeOperation, "capture")
-    return _fold(request.payment, OperationKind.CAPTURE, answer, amount)
+    with _http.answering(response):
+        return _fold(request.payment, OperationKind.CAPTURE, answer, amount)
 
 
 @hookimpl
@@ -136,7 +141,8 @@ def psp_void(config: ProviderConfig, request: VoidRequest, amount: Money) -> Flo
     body = _wire.VoidBody(amount=amount.minor, merchant_void_reference=request.merchant_reference)
     response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/voids", body)
     answer = _http.parse(response, _wire.ChargeOperation, "void")
-    return _fold(request.payment, OperationKind.VOID, answer, amount)
+    with _http.answering(response):
+        return _fold(request.payment, OperationKind.VOID, answer, amount)
 
 
 @hookimpl
@@ -144,7 +150,8 @@ def psp_refund(config: ProviderConfig, request: RefundRequest, amount: Money) ->
     body = _bodies.refund_body(amount, request.reason, request.merchant_reference)
     response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/refunds", body)
     answer = _http.parse(response, _wire.ChargeOperation, "refund")
-    return _fold(request.payment, OperationKind.REFUND, answer, amount)
+    with _http.answering(response):
+        return _fold(request.payment, OperationKind.REFUND, answer, amount)
 
 
 # -- mandates ---------------------------------------------------------------------------------
@@ -155,13 +162,16 @@ def psp_create_mandate(config: ProviderConfig, request: MandateRequest) -> Flow[
     body = _bodies.agreement_body(request, _settings.settings_of(config))
     response = yield _http.post(AGREEMENTS, body)
     agreement = _http.parse(response, _wire.Agreement, "create mandate")
-    return _mapping.mandate_from_agreement(agreement, request.merchant_reference)
+    with _http.answering(response):
+        return _mapping.mandate_from_agreement(agreement, request.merchant_reference)
 
 
 @hookimpl
 def psp_get_mandate(config: ProviderConfig, mandate_id: str) -> Flow[Mandate]:
     response = yield _http.get(f"{AGREEMENTS}/{_http.segment(mandate_id)}")
-    return _mapping.mandate_from_agreement(_http.parse(response, _wire.Agreement, "get mandate"))
+    agreement = _http.parse(response, _wire.Agreement, "get mandate")
+    with _http.answering(response):
+        return _mapping.mandate_from_agreement(agreement)
 
 
 @hookimpl
@@ -169,12 +179,13 @@ def psp_charge_mandate(config: ProviderConfig, request: MandateChargeRequest) ->
     body = _bodies.agreement_charge_body(request, _settings.settings_of(config))
     response = yield _http.post(f"{AGREEMENTS}/{_http.segment(request.mandate_id)}/payment-charges", body)
     charge = _http.parse(response, _wire.Charge, "charge mandate")
-    return _mapping.payment_from_charge(
-        charge,
-        expected=request.amount,
-        merchant_reference=request.merchant_reference,
-        mandate_id=request.mandate_id,
-    )
+    with _http.answering(response):
+        return _mapping.payment_from_charge(
+            charge,
+            expected=request.amount,
+            merchant_reference=request.merchant_reference,
+            mandate_id=request.mandate_id,
+        )
 
 
 @hookimpl
@@ -183,12 +194,15 @@ def psp_revoke_mandate(config: ProviderConfig, request: RevokeMandateRequest) ->
     response = yield _http.post(f"{path}/revocations", None)
     result = _http.parse(response, _wire.RevocationResult, "revoke mandate")
     if result.status not in ("REVOKED", "FAILED"):
-        raise ProviderResponseError(
-            f"unknown PPRO revocation status {result.status!r}", provider_code=result.status
-        )
+        with _http.answering(response):
+            raise ProviderResponseError(
+                f"unknown PPRO revocation status {result.status!r}", provider_code=result.status
+            )
     # The revocation answer is only a status; the agreement itself says what it is now.
     response = yield _http.get(path)
-    mandate = _mapping.mandate_from_agreement(_http.parse(response, _wire.Agreement, "revoke mandate"))
+    agreement = _http.parse(response, _wire.Agreement, "revoke mandate")
+    with _http.answering(response):
+        mandate = _mapping.mandate_from_agreement(agreement)
     return _mapping.with_decline(mandate, result.failure) if result.status == "FAILED" else mandate
 
 
