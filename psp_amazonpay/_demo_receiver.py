@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
-
 from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from psp_core import WebhookEvent, WebhookVerificationError
+from psp_core import EventKind, PspError, WebhookEvent
 
 RETURN_PATH = "/shop/return"
 WEBHOOK_PATH = "/shop/webhooks"
@@ -56,8 +56,12 @@ class Receiver:
         self.rejected: list[Rejected] = []
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-receiver",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            name="demo-receiver",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self._thread.start()
         port = self._server.server_address[1]
         self.base_url = f"http://{host}:{port}"
@@ -92,7 +96,7 @@ class Receiver:
             return False
         try:
             event = verify(headers, body)
-        except WebhookVerificationError as error:
+        except PspError as error:  # a bad signature, or no secret configured: refuse it
             with self._cond:
                 self.rejected.append(Rejected(str(error)))
                 self._cond.notify_all()
@@ -127,6 +131,27 @@ class Receiver:
         with self._cond:
             return [event for event in self.events if match(event)]
 
+    def wait_for_kinds(
+        self, subject: str, kinds: Sequence[EventKind], timeout_s: float = 5.0
+    ) -> list[WebhookEvent]:
+        """Every verified event about ``subject`` once each of ``kinds`` arrived (as often as
+        listed), or all that arrived in time; the caller compares."""
+        needed = Counter(kinds)
+
+        def about(event: WebhookEvent) -> bool:
+            return subject in (event.payment_id, event.mandate_id)
+
+        def find() -> list[WebhookEvent] | None:
+            found = [event for event in self.events if about(event)]
+            seen = Counter(event.kind for event in found)
+            return found if all(seen[kind] >= n for kind, n in needed.items()) else None
+
+        found = self._wait(find, timeout_s)
+        if found is not None:
+            return found
+        with self._cond:
+            return [event for event in self.events if about(event)]
+
     def _wait(self, find: Callable[[], T | None], timeout_s: float) -> T | None:
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -147,8 +172,9 @@ class Receiver:
     def __enter__(self) -> Receiver:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -164,8 +190,11 @@ class Receiver:
                     self._answer(HTTPStatus.NOT_FOUND, b"not found\n")
                     return
                 receiver._record_return(parts.path, parts.query)
-                self._answer(HTTPStatus.OK, b"<!doctype html><p>Thank you for your order.</p>\n",
-                             "text/html; charset=utf-8")
+                self._answer(
+                    HTTPStatus.OK,
+                    b"<!doctype html><p>Thank you for your order.</p>\n",
+                    "text/html; charset=utf-8",
+                )
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -173,7 +202,7 @@ class Receiver:
                 if urlsplit(self.path).path != WEBHOOK_PATH:
                     self._answer(HTTPStatus.NOT_FOUND, b"not found\n")
                     return
-                headers = {key: value for key, value in self.headers.items()}
+                headers = dict(self.headers.items())
                 ok = receiver._record_webhook(headers, body)
                 self._answer(HTTPStatus.OK if ok else HTTPStatus.BAD_REQUEST, b"")
 

@@ -1,0 +1,57 @@
+"""``psp demo``: play a host platform's payments against the local PPRO sandbox, over real HTTP.
+
+The scenarios run one after another against one sandbox (they share its clock, which two of
+them move forward). A scenario stops at its first unexpected step, because every later step
+builds on it; the others still run, so one run shows everything that is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from . import _demo_disputes, _demo_failures, _demo_one_time, _demo_recurring
+from ._demo_env import DemoEnv, running_env
+from ._demo_report import render_json, render_text
+from ._demo_timeline import Scenario, StepFailed, Timeline
+
+SyncRun = Callable[[DemoEnv, Scenario], None]
+
+SCENARIOS: list[tuple[str, str, str, SyncRun]] = [
+    (_demo_one_time.KEY, _demo_one_time.TITLE, "Gateway", _demo_one_time.run),
+    (_demo_failures.KEY, _demo_failures.TITLE, "Gateway", _demo_failures.run),
+    (_demo_recurring.KEY, _demo_recurring.TITLE, "AsyncGateway", _demo_recurring.run_sync),
+    (_demo_disputes.KEY, _demo_disputes.TITLE, "Gateway", _demo_disputes.run),
+]
+
+
+def run_demo() -> Timeline:
+    """Run every scenario; the timeline says what was expected and what happened."""
+    started = time.monotonic()
+    with running_env() as env:
+        timeline = Timeline(provider="amazon_pay", sandbox_url=env.base_url)
+        for key, title, driver, run in SCENARIOS:
+            scenario = Scenario(key, title, driver)
+            timeline.scenarios.append(scenario)
+            # A failure is recorded on its step; the next scenario starts afresh.
+            with contextlib.suppress(StepFailed):
+                run(env, scenario)
+        timeline.webhooks_verified = len(env.receiver.events)
+        timeline.webhooks_rejected = len(env.receiver.rejected)
+    timeline.duration_s = time.monotonic() - started
+    return timeline
+
+
+def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+    timeline = run_demo()
+    if args.json:
+        stream.write(render_json(timeline))
+    else:
+        stream.write(render_text(timeline, verbose=args.verbose, stream=stream))
+    stream.flush()
+    return 0 if timeline.ok else 1
