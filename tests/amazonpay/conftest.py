@@ -77,7 +77,10 @@ def charge_json(
         "country": "US",
         "status": status,
         "authenticationMethods": [
-            {"type": "REDIRECT", "details": {"requestUrl": "https://pay.example/auth", "requestMethod": "GET"}}
+            {
+                "type": "REDIRECT",
+                "details": {"requestUrl": "https://pay.example/auth", "requestMethod": "GET"},
+            }
         ]
         if status == "AUTHENTICATION_PENDING"
         else [],
@@ -114,7 +117,9 @@ def failure_json(code: str, kind: str = "PROVIDER_DECLINE", retryable: bool = Fa
 
 
 def respond(status: int, body: object) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    return httpx.Response(
+        status, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
 
 
 class Recorder:

@@ -47,8 +47,11 @@ Call = Callable[..., Any]
 
 
 def _authorized(call: Call, minor: int = 1000) -> Payment:
-    payment: Payment = call(Recorder(respond(200, charge_json("CAPTURE_PENDING", amount=minor, authz="AUTHORIZED"))),
-                            "get_payment", "charge_1")
+    payment: Payment = call(
+        Recorder(respond(200, charge_json("CAPTURE_PENDING", amount=minor, authz="AUTHORIZED"))),
+        "get_payment",
+        "charge_1",
+    )
     return payment
 
 
@@ -97,8 +100,9 @@ def test_without_separate_captures_capture_and_void_are_refused_before_any_reque
         call(ppro, "authorize", authorize_request(capture_mode=CaptureMode.SEPARATE), separate_captures=False)
     call(ppro, "authorize", authorize_request(capture_mode=CaptureMode.AUTOMATIC), separate_captures="false")
     assert ppro.body()["autoCapture"] is True
-    payment = Payment.new("amazon_pay", "charge_1", PaymentStatus.AUTHORIZED, Money(1000, "USD"),
-                          authorized=Money(1000, "USD"))
+    payment = Payment.new(
+        "amazon_pay", "charge_1", PaymentStatus.AUTHORIZED, Money(1000, "USD"), authorized=Money(1000, "USD")
+    )
     with pytest.raises(UnsupportedOperationError):
         call(ppro, "capture", CaptureRequest(payment), separate_captures=False)
     with pytest.raises(UnsupportedOperationError):
@@ -111,10 +115,24 @@ def test_without_separate_captures_capture_and_void_are_refused_before_any_reque
     [
         ("INSUFFICIENT_FUNDS", "PROVIDER_DECLINE", PaymentStatus.DECLINED, DeclineCode.INSUFFICIENT_FUNDS),
         ("SUS_STOLEN", "PROVIDER_DECLINE", PaymentStatus.DECLINED, DeclineCode.SUSPECTED_FRAUD),
-        ("AMOUNT_NOT_SUPPORTED", "INTERNAL_DECLINE", PaymentStatus.DECLINED, DeclineCode.AMOUNT_NOT_SUPPORTED),
-        ("CANCELED_BY_CONSUMER", "PROVIDER_DECLINE", PaymentStatus.DECLINED, DeclineCode.CANCELLED_BY_CONSUMER),
-        ("INTERNAL_SERVICE_UNAVAILABLE", "INTERNAL_ERROR", PaymentStatus.FAILED,
-         DeclineCode.PROVIDER_UNAVAILABLE),
+        (
+            "AMOUNT_NOT_SUPPORTED",
+            "INTERNAL_DECLINE",
+            PaymentStatus.DECLINED,
+            DeclineCode.AMOUNT_NOT_SUPPORTED,
+        ),
+        (
+            "CANCELED_BY_CONSUMER",
+            "PROVIDER_DECLINE",
+            PaymentStatus.DECLINED,
+            DeclineCode.CANCELLED_BY_CONSUMER,
+        ),
+        (
+            "INTERNAL_SERVICE_UNAVAILABLE",
+            "INTERNAL_ERROR",
+            PaymentStatus.FAILED,
+            DeclineCode.PROVIDER_UNAVAILABLE,
+        ),
         ("PROVIDER_PROCESSING_ERROR", "PROVIDER_ERROR", PaymentStatus.FAILED, DeclineCode.PROCESSING_ERROR),
         ("BRAND_NEW_CODE", "PROVIDER_DECLINE", PaymentStatus.DECLINED, DeclineCode.GENERIC),
     ],
@@ -143,8 +161,16 @@ def test_in_band_failures_are_declined_payments_not_exceptions(
         charge_json(status="SOMETHING_NEW"),
         charge_json(captures=[2000], status="CAPTURED", authz="AUTHORIZED"),
         {"status": "CAPTURED"},
-        {"id": "charge_1", "status": "FAILED", "authorizations": [{"id": "a", "amount": 10.0, "status": "FAILED"}]},
-        {"id": "charge_1", "status": "FAILED", "authorizations": [{"id": "a", "amount": "1000", "status": "X"}]},
+        {
+            "id": "charge_1",
+            "status": "FAILED",
+            "authorizations": [{"id": "a", "amount": 10.0, "status": "FAILED"}],
+        },
+        {
+            "id": "charge_1",
+            "status": "FAILED",
+            "authorizations": [{"id": "a", "amount": "1000", "status": "X"}],
+        },
         [],
     ],
     ids=["amount", "currency", "status", "totals", "no-id", "float", "string-amount", "array"],
@@ -173,12 +199,23 @@ def test_non_json_success_is_a_provider_response_error(call: Call) -> None:
 @pytest.mark.parametrize(
     ("status", "body", "error", "text"),
     [
-        (400, {"status": 400, "failureMessage": "amount.value is required", "timestamp": "x"}, ProviderError,
-         "amount.value is required"),
+        (
+            400,
+            {"status": 400, "failureMessage": "amount.value is required", "timestamp": "x"},
+            ProviderError,
+            "amount.value is required",
+        ),
         (401, {"message": "Unauthorized"}, ProviderError, "Unauthorized"),
         (404, {"status": 404, "failureMessage": "Payment charge not found"}, ProviderError, "not found"),
-        (409, {"status": 409, "failureMessage": "Request-Idempotency-Key was already used with a different "
-               "request body"}, IdempotencyConflictError, "different"),
+        (
+            409,
+            {
+                "status": 409,
+                "failureMessage": "Request-Idempotency-Key was already used with a different request body",
+            },
+            IdempotencyConflictError,
+            "different",
+        ),
         (422, {"status": 422, "failureMessage": "negative amount"}, ProviderError, "negative amount"),
         (415, "not json at all", ProviderError, "not json"),
     ],
@@ -198,8 +235,13 @@ def test_error_envelopes_become_the_core_error_tree(
 
 
 def test_in_flight_409_is_retried_with_the_same_key(call: Call) -> None:
-    in_flight = respond(409, {"status": 409, "failureMessage":
-                              "A request with the same Request-Idempotency-Key is still in progress"})
+    in_flight = respond(
+        409,
+        {
+            "status": 409,
+            "failureMessage": "A request with the same Request-Idempotency-Key is still in progress",
+        },
+    )
     ppro = Recorder(in_flight, respond(200, charge_json()))
     payment = call(ppro, "authorize", authorize_request(idempotency_key="host-key-1"))
     assert payment.status is PaymentStatus.REQUIRES_ACTION
@@ -238,8 +280,11 @@ def test_get_payment_reads_totals_from_sub_objects(call: Call) -> None:
         ("CAPTURE_PROCESSING", {"authz": "AUTHORIZED"}, PaymentStatus.PROCESSING),
         ("CAPTURED", {"authz": "AUTHORIZED", "captures": [1000]}, PaymentStatus.CAPTURED),
         ("REFUND_PROCESSING", {"authz": "AUTHORIZED", "captures": [1000]}, PaymentStatus.CAPTURED),
-        ("CAPTURED", {"authz": "AUTHORIZED", "captures": [1000], "refunds": [10]},
-         PaymentStatus.PARTIALLY_REFUNDED),
+        (
+            "CAPTURED",
+            {"authz": "AUTHORIZED", "captures": [1000], "refunds": [10]},
+            PaymentStatus.PARTIALLY_REFUNDED,
+        ),
         ("REFUNDED", {"authz": "AUTHORIZED", "captures": [1000], "refunds": [1000]}, PaymentStatus.REFUNDED),
         ("VOID_PROCESSING", {"authz": "AUTHORIZED"}, PaymentStatus.AUTHORIZED),
         ("VOIDED", {"authz": "AUTHORIZED", "voids": [400]}, PaymentStatus.AUTHORIZED),
@@ -270,8 +315,13 @@ def test_find_payment_by_reference(call: Call) -> None:
 
 
 def _operation(prefix: str, amount: int, status: str, **extra: Any) -> dict[str, Any]:
-    return {"id": f"{prefix}_new", "amount": amount, "status": status,
-            "createdAt": "2026-01-15T12:30:00.000Z", **extra}
+    return {
+        "id": f"{prefix}_new",
+        "amount": amount,
+        "status": status,
+        "createdAt": "2026-01-15T12:30:00.000Z",
+        **extra,
+    }
 
 
 def test_capture_twice_folds_each_answer_into_the_payment(call: Call) -> None:
@@ -304,15 +354,19 @@ def test_void_always_sends_the_amount(call: Call) -> None:
     assert ppro.requests[0].url.path == "/v1/payment-charges/charge_1/voids"
     assert ppro.body() == {"amount": 1000}
     assert voided.status is PaymentStatus.VOIDED and voided.voided.minor == 1000
-    partial = call(Recorder(respond(200, _operation("void", 300, "VOIDED"))), "void",
-                   VoidRequest(payment, Money(300, "USD")))
+    partial = call(
+        Recorder(respond(200, _operation("void", 300, "VOIDED"))),
+        "void",
+        VoidRequest(payment, Money(300, "USD")),
+    )
     assert partial.status is PaymentStatus.AUTHORIZED and partial.capturable.minor == 700
 
 
 def _captured(call: Call) -> Payment:
     payment = _authorized(call)
-    result: Payment = call(Recorder(respond(200, _operation("capture", 1000, "CAPTURED"))), "capture",
-                           CaptureRequest(payment))
+    result: Payment = call(
+        Recorder(respond(200, _operation("capture", 1000, "CAPTURED"))), "capture", CaptureRequest(payment)
+    )
     return result
 
 
@@ -320,25 +374,35 @@ def _captured(call: Call) -> Payment:
 def test_refund_maps_the_reason(call: Call, reason: RefundReason, wire: str) -> None:
     payment = _captured(call)
     ppro = Recorder(respond(200, _operation("refund", 300, "REFUNDED")))
-    refunded = call(ppro, "refund", RefundRequest(payment, Money(300, "USD"), reason=reason,
-                                                 merchant_reference="ref-1"))
+    refunded = call(
+        ppro, "refund", RefundRequest(payment, Money(300, "USD"), reason=reason, merchant_reference="ref-1")
+    )
     assert ppro.body() == {"amount": 300, "merchantRefundReference": "ref-1", "refundReason": wire}
     assert refunded.status is PaymentStatus.PARTIALLY_REFUNDED and refunded.refunded.minor == 300
 
 
 def test_refund_twice_to_fully_refunded(call: Call) -> None:
     payment = _captured(call)
-    payment = call(Recorder(respond(200, _operation("refund", 300, "REFUNDED"))), "refund",
-                   RefundRequest(payment, Money(300, "USD")))
-    payment = call(Recorder(respond(200, {**_operation("refund", 700, "REFUNDED"), "id": "refund_2"})),
-                   "refund", RefundRequest(payment))
+    payment = call(
+        Recorder(respond(200, _operation("refund", 300, "REFUNDED"))),
+        "refund",
+        RefundRequest(payment, Money(300, "USD")),
+    )
+    payment = call(
+        Recorder(respond(200, {**_operation("refund", 700, "REFUNDED"), "id": "refund_2"})),
+        "refund",
+        RefundRequest(payment),
+    )
     assert payment.status is PaymentStatus.REFUNDED and payment.refunded.minor == 1000
 
 
 def test_pending_refund_is_not_counted(call: Call) -> None:
     payment = _captured(call)
-    result = call(Recorder(respond(200, _operation("refund", 300, "PENDING"))), "refund",
-                  RefundRequest(payment, Money(300, "USD")))
+    result = call(
+        Recorder(respond(200, _operation("refund", 300, "PENDING"))),
+        "refund",
+        RefundRequest(payment, Money(300, "USD")),
+    )
     assert result.refunded.minor == 0 and result.status is PaymentStatus.CAPTURED
 
 
@@ -353,8 +417,11 @@ def test_refund_refused_in_band_is_a_decline_with_totals_unchanged(call: Call) -
 def test_operation_amount_mismatch_is_a_provider_response_error(call: Call) -> None:
     payment = _authorized(call)
     with pytest.raises(ProviderResponseError):
-        call(Recorder(respond(200, _operation("capture", 999, "CAPTURED"))), "capture",
-             CaptureRequest(payment, Money(500, "USD")))
+        call(
+            Recorder(respond(200, _operation("capture", 999, "CAPTURED"))),
+            "capture",
+            CaptureRequest(payment, Money(500, "USD")),
+        )
 
 
 # -- mandates --------------------------------------------------------------------------------
@@ -364,8 +431,9 @@ AGREEMENT = {
     "status": "AUTHENTICATION_PENDING",
     "paymentMethod": "AMAZON_PAY",
     "merchantPaymentAgreementReference": "sub-1",
-    "authenticationMethods": [{"type": "REDIRECT", "details": {"requestUrl": "https://pay.example/agr",
-                                                               "requestMethod": "GET"}}],
+    "authenticationMethods": [
+        {"type": "REDIRECT", "details": {"requestUrl": "https://pay.example/agr", "requestMethod": "GET"}}
+    ],
     "initialPaymentChargeId": "charge_init",
     "createdAt": "2026-01-15T12:00:00.000Z",
 }
@@ -398,8 +466,11 @@ def test_create_mandate_with_initial_charge(call: Call) -> None:
         "amount": {"value": 1000, "currency": "USD"},
         "amountType": "EXACT",
         "description": "Monthly box",
-        "initialPaymentCharge": {"amount": {"value": 1000, "currency": "USD"}, "autoCapture": True,
-                                 "merchantPaymentChargeReference": "order-init"},
+        "initialPaymentCharge": {
+            "amount": {"value": 1000, "currency": "USD"},
+            "autoCapture": True,
+            "merchantPaymentChargeReference": "order-init",
+        },
     }
     assert mandate.status is MandateStatus.REQUIRES_ACTION
     assert mandate.next_action is not None and mandate.next_action.url == "https://pay.example/agr"
@@ -408,10 +479,15 @@ def test_create_mandate_with_initial_charge(call: Call) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "status"),
-    [("INITIALIZING", MandateStatus.PENDING), ("AUTHORIZATION_PROCESSING", MandateStatus.PENDING),
-     ("ACTIVE", MandateStatus.ACTIVE), ("FAILED", MandateStatus.FAILED),
-     ("REVOKED_BY_CONSUMER", MandateStatus.REVOKED), ("REVOKED_BY_MERCHANT", MandateStatus.REVOKED),
-     ("REVOKED_BY_PROVIDER", MandateStatus.REVOKED)],
+    [
+        ("INITIALIZING", MandateStatus.PENDING),
+        ("AUTHORIZATION_PROCESSING", MandateStatus.PENDING),
+        ("ACTIVE", MandateStatus.ACTIVE),
+        ("FAILED", MandateStatus.FAILED),
+        ("REVOKED_BY_CONSUMER", MandateStatus.REVOKED),
+        ("REVOKED_BY_MERCHANT", MandateStatus.REVOKED),
+        ("REVOKED_BY_PROVIDER", MandateStatus.REVOKED),
+    ],
 )
 def test_get_mandate_maps_every_agreement_status(call: Call, raw: str, status: MandateStatus) -> None:
     ppro = Recorder(respond(200, {**AGREEMENT, "status": raw, "failure": failure_json("EXPIRED_SESSION")}))
@@ -431,33 +507,50 @@ def test_charge_mandate(call: Call) -> None:
     ppro = Recorder(respond(200, charge))
     payment = call(ppro, "charge_mandate", MandateChargeRequest("agr_1", Money(1500, "USD"), "order-2"))
     assert ppro.requests[0].url.path == "/v1/payment-agreements/agr_1/payment-charges"
-    assert ppro.body() == {"amount": {"value": 1500, "currency": "USD"},
-                           "merchantPaymentChargeReference": "order-2", "autoCapture": True}
+    assert ppro.body() == {
+        "amount": {"value": 1500, "currency": "USD"},
+        "merchantPaymentChargeReference": "order-2",
+        "autoCapture": True,
+    }
     assert payment.status is PaymentStatus.CAPTURED and payment.mandate_id == "agr_1"
 
 
-@pytest.mark.parametrize(("code", "normalized"), [("AGREEMENT_INACTIVE", DeclineCode.MANDATE_INACTIVE),
-                                                  ("AGREEMENT_REVOKED", DeclineCode.MANDATE_REVOKED)])
+@pytest.mark.parametrize(
+    ("code", "normalized"),
+    [
+        ("AGREEMENT_INACTIVE", DeclineCode.MANDATE_INACTIVE),
+        ("AGREEMENT_REVOKED", DeclineCode.MANDATE_REVOKED),
+    ],
+)
 def test_charge_on_inactive_mandate_is_declined(call: Call, code: str, normalized: DeclineCode) -> None:
     charge = charge_json("FAILED", authz="FAILED", failure=failure_json(code, "INTERNAL_DECLINE"))
-    payment = call(Recorder(respond(200, charge)), "charge_mandate",
-                   MandateChargeRequest("agr_1", Money(1000, "USD"), "order-3"))
+    payment = call(
+        Recorder(respond(200, charge)),
+        "charge_mandate",
+        MandateChargeRequest("agr_1", Money(1000, "USD"), "order-3"),
+    )
     assert payment.status is PaymentStatus.DECLINED
     assert payment.decline is not None and payment.decline.code is normalized
 
 
 def test_revoke_mandate_posts_empty_body_then_reads_the_agreement(call: Call) -> None:
-    ppro = Recorder(respond(200, {"status": "REVOKED"}), respond(200, {**AGREEMENT, "status": "REVOKED_BY_MERCHANT"}))
+    ppro = Recorder(
+        respond(200, {"status": "REVOKED"}), respond(200, {**AGREEMENT, "status": "REVOKED_BY_MERCHANT"})
+    )
     mandate = call(ppro, "revoke_mandate", RevokeMandateRequest("agr_1"))
     assert [(r.method, r.url.path) for r in ppro.requests] == [
-        ("POST", "/v1/payment-agreements/agr_1/revocations"), ("GET", "/v1/payment-agreements/agr_1")]
+        ("POST", "/v1/payment-agreements/agr_1/revocations"),
+        ("GET", "/v1/payment-agreements/agr_1"),
+    ]
     assert ppro.requests[0].content == b"{}"
     assert mandate.status is MandateStatus.REVOKED
 
 
 def test_failed_revocation_keeps_the_mandate_with_a_decline(call: Call) -> None:
-    ppro = Recorder(respond(200, {"status": "FAILED", "failure": failure_json("GENERIC_DECLINE")}),
-                    respond(200, {**AGREEMENT, "status": "ACTIVE"}))
+    ppro = Recorder(
+        respond(200, {"status": "FAILED", "failure": failure_json("GENERIC_DECLINE")}),
+        respond(200, {**AGREEMENT, "status": "ACTIVE"}),
+    )
     mandate = call(ppro, "revoke_mandate", RevokeMandateRequest("agr_1"))
     assert mandate.status is MandateStatus.ACTIVE
     assert mandate.decline is not None and mandate.decline.provider_code == "GENERIC_DECLINE"

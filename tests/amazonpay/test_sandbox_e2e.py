@@ -43,8 +43,13 @@ def sandbox(**config: object) -> Sandbox:
 def gateway_for(sb: Sandbox, **options: object) -> Gateway:
     return Gateway(
         "amazon_pay",
-        options={"api_key": "key_sandbox_e2e", "merchant_id": "merch_e2e", "base_url": "http://sandbox.local",
-                 "webhook_secret": SECRET, **options},
+        options={
+            "api_key": "key_sandbox_e2e",
+            "merchant_id": "merch_e2e",
+            "base_url": "http://sandbox.local",
+            "webhook_secret": SECRET,
+            **options,
+        },
         environ={},
         transport=sb.transport(),
         retry=RetryPolicy.no_wait(),
@@ -71,8 +76,11 @@ def test_authorize_approve_capture_twice_refund_twice() -> None:
         assert payment.status is PaymentStatus.REFUNDED
         # Folding the answers gives the same money picture as PPRO's own view.
         fresh = gw.get_payment(payment.id)
-        assert (fresh.status, fresh.captured, fresh.refunded) == (payment.status, payment.captured,
-                                                                  payment.refunded)
+        assert (fresh.status, fresh.captured, fresh.refunded) == (
+            payment.status,
+            payment.captured,
+            payment.refunded,
+        )
         assert {op.id for op in fresh.operations} == {op.id for op in payment.operations}
         assert sb.effects(payment.id).captures == 2 and sb.effects(payment.id).refunds == 2
 
@@ -81,9 +89,13 @@ def test_async_gateway_against_the_sandbox() -> None:
     sb = sandbox()
 
     async def go() -> None:
-        async with AsyncGateway("amazon_pay", options={"api_key": "k_async_1", "merchant_id": "m",
-                                                       "base_url": "http://sandbox.local"},
-                                environ={}, transport=sb.transport(), retry=RetryPolicy.no_wait()) as gw:
+        async with AsyncGateway(
+            "amazon_pay",
+            options={"api_key": "k_async_1", "merchant_id": "m", "base_url": "http://sandbox.local"},
+            environ={},
+            transport=sb.transport(),
+            retry=RetryPolicy.no_wait(),
+        ) as gw:
             payment = await gw.authorize(authorize_request(2500, capture_mode=CaptureMode.AUTOMATIC))
             sb.approve(payment.id)
             payment = await gw.get_payment(payment.id)
@@ -130,11 +142,15 @@ def test_refund_after_the_window_is_refused_by_the_gateway_or_in_band() -> None:
 def test_mandate_lifecycle() -> None:
     sb = sandbox()
     with gateway_for(sb) as gw:
-        mandate = gw.create_mandate(MandateRequest(
-            consumer=PspConsumer(country="US", name="John Smith"), return_url=RETURN_URL,
-            start=datetime(2026, 2, 1, tzinfo=UTC), merchant_reference="sub-1",
-            initial_charge=InitialCharge(Money(1000, "USD"), merchant_reference="sub-1-first"),
-        ))
+        mandate = gw.create_mandate(
+            MandateRequest(
+                consumer=PspConsumer(country="US", name="John Smith"),
+                return_url=RETURN_URL,
+                start=datetime(2026, 2, 1, tzinfo=UTC),
+                merchant_reference="sub-1",
+                initial_charge=InitialCharge(Money(1000, "USD"), merchant_reference="sub-1-first"),
+            )
+        )
         assert mandate.status is MandateStatus.REQUIRES_ACTION and mandate.next_action is not None
         assert mandate.initial_payment_id is not None
         sb.approve(mandate.id)
@@ -155,9 +171,14 @@ def test_mandate_lifecycle() -> None:
 def test_charge_on_a_pending_mandate_is_declined_inactive() -> None:
     sb = sandbox()
     with gateway_for(sb) as gw:
-        mandate = gw.create_mandate(MandateRequest(
-            consumer=PspConsumer(country="US", name="John Smith"), return_url=RETURN_URL,
-            start=datetime(2026, 2, 1, tzinfo=UTC), merchant_reference="sub-2"))
+        mandate = gw.create_mandate(
+            MandateRequest(
+                consumer=PspConsumer(country="US", name="John Smith"),
+                return_url=RETURN_URL,
+                start=datetime(2026, 2, 1, tzinfo=UTC),
+                merchant_reference="sub-2",
+            )
+        )
         refused = gw.charge_mandate(MandateChargeRequest(mandate.id, Money(1000, "USD"), "sub-2-a"))
         assert refused.decline is not None and refused.decline.code is DeclineCode.MANDATE_INACTIVE
 
@@ -179,9 +200,14 @@ def test_every_sandbox_webhook_verifies_normalizes_and_reduces() -> None:
             kinds.append(parsed.kind)
             # Events arrive in any order and twice: the reducer never goes backwards.
             stored = apply_event(apply_event(stored, parsed), parsed)
-        assert kinds == [EventKind.PAYMENT_CREATED, EventKind.PAYMENT_REQUIRES_ACTION,
-                         EventKind.PAYMENT_AUTHORIZED, EventKind.PAYMENT_CAPTURED, EventKind.PAYMENT_REFUNDED,
-                         EventKind.PAYMENT_CHARGED_BACK]
+        assert kinds == [
+            EventKind.PAYMENT_CREATED,
+            EventKind.PAYMENT_REQUIRES_ACTION,
+            EventKind.PAYMENT_AUTHORIZED,
+            EventKind.PAYMENT_CAPTURED,
+            EventKind.PAYMENT_REFUNDED,
+            EventKind.PAYMENT_CHARGED_BACK,
+        ]
         assert stored.status is PaymentStatus.CHARGED_BACK
         assert (stored.captured.minor, stored.refunded.minor, stored.charged_back.minor) == (400, 100, 200)
 
@@ -217,8 +243,13 @@ def test_faults_are_retried_with_one_effect(fault: str) -> None:
 
 
 def test_options_win_over_environment_and_presets_resolve() -> None:
-    env = {"PPRO_API_KEY": "env_key_1", "PPRO_MERCHANT_ID": "env_merchant", "PPRO_BASE_URL": "live",
-           "PPRO_TIMEOUT_S": "12.5", "PPRO_WEBHOOK_TOLERANCE_S": "60"}
+    env = {
+        "PPRO_API_KEY": "env_key_1",
+        "PPRO_MERCHANT_ID": "env_merchant",
+        "PPRO_BASE_URL": "live",
+        "PPRO_TIMEOUT_S": "12.5",
+        "PPRO_WEBHOOK_TOLERANCE_S": "60",
+    }
     with Gateway("amazon_pay", environ=env) as gw:
         assert gw.config.base_url == "https://api.eu.ppro.com"
         assert gw.config.headers["Merchant-Id"] == "env_merchant"
@@ -226,17 +257,22 @@ def test_options_win_over_environment_and_presets_resolve() -> None:
         assert gw.config.timeout_s == 12.5
         assert gw.config.idempotency_header == "Request-Idempotency-Key"
         assert "env_key_1" not in repr(gw.config)
-    with Gateway("amazon_pay", environ=env, options={"merchant_id": "opt_merchant", "base_url": "sandbox"}) as gw:
+    with Gateway(
+        "amazon_pay", environ=env, options={"merchant_id": "opt_merchant", "base_url": "sandbox"}
+    ) as gw:
         assert gw.config.headers["Merchant-Id"] == "opt_merchant"
         assert gw.config.base_url == "https://api.sandbox.eu.ppro.com"
 
 
 @pytest.mark.parametrize(
     ("options", "named"),
-    [({}, "PPRO_API_KEY"), ({"api_key": "k_1234"}, "PPRO_MERCHANT_ID"),
-     ({"api_key": "k_1234", "merchant_id": "m", "timeout_s": "soon"}, "PPRO_TIMEOUT_S"),
-     ({"api_key": "k_1234", "merchant_id": "m", "separate_captures": "maybe"}, "PPRO_SEPARATE_CAPTURES"),
-     ({"api_key": "k_1234", "merchant_id": "m", "base_url": "ftp://x"}, "PPRO_BASE_URL")],
+    [
+        ({}, "PPRO_API_KEY"),
+        ({"api_key": "k_1234"}, "PPRO_MERCHANT_ID"),
+        ({"api_key": "k_1234", "merchant_id": "m", "timeout_s": "soon"}, "PPRO_TIMEOUT_S"),
+        ({"api_key": "k_1234", "merchant_id": "m", "separate_captures": "maybe"}, "PPRO_SEPARATE_CAPTURES"),
+        ({"api_key": "k_1234", "merchant_id": "m", "base_url": "ftp://x"}, "PPRO_BASE_URL"),
+    ],
 )
 def test_missing_or_invalid_settings_name_option_and_variable(options: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigurationError) as caught:

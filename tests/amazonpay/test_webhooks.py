@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from psp_amazonpay import EVENT_TYPES
 from psp_core import (
     ConfigurationError,
     DeclineCode,
@@ -20,7 +21,6 @@ from psp_core import (
     ProviderResponseError,
     WebhookVerificationError,
 )
-from psp_amazonpay import EVENT_TYPES
 
 from .conftest import NOW, WEBHOOK_SECRET, Recorder, gateway, respond
 
@@ -119,8 +119,14 @@ def test_missing_webhook_secret_is_a_configuration_error_naming_the_setting() ->
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", b'{"id": "x"}', b'{"specversion": "1.0", "id": "x", "type": "T", "data": 5}',
-     b'{"specversion": "0.3", "id": "x", "type": "T"}', b'{"specversion": "1.0", "id": "", "type": "T"}'],
+    [
+        b"not json",
+        b"[]",
+        b'{"id": "x"}',
+        b'{"specversion": "1.0", "id": "x", "type": "T", "data": 5}',
+        b'{"specversion": "0.3", "id": "x", "type": "T"}',
+        b'{"specversion": "1.0", "id": "", "type": "T"}',
+    ],
 )
 def test_malformed_envelopes_are_rejected(body: bytes) -> None:
     with pytest.raises(WebhookVerificationError) as caught:
@@ -141,53 +147,139 @@ MONEY = {"value": 700, "currency": "USD"}
 FAILURE = {"failureType": "PROVIDER_DECLINE", "failureCode": "INSUFFICIENT_FUNDS", "failureMessage": "no"}
 
 CHARGE_EVENTS: list[tuple[str, dict[str, Any], EventKind, PaymentStatus | None, OperationKind | None]] = [
-    ("PAYMENT_CHARGE_CREATED", {"paymentChargeStatus": "AUTHORIZATION_PROCESSING", "amount": MONEY},
-     EventKind.PAYMENT_CREATED, PaymentStatus.PENDING, None),
-    ("PAYMENT_CHARGE_AUTHENTICATION_PENDING", {"paymentChargeStatus": "AUTHENTICATION_PENDING"},
-     EventKind.PAYMENT_REQUIRES_ACTION, PaymentStatus.REQUIRES_ACTION, None),
-    ("PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING", {"paymentChargeStatus": "AUTHORIZATION_ASYNC"},
-     EventKind.PAYMENT_PROCESSING, PaymentStatus.PROCESSING, None),
-    ("PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED", {"paymentChargeStatus": "CAPTURE_PENDING",
-                                                "authorizationId": "authz_1", "amount": MONEY,
-                                                "isMultiStep": True},
-     EventKind.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED, OperationKind.AUTHORIZATION),
-    ("PAYMENT_CHARGE_AUTHORIZATION_FAILED", {"paymentChargeStatus": "FAILED", "failure": FAILURE},
-     EventKind.PAYMENT_DECLINED, PaymentStatus.DECLINED, None),
-    ("PAYMENT_CHARGE_CAPTURE_SUCCEEDED", {"paymentChargeStatus": "CAPTURED", "captureId": "capture_1",
-                                          "amount": MONEY},
-     EventKind.PAYMENT_CAPTURED, PaymentStatus.CAPTURED, OperationKind.CAPTURE),
-    ("PAYMENT_CHARGE_CAPTURE_FAILED", {"paymentChargeStatus": "CAPTURE_PENDING", "failure": FAILURE},
-     EventKind.PAYMENT_CAPTURE_FAILED, None, None),
-    ("PAYMENT_CHARGE_VOID_SUCCEEDED", {"paymentChargeStatus": "VOIDED", "voidId": "void_1", "amount": MONEY},
-     EventKind.PAYMENT_VOIDED, PaymentStatus.VOIDED, OperationKind.VOID),
+    (
+        "PAYMENT_CHARGE_CREATED",
+        {"paymentChargeStatus": "AUTHORIZATION_PROCESSING", "amount": MONEY},
+        EventKind.PAYMENT_CREATED,
+        PaymentStatus.PENDING,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_AUTHENTICATION_PENDING",
+        {"paymentChargeStatus": "AUTHENTICATION_PENDING"},
+        EventKind.PAYMENT_REQUIRES_ACTION,
+        PaymentStatus.REQUIRES_ACTION,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING",
+        {"paymentChargeStatus": "AUTHORIZATION_ASYNC"},
+        EventKind.PAYMENT_PROCESSING,
+        PaymentStatus.PROCESSING,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED",
+        {
+            "paymentChargeStatus": "CAPTURE_PENDING",
+            "authorizationId": "authz_1",
+            "amount": MONEY,
+            "isMultiStep": True,
+        },
+        EventKind.PAYMENT_AUTHORIZED,
+        PaymentStatus.AUTHORIZED,
+        OperationKind.AUTHORIZATION,
+    ),
+    (
+        "PAYMENT_CHARGE_AUTHORIZATION_FAILED",
+        {"paymentChargeStatus": "FAILED", "failure": FAILURE},
+        EventKind.PAYMENT_DECLINED,
+        PaymentStatus.DECLINED,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_CAPTURE_SUCCEEDED",
+        {"paymentChargeStatus": "CAPTURED", "captureId": "capture_1", "amount": MONEY},
+        EventKind.PAYMENT_CAPTURED,
+        PaymentStatus.CAPTURED,
+        OperationKind.CAPTURE,
+    ),
+    (
+        "PAYMENT_CHARGE_CAPTURE_FAILED",
+        {"paymentChargeStatus": "CAPTURE_PENDING", "failure": FAILURE},
+        EventKind.PAYMENT_CAPTURE_FAILED,
+        None,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_VOID_SUCCEEDED",
+        {"paymentChargeStatus": "VOIDED", "voidId": "void_1", "amount": MONEY},
+        EventKind.PAYMENT_VOIDED,
+        PaymentStatus.VOIDED,
+        OperationKind.VOID,
+    ),
     ("PAYMENT_CHARGE_VOID_FAILED", {"failure": FAILURE}, EventKind.PAYMENT_VOID_FAILED, None, None),
-    ("PAYMENT_CHARGE_REFUND_PENDING", {"refundId": "refund_1", "amount": MONEY},
-     EventKind.PAYMENT_REFUND_PENDING, None, None),
-    ("PAYMENT_CHARGE_REFUND_SUCCEEDED", {"paymentChargeStatus": "REFUNDED", "refundId": "refund_1",
-                                         "amount": MONEY},
-     EventKind.PAYMENT_REFUNDED, PaymentStatus.REFUNDED, OperationKind.REFUND),
-    ("PAYMENT_CHARGE_REFUND_FAILED", {"paymentChargeStatus": "CAPTURED", "failure": FAILURE},
-     EventKind.PAYMENT_REFUND_FAILED, None, None),
-    ("PAYMENT_CHARGE_DISCARDED", {"paymentChargeStatus": "DISCARDED", "discardType": "AUTHENTICATION_TIMEOUT"},
-     EventKind.PAYMENT_EXPIRED, PaymentStatus.EXPIRED, None),
+    (
+        "PAYMENT_CHARGE_REFUND_PENDING",
+        {"refundId": "refund_1", "amount": MONEY},
+        EventKind.PAYMENT_REFUND_PENDING,
+        None,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_REFUND_SUCCEEDED",
+        {"paymentChargeStatus": "REFUNDED", "refundId": "refund_1", "amount": MONEY},
+        EventKind.PAYMENT_REFUNDED,
+        PaymentStatus.REFUNDED,
+        OperationKind.REFUND,
+    ),
+    (
+        "PAYMENT_CHARGE_REFUND_FAILED",
+        {"paymentChargeStatus": "CAPTURED", "failure": FAILURE},
+        EventKind.PAYMENT_REFUND_FAILED,
+        None,
+        None,
+    ),
+    (
+        "PAYMENT_CHARGE_DISCARDED",
+        {"paymentChargeStatus": "DISCARDED", "discardType": "AUTHENTICATION_TIMEOUT"},
+        EventKind.PAYMENT_EXPIRED,
+        PaymentStatus.EXPIRED,
+        None,
+    ),
     ("PAYMENT_CHARGE_DISCARD_FAILED", {"failure": FAILURE}, EventKind.PAYMENT_DISCARD_FAILED, None, None),
-    ("CHARGEBACK_SUCCEEDED", {"amount": MONEY}, EventKind.PAYMENT_CHARGED_BACK, PaymentStatus.CHARGED_BACK,
-     OperationKind.CHARGEBACK),
+    (
+        "CHARGEBACK_SUCCEEDED",
+        {"amount": MONEY},
+        EventKind.PAYMENT_CHARGED_BACK,
+        PaymentStatus.CHARGED_BACK,
+        OperationKind.CHARGEBACK,
+    ),
 ]
 
 AGREEMENT_EVENTS: list[tuple[str, dict[str, Any], EventKind, MandateStatus | None]] = [
-    ("PAYMENT_AGREEMENT_CREATED", {"paymentAgreementStatus": "INITIALIZING"}, EventKind.MANDATE_CREATED,
-     MandateStatus.PENDING),
-    ("PAYMENT_AGREEMENT_AUTHENTICATION_PENDING", {"paymentAgreementStatus": "AUTHENTICATION_PENDING"},
-     EventKind.MANDATE_REQUIRES_ACTION, MandateStatus.REQUIRES_ACTION),
-    ("PAYMENT_AGREEMENT_ACTIVE", {"paymentAgreementStatus": "ACTIVE"}, EventKind.MANDATE_ACTIVE,
-     MandateStatus.ACTIVE),
-    ("PAYMENT_AGREEMENT_FAILED", {"paymentAgreementStatus": "FAILED", "failure": FAILURE},
-     EventKind.MANDATE_FAILED, MandateStatus.FAILED),
+    (
+        "PAYMENT_AGREEMENT_CREATED",
+        {"paymentAgreementStatus": "INITIALIZING"},
+        EventKind.MANDATE_CREATED,
+        MandateStatus.PENDING,
+    ),
+    (
+        "PAYMENT_AGREEMENT_AUTHENTICATION_PENDING",
+        {"paymentAgreementStatus": "AUTHENTICATION_PENDING"},
+        EventKind.MANDATE_REQUIRES_ACTION,
+        MandateStatus.REQUIRES_ACTION,
+    ),
+    (
+        "PAYMENT_AGREEMENT_ACTIVE",
+        {"paymentAgreementStatus": "ACTIVE"},
+        EventKind.MANDATE_ACTIVE,
+        MandateStatus.ACTIVE,
+    ),
+    (
+        "PAYMENT_AGREEMENT_FAILED",
+        {"paymentAgreementStatus": "FAILED", "failure": FAILURE},
+        EventKind.MANDATE_FAILED,
+        MandateStatus.FAILED,
+    ),
     ("PAYMENT_AGREEMENT_UPDATED", {}, EventKind.MANDATE_UPDATED, None),
     ("PAYMENT_AGREEMENT_REVOKED_BY_CONSUMER", {}, EventKind.MANDATE_REVOKED, MandateStatus.REVOKED),
-    ("PAYMENT_AGREEMENT_REVOKED_BY_MERCHANT", {"paymentAgreementStatus": "REVOKED_BY_MERCHANT"},
-     EventKind.MANDATE_REVOKED, MandateStatus.REVOKED),
+    (
+        "PAYMENT_AGREEMENT_REVOKED_BY_MERCHANT",
+        {"paymentAgreementStatus": "REVOKED_BY_MERCHANT"},
+        EventKind.MANDATE_REVOKED,
+        MandateStatus.REVOKED,
+    ),
     ("PAYMENT_AGREEMENT_REVOKED_BY_PROVIDER", {}, EventKind.MANDATE_REVOKED, MandateStatus.REVOKED),
 ]
 
@@ -196,10 +288,16 @@ def test_the_tables_cover_exactly_the_mapped_types() -> None:
     assert {t for t, *_ in CHARGE_EVENTS} | {t for t, *_ in AGREEMENT_EVENTS} == set(EVENT_TYPES)
 
 
-@pytest.mark.parametrize(("event_type", "data", "kind", "status", "op"), CHARGE_EVENTS,
-                         ids=[t for t, *_ in CHARGE_EVENTS])
-def test_charge_events(event_type: str, data: dict[str, Any], kind: EventKind,
-                       status: PaymentStatus | None, op: OperationKind | None) -> None:
+@pytest.mark.parametrize(
+    ("event_type", "data", "kind", "status", "op"), CHARGE_EVENTS, ids=[t for t, *_ in CHARGE_EVENTS]
+)
+def test_charge_events(
+    event_type: str,
+    data: dict[str, Any],
+    kind: EventKind,
+    status: PaymentStatus | None,
+    op: OperationKind | None,
+) -> None:
     data = {"paymentChargeId": "charge_1", "merchantPaymentChargeReference": "order-1", **data}
     event = parse(envelope(event_type, data))
     assert event.kind is kind and event.payment_status is status
@@ -217,10 +315,12 @@ def test_charge_events(event_type: str, data: dict[str, Any], kind: EventKind,
         assert event.decline is not None and event.decline.code is DeclineCode.INSUFFICIENT_FUNDS
 
 
-@pytest.mark.parametrize(("event_type", "data", "kind", "status"), AGREEMENT_EVENTS,
-                         ids=[t for t, *_ in AGREEMENT_EVENTS])
-def test_agreement_events(event_type: str, data: dict[str, Any], kind: EventKind,
-                          status: MandateStatus | None) -> None:
+@pytest.mark.parametrize(
+    ("event_type", "data", "kind", "status"), AGREEMENT_EVENTS, ids=[t for t, *_ in AGREEMENT_EVENTS]
+)
+def test_agreement_events(
+    event_type: str, data: dict[str, Any], kind: EventKind, status: MandateStatus | None
+) -> None:
     data = {"paymentAgreementId": "agr_1", "merchantPaymentAgreementReference": "sub-1", **data}
     event = parse(envelope(event_type, data, subject="agr_1"))
     assert event.kind is kind and event.mandate_status is status
