@@ -60,6 +60,14 @@ from ._plugins import (
 from ._redact import Redactor
 from ._reducer import apply_event, apply_mandate_update, apply_update, status_from_totals
 from ._retry import RetryPolicy
+from ._sandbox import (
+    FAULT_KINDS,
+    ProviderSandbox,
+    SandboxEffects,
+    SandboxWebhook,
+    WebhookOrder,
+    arrange_webhooks,
+)
 from ._status import (
     MANDATE_TRANSITIONS,
     PAYMENT_RANK,
@@ -76,6 +84,7 @@ __all__ = [
     "BLOCK_PLUGINS_ENV",
     "DISABLE_AUTOLOAD_ENV",
     "ENTRY_POINT_GROUP",
+    "FAULT_KINDS",
     "MANDATE_TRANSITIONS",
     "PAYMENT_RANK",
     "PAYMENT_TRANSITIONS",
@@ -113,6 +122,7 @@ __all__ = [
     "ProviderError",
     "ProviderInfo",
     "ProviderResponseError",
+    "ProviderSandbox",
     "PspError",
     "RateLimitedError",
     "Redactor",
@@ -120,6 +130,8 @@ __all__ = [
     "RefundRequest",
     "RetryPolicy",
     "RevokeMandateRequest",
+    "SandboxEffects",
+    "SandboxWebhook",
     "Secret",
     "TransportError",
     "UnknownProviderError",
@@ -127,10 +139,12 @@ __all__ = [
     "ValidationError",
     "VoidRequest",
     "WebhookEvent",
+    "WebhookOrder",
     "WebhookVerificationError",
     "apply_event",
     "apply_mandate_update",
     "apply_update",
+    "arrange_webhooks",
     "can_transition",
     "can_transition_mandate",
     "create_plugin_manager",
@@ -138,9 +152,9 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "hookspecs",
-    "signing",
     "idempotency_key_for",
     "provider_infos",
     "provider_names",
+    "signing",
     "status_from_totals",
 ]

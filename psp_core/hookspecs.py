@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         WebhookEvent,
     )
     from ._money import Money
+    from ._sandbox import ProviderSandbox
 
 PROJECT_NAME = "psp"
 
@@ -228,4 +229,23 @@ def psp_cli_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     ``subparsers.add_parser(name, help=...)`` and set ``func`` with ``set_defaults(func=...)``
     to a callable taking the parsed ``argparse.Namespace`` and returning the exit code.
     Choose names that cannot clash with another plugin's.
+    """
+
+
+# -- contract suite -----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def psp_sandbox(options: Mapping[str, object]) -> ProviderSandbox | None:
+    """Start a fresh, empty sandbox of the provider's PSP for the contract suite.
+
+    Called by the contract suite (``psp contract <provider>``), through this provider's
+    plugin only, once per test that needs a PSP; never by the gateway.
+
+    :param options: settings for the sandbox itself (for example ``{"seed": 1234}`` for a
+        reproducible run); ignore what you do not understand.
+
+    Return a :class:`~psp_core.ProviderSandbox`: the gateway options that reach it, its
+    transports, clock, consumer driver, webhooks, faults and stored effects. Return None
+    when the provider ships no sandbox; the suite then reports every check as skipped.
     """
