@@ -6,6 +6,7 @@ pluggy finds on this module. A stateful PPRO sandbox ships in :mod:`psp_amazonpa
 See ``docs/amazon_pay.md`` for the host-developer guide.
 """
 
+from ._cli import psp_cli_commands
 from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
 from ._plugin import (
     psp_authorize,
@@ -41,6 +42,7 @@ __all__ = [
     "psp_authorize",
     "psp_capture",
     "psp_charge_mandate",
+    "psp_cli_commands",
     "psp_configure",
     "psp_create_mandate",
     "psp_find_payment",
