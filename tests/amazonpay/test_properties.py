@@ -299,9 +299,12 @@ def _strategy(schema: Any) -> st.SearchStrategy[Any]:
 
 
 @cache
-def response_strategy(name: str, schema: str) -> st.SearchStrategy[Any]:
-    components = spec(name)["components"]["schemas"]
-    return _strategy(_inline(components[schema], components))
+def response_strategy(name: str, path: str, method: str) -> st.SearchStrategy[Any]:
+    """Draws the 200 answer PPRO's document declares for ``method path``."""
+    document = spec(name)
+    content = document["paths"][path][method]["responses"]["200"]["content"]
+    schema = next(iter(content.values()))["schema"]
+    return _strategy(_inline(schema, document["components"]["schemas"]))
 
 
 def _run(flow: Any, body: Any) -> object:
@@ -313,37 +316,40 @@ def _run(flow: Any, body: Any) -> object:
     raise AssertionError("the flow asked for a second request")
 
 
+CHARGE = "/v1/payment-charges/{paymentChargeId}"
+AGREEMENT = "/v1/payment-agreements/{agreement-id}"
 RESPONSE_CASES = [
-    (CHARGES, "PaymentChargeResponse", lambda: psp_get_payment(CONFIG, "charge_1")),
-    (CHARGES, "PaymentChargeResponse", lambda: psp_authorize(CONFIG, authorize_request())),
+    (CHARGES, CHARGE, "get", lambda: psp_get_payment(CONFIG, "charge_1")),
+    (CHARGES, "/v1/payment-charges", "post", lambda: psp_authorize(CONFIG, authorize_request())),
     (
         CHARGES,
-        "PaymentChargeCaptureResponse",
+        CHARGE + "/captures",
+        "post",
         lambda: psp_capture(CONFIG, CaptureRequest(_paid()), Money(1, "USD")),
     ),
     (
         CHARGES,
-        "PaymentChargeRefundResponse",
+        CHARGE + "/refunds",
+        "post",
         lambda: psp_refund(CONFIG, RefundRequest(_paid()), Money(1, "USD")),
     ),
-    (AGREEMENTS, "AgreementResponse", lambda: psp_get_mandate(CONFIG, "agr_1")),
+    (AGREEMENTS, AGREEMENT, "get", lambda: psp_get_mandate(CONFIG, "agr_1")),
     (
         AGREEMENTS,
-        "AgreementChargeResponse",
+        AGREEMENT + "/payment-charges",
+        "post",
         lambda: psp_charge_mandate(CONFIG, MandateChargeRequest("agr_1", Money(1000, "USD"), "o")),
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("name", "schema", "make_flow"),
-    RESPONSE_CASES,
-    ids=[f"{s}-{i}" for i, (_, s, _) in enumerate(RESPONSE_CASES)],
+    ("name", "path", "method", "make_flow"), RESPONSE_CASES, ids=[f"{m}-{p}" for _, p, m, _ in RESPONSE_CASES]
 )
 def test_schema_generated_responses_give_a_result_or_a_typed_error(
-    name: str, schema: str, make_flow: Any
+    name: str, path: str, method: str, make_flow: Any
 ) -> None:
-    strategy = response_strategy(name, schema)
+    strategy = response_strategy(name, path, method)
 
     @given(strategy)
     @settings(max_examples=25, suppress_health_check=list(HealthCheck))
