@@ -7,6 +7,7 @@ See ``docs/amazon_pay.md`` for the host-developer guide.
 """
 
 from ._cli import psp_cli_commands
+from ._contract import psp_sandbox
 from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
 from ._plugin import (
     psp_authorize,
@@ -52,5 +53,6 @@ __all__ = [
     "psp_provider_info",
     "psp_refund",
     "psp_revoke_mandate",
+    "psp_sandbox",
     "psp_void",
 ]
