@@ -68,7 +68,14 @@ class ProviderConfig:
     """True when a 409 means "the first request with this key is still running" (retryable)."""
 
     def secrets(self) -> list[str]:
-        values = [secret.reveal() for secret in self.secret_headers.values()]
+        values = []
+        for secret in self.secret_headers.values():
+            value = secret.reveal()
+            values.append(value)
+            # "Bearer <key>": the bare key must be masked too, wherever it shows up alone.
+            scheme, _, token = value.partition(" ")
+            if token and scheme.isalpha():
+                values.append(token)
         if self.webhook_secret is not None:
             values.append(self.webhook_secret.reveal())
         return values

@@ -105,3 +105,17 @@ def test_secret_repr_and_str_hide_the_value() -> None:
     assert secret.reveal() == "sk_live_very_secret"
     with pytest.raises(ValueError, match="non-empty"):
         Secret("")
+
+
+def test_the_bare_token_of_an_authorization_header_is_masked_too() -> None:
+    from psp_core import Capabilities, ProviderConfig, Redactor
+
+    config = ProviderConfig(
+        provider="p",
+        base_url="https://p.test",
+        capabilities=Capabilities(currencies=frozenset({"EUR"}), countries=frozenset({"DE"})),
+        secret_headers={"Authorization": Secret("Bearer key_live_abcdef123")},
+    )
+    redactor = Redactor(config.secrets())
+    assert redactor.scrub("key was key_live_abcdef123.") == "key was ********."
+    assert "abcdef" not in redactor.scrub("Authorization: Bearer key_live_abcdef123")
