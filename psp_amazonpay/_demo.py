@@ -16,7 +16,7 @@ from typing import TextIO
 
 from . import _demo_disputes, _demo_failures, _demo_one_time, _demo_recurring
 from ._demo_env import DemoEnv, running_env
-from ._demo_report import render_json, render_text
+from ._demo_report import render_json, render_text, summary_line
 from ._demo_timeline import Scenario, StepFailed, Timeline
 
 SyncRun = Callable[[DemoEnv, Scenario], None]
@@ -51,6 +51,9 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     timeline = run_demo()
     if args.json:
         stream.write(render_json(timeline))
+        if not timeline.ok:
+            # stdout stays pure JSON; a person or a CI log still sees why it failed.
+            print(summary_line(timeline), file=sys.stderr)
     else:
         stream.write(render_text(timeline, verbose=args.verbose, stream=stream))
     stream.flush()

@@ -54,6 +54,7 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
             expect_webhooks(step, env, payment.id,
                             [_K.PAYMENT_CREATED, _K.PAYMENT_REQUIRES_ACTION, _K.PAYMENT_AUTHORIZED])
             stored = env.host.payments[payment.id]
+            step.payment(stored)
             step.expect(stored.status is PaymentStatus.AUTHORIZED,
                         f"shop's record is {summary(stored)}, expected authorized")
             step.observed += "; record authorized"
@@ -77,6 +78,7 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
                            Page.CAPTURED) as step:
             expect_webhooks(step, env, payment.id, [_K.PAYMENT_CAPTURED, _K.PAYMENT_CAPTURED])
             stored = env.host.payments[payment.id]
+            step.payment(stored)
             step.expect(stored.status is PaymentStatus.CAPTURED and stored.captured == total,
                         f"shop's record is {summary(stored)}, expected captured 100.00 USD")
             step.observed += f"; record captured {stored.captured.format()}"

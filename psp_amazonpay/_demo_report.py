@@ -29,7 +29,8 @@ def summary_line(timeline: Timeline) -> str:
         return f"{head}, all as expected {tail}"
     scenario, step = failures[0]
     return (f"{head}, {len(failures)} NOT as expected {tail}\n"
-            f"demo: first failure in {scenario.key!r}, step {step.name!r}: {step.observed}")
+            f"demo: first failure in {scenario.key!r}, step {step.name!r}: {step.observed}\n"
+            "demo: run `psp demo --verbose` to see every step's ids, webhooks and HTTP exchanges")
 
 
 def render_text(timeline: Timeline, *, verbose: bool = False, stream: TextIO | None = None) -> str:

@@ -218,3 +218,4 @@ def test_forged_webhooks_are_refused_and_fail_the_demo(monkeypatch: pytest.Monke
     assert "NOT as expected" in out
     assert "first failure in 'one_time', step 'webhooks: created, authentication pending, authorized'" in out
     assert "no verified webhook" in out
+    assert "psp demo --verbose" in out
