@@ -41,6 +41,7 @@ def run_demo() -> Timeline:
             with contextlib.suppress(StepFailed):
                 run(env, scenario)
         timeline.webhooks_verified = len(env.receiver.events)
+        timeline.webhook_events = len({event.event_id for event in env.receiver.events})
         timeline.webhooks_rejected = len(env.receiver.rejected)
     timeline.duration_s = time.monotonic() - started
     return timeline

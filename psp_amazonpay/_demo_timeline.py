@@ -153,6 +153,9 @@ class Timeline:
     scenarios: list[Scenario] = attrs.field(factory=list)
     duration_s: float = 0.0
     webhooks_verified: int = 0
+    """Deliveries that verified; PPRO may deliver an event more than once."""
+    webhook_events: int = 0
+    """Distinct events among them (by event id), which is what the host acts on."""
     webhooks_rejected: int = 0
 
     @property
@@ -177,6 +180,7 @@ class Timeline:
                 "steps": len(self.steps),
                 "failed_steps": len(self.failures()),
                 "webhooks_verified": self.webhooks_verified,
+                "webhook_events": self.webhook_events,
                 "webhooks_rejected": self.webhooks_rejected,
             },
             "scenarios": [scenario.to_json() for scenario in self.scenarios],

@@ -84,7 +84,7 @@ def test_the_demo_exits_0_with_every_scenario_and_step_as_expected(
     assert summary["scenarios"] == 4
     assert summary["steps"] == sum(len(s["steps"]) for s in timeline["scenarios"]) >= 27
     assert summary["failed_steps"] == 0
-    assert summary["webhooks_verified"] > 0
+    assert summary["webhooks_verified"] >= summary["webhook_events"] > 0
     assert summary["webhooks_rejected"] == 0
     assert timeline["duration_ms"] < 15_000
 
