@@ -1,0 +1,285 @@
+"""``Contract``: one provider, its sandbox and gateways, and the vocabulary the tests speak.
+
+Tests never talk to a provider any other way than through the public gateways, and never
+learn what a provider's PSP did any other way than through its sandbox (the driver, the
+webhooks, the stored effects), so every check holds for every provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+import pluggy
+import pytest
+
+from psp_core import (
+    AmountLimits,
+    AsyncGateway,
+    AuthorizeRequest,
+    Capabilities,
+    CaptureMode,
+    Consumer,
+    Gateway,
+    Mandate,
+    MandateRequest,
+    Money,
+    Payment,
+    PaymentStatus,
+    ProviderConfig,
+    ProviderSandbox,
+    RetryPolicy,
+    WebhookEvent,
+    WebhookOrder,
+    currency_exponent,
+)
+
+from ._providers import Target, start_sandbox
+
+T = TypeVar("T")
+Via = Literal["sync", "async"]
+
+RETURN_URL = "https://merchant.example/return"
+CONSUMER_NAME = "Contract Consumer"
+OFFERED_ELSEWHERE = ("USD", "EUR", "GBP", "JPY", "CHF", "SEK", "BHD")
+COUNTRIES_ELSEWHERE = ("US", "DE", "GB", "JP", "FR", "NL", "BR")
+
+NEEDS_SANDBOX = "needs the provider's local sandbox (consumer driver, clock, webhooks, effects)"
+
+
+def supports(caps: Capabilities, feature: str) -> bool:
+    """Whether ``caps`` declares ``feature`` (a capability name as in the report)."""
+    if feature == "capture_modes.separate":
+        return CaptureMode.SEPARATE in caps.capture_modes
+    if feature == "capture_modes.automatic":
+        return CaptureMode.AUTOMATIC in caps.capture_modes
+    if feature == "amount_limits":
+        return bool(caps.amount_limits)
+    if feature == "refund_window":
+        return caps.refund_window is not None
+    return bool(getattr(caps, feature))
+
+
+class Contract:
+    """The provider under test, with a fresh sandbox."""
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        target: Target,
+        *,
+        seed: int | None = None,
+        live_config: ProviderConfig | None = None,
+    ) -> None:
+        self.pm = pm
+        self.target = target
+        self.provider = target.provider
+        self.seed = seed
+        self._live_config = live_config
+        self._sandbox: ProviderSandbox | None = None
+        self._gateway: Gateway | None = None
+        if not target.live:
+            self._sandbox = start_sandbox(pm, self.provider, seed)
+        self.capabilities: Capabilities = self.gateway.capabilities
+        self.currencies = sorted(self.capabilities.currencies)
+        self.currency = self.currencies[0]
+        self.country = sorted(self.capabilities.countries)[0]
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        return self.target.live
+
+    @property
+    def sandbox(self) -> ProviderSandbox:
+        """The sandbox; tests that need it skip in live mode (there is no driver for a real PSP)."""
+        if self._sandbox is None:
+            reason = NEEDS_SANDBOX if self.live else f"{self.provider} ships no sandbox (psp_sandbox)"
+            pytest.skip(reason)
+        return self._sandbox
+
+    def has_sandbox(self) -> bool:
+        return self._sandbox is not None
+
+    def _gateway_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"plugin_manager": self.pm, "environ": {}}
+        if self._sandbox is not None:
+            kwargs.update(
+                options=dict(self._sandbox.options), retry=RetryPolicy.no_wait(), clock=self._sandbox.now
+            )
+        elif self._live_config is not None:
+            import os
+
+            kwargs.update(environ=dict(os.environ))
+        return kwargs
+
+    @property
+    def gateway(self) -> Gateway:
+        """The sync gateway (created once; closed by :meth:`close`)."""
+        if self._gateway is None:
+            transport = self._sandbox.transport() if self._sandbox is not None else None
+            self._gateway = Gateway(self.provider, transport=transport, **self._gateway_kwargs())
+        return self._gateway
+
+    def async_gateway(self) -> AsyncGateway:
+        """A new async gateway; create it inside the event loop that uses it."""
+        transport = self._sandbox.async_transport() if self._sandbox is not None else None
+        return AsyncGateway(self.provider, transport=transport, **self._gateway_kwargs())
+
+    def close(self) -> None:
+        if self._gateway is not None:
+            self._gateway.close()
+        if self._sandbox is not None:
+            self._sandbox.close()
+
+    def supports(self, feature: str) -> bool:
+        return supports(self.capabilities, feature)
+
+    def require(self, *features: str) -> None:
+        missing = [feature for feature in features if not self.supports(feature)]
+        if missing:
+            pytest.skip(f"{self.provider} does not declare {', '.join(missing)}")
+
+    # -- calling both gateways --------------------------------------------------------------
+
+    def call(self, via: Via, method: str, *args: Any) -> Any:
+        """``gateway.<method>(*args)`` through the sync gateway or, in a fresh loop, the async one."""
+        if via == "sync":
+            return getattr(self.gateway, method)(*args)
+
+        async def run() -> Any:
+            async with self.async_gateway() as gateway:
+                return await getattr(gateway, method)(*args)
+
+        return asyncio.run(run())
+
+    def run_async(self, body: Callable[[AsyncGateway], Awaitable[T]]) -> T:
+        async def run() -> T:
+            async with self.async_gateway() as gateway:
+                return await body(gateway)
+
+        return asyncio.run(run())
+
+    # -- amounts and requests -------------------------------------------------------------------
+
+    def limits(self, currency: str) -> AmountLimits | None:
+        return self.capabilities.amount_limits.get(currency)
+
+    def bounds(self, currency: str) -> tuple[int, int]:
+        """The smallest and largest amount (minor units) the provider accepts in ``currency``."""
+        limits = self.limits(currency)
+        if limits is not None:
+            return limits.minimum.minor, limits.maximum.minor
+        return 1, 10 ** (currency_exponent(currency) + 6)
+
+    def money(self, minor: int, currency: str | None = None) -> Money:
+        return Money(minor, currency or self.currency)
+
+    def ordinary_amount(self, currency: str | None = None) -> Money:
+        """An amount well inside the limits that the sandbox does not decline."""
+        currency = currency or self.currency
+        low, high = self.bounds(currency)
+        for candidate in (low * 20 + 7, low * 3 + 1, (low + high) // 2, low + 1):
+            amount = Money(min(max(candidate, low), high), currency)
+            if not self.declines(amount):
+                return amount
+        raise AssertionError(f"every candidate amount in {currency} is declined by the sandbox")
+
+    def declines(self, amount: Money) -> bool:
+        """True when the sandbox declines ``amount`` on approval (never in live mode)."""
+        if self._sandbox is None:
+            return False
+        return self._sandbox.decline_amount(amount.currency) == amount
+
+    def reference(self, prefix: str = "order") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+    def consumer(self, *, name: str | None = CONSUMER_NAME) -> Consumer:
+        return Consumer(country=self.country, name=name, email="consumer@example.com")
+
+    def authorize_request(
+        self,
+        amount: Money,
+        *,
+        capture_mode: CaptureMode = CaptureMode.SEPARATE,
+        reference: str | None = None,
+        key: str | None = None,
+        consumer: Consumer | None = None,
+    ) -> AuthorizeRequest:
+        if capture_mode not in self.capabilities.capture_modes:
+            capture_mode = next(iter(sorted(self.capabilities.capture_modes, key=lambda m: m.value)))
+        return AuthorizeRequest(
+            amount=amount,
+            consumer=consumer or self.consumer(),
+            return_url=RETURN_URL,
+            merchant_reference=reference or self.reference(),
+            capture_mode=capture_mode,
+            idempotency_key=key,
+        )
+
+    def mandate_request(self, *, initial: Money | None = None, key: str | None = None) -> MandateRequest:
+        from psp_core import InitialCharge
+
+        return MandateRequest(
+            consumer=self.consumer(),
+            return_url=RETURN_URL,
+            start=self.now(),
+            merchant_reference=self.reference("mandate"),
+            description="contract suite mandate",
+            initial_charge=InitialCharge(initial, merchant_reference=self.reference()) if initial else None,
+            idempotency_key=key,
+        )
+
+    def now(self) -> datetime:
+        return self._sandbox.now() if self._sandbox is not None else datetime.now(UTC)
+
+    # -- getting payments into a state ------------------------------------------------------------
+
+    def pending(self, amount: Money | None = None, mode: CaptureMode = CaptureMode.SEPARATE) -> Payment:
+        """A payment waiting for the consumer."""
+        payment: Payment = self.gateway.authorize(
+            self.authorize_request(amount or self.ordinary_amount(), capture_mode=mode)
+        )
+        assert payment.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION), payment
+        return payment
+
+    def approved(self, amount: Money | None = None, mode: CaptureMode = CaptureMode.SEPARATE) -> Payment:
+        """A payment the consumer approved, as the provider now reports it."""
+        payment = self.pending(amount, mode)
+        self.sandbox.approve(payment.id)
+        return self.gateway.get_payment(payment.id)
+
+    def authorized(self, amount: Money | None = None) -> Payment:
+        """An approved payment awaiting capture (needs separate capture)."""
+        self.require("capture_modes.separate")
+        payment = self.approved(amount, CaptureMode.SEPARATE)
+        assert payment.status is PaymentStatus.AUTHORIZED, payment
+        return payment
+
+    def captured(self, amount: Money | None = None) -> Payment:
+        """A fully captured payment, however the provider captures."""
+        mode = CaptureMode.AUTOMATIC if self.supports("capture_modes.automatic") else CaptureMode.SEPARATE
+        payment = self.approved(amount, mode)
+        if payment.status is PaymentStatus.AUTHORIZED:
+            from psp_core import CaptureRequest
+
+            payment = self.gateway.capture(CaptureRequest(payment))
+        assert payment.status is PaymentStatus.CAPTURED, payment
+        return self.gateway.get_payment(payment.id)
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def webhook_events(self, order: WebhookOrder = WebhookOrder.AS_SENT) -> list[WebhookEvent]:
+        """Every pending webhook, verified and normalized by the gateway."""
+        hooks = self.sandbox.deliver_webhooks(order)
+        return [self.gateway.parse_webhook(hook.headers, hook.body) for hook in hooks]
+
+    def advance(self, delta: timedelta) -> None:
+        self.sandbox.advance(delta)
+
+    def mandate(self, mandate: Mandate) -> Mandate:
+        return self.gateway.get_mandate(mandate.id)

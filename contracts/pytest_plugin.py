@@ -1,0 +1,195 @@
+"""The contract suite's pytest plugin (entry point ``pytest11: psp_contracts``).
+
+Adds the options, parameterizes every contract test over the providers to check, hands each
+test a :class:`~contracts._harness.Contract`, and collects the conformance report:
+
+``--psp-provider NAME``   check only this provider (repeatable; default: every installed one)
+``--psp-plugin N=mod:obj`` also register ``obj`` as provider ``N`` (a plugin not yet packaged)
+``--psp-live``            also run the live-capable checks against the real PSP sandbox
+``--psp-report PATH``     write the conformance report as JSON
+``--psp-seed N``          seed the sandboxes (ids, fault decisions); default 0
+``--psp-fault-scenarios N`` how many random fault scenarios the fault campaign runs
+
+The hypothesis profiles ``ci`` (default) and ``thorough`` are registered here too, since a
+plugin author's project has none of ours: ``--hypothesis-profile thorough`` for deep runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pluggy
+import pytest
+from hypothesis import HealthCheck, settings
+
+from psp_core import ProviderConfig, ProviderInfo
+
+from . import _report
+from ._harness import Contract
+from ._providers import Target, has_live_credentials, hook_of, live_config, plugin_manager, select
+
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    print_blob=True,
+)
+settings.register_profile(
+    "thorough",
+    max_examples=2_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    print_blob=True,
+)
+
+_STATE = pytest.StashKey["ContractSession"]()
+DEFAULT_FAULT_SCENARIOS = 12
+
+
+class ContractSession:
+    """Per pytest session: the plugin manager (built lazily) and the reports."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._pm: pluggy.PluginManager | None = None
+        self.reports: dict[str, _report.ProviderReport] = {}
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self._pm is None:
+            self._pm = plugin_manager(self.config.getoption("psp_plugin") or [])
+        return self._pm
+
+    def targets(self, live_capable: bool) -> list[Target]:
+        providers = select(self.pm, self.config.getoption("psp_provider") or [])
+        targets = [Target(name) for name in providers]
+        if live_capable:
+            targets += [Target(name, live=True) for name in providers]
+        return targets
+
+    def report(self, target: Target) -> _report.ProviderReport:
+        if target.key not in self.reports:
+            info = hook_of(self.pm, target.provider, "psp_provider_info")()
+            caps = info.capabilities if isinstance(info, ProviderInfo) else None
+            mode = "live" if target.live else "sandbox"
+            self.reports[target.key] = _report.ProviderReport(target.provider, mode, caps)
+        return self.reports[target.key]
+
+    def live_reason(self, target: Target) -> ProviderConfig | str:
+        """The live configuration, or why this live run skips."""
+        wanted = self.config.getoption("psp_live")
+        if not wanted and not has_live_credentials(self.pm, target.provider):
+            found = live_config(self.pm, target.provider)
+            why = found if isinstance(found, str) else "credentials found but --psp-live not given"
+            return f"live PSP sandbox run not requested (--psp-live / `psp contract --live`); {why}"
+        return live_config(self.pm, target.provider)
+
+    @property
+    def profile(self) -> str:
+        chosen = self.config.getoption("hypothesis_profile", None) or os.environ.get("HYPOTHESIS_PROFILE")
+        return str(chosen or "ci")
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.getoption("psp_seed"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("psp", "psp provider contract suite")
+    group.addoption("--psp-provider", action="append", default=[], help="provider name to check")
+    group.addoption(
+        "--psp-plugin", action="append", default=[], metavar="NAME=MODULE:ATTR", help="register a provider"
+    )
+    group.addoption("--psp-live", action="store_true", help="also run against the live PSP sandbox")
+    group.addoption("--psp-report", default=None, metavar="PATH", help="write the conformance report (JSON)")
+    group.addoption("--psp-seed", default=0, type=int, help="seed for the providers' sandboxes")
+    group.addoption(
+        "--psp-fault-scenarios",
+        default=DEFAULT_FAULT_SCENARIOS,
+        type=int,
+        metavar="N",
+        help="random fault scenarios in the fault campaign",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "psp_verifies(*names): capabilities or checks a contract test shows")
+    config.addinivalue_line("markers", "psp_live: a contract test that can also run against a live PSP")
+    config.stash[_STATE] = ContractSession(config)
+    if config.getoption("hypothesis_profile", None) is None and "HYPOTHESIS_PROFILE" not in os.environ:
+        settings.load_profile("ci")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "psp_target" not in metafunc.fixturenames:
+        return
+    session = metafunc.config.stash[_STATE]
+    live_capable = metafunc.definition.get_closest_marker("psp_live") is not None
+    targets = session.targets(live_capable)
+    metafunc.parametrize("psp_target", targets, ids=[t.key for t in targets])
+
+
+@pytest.fixture
+def contract(request: pytest.FixtureRequest, psp_target: Target) -> Iterator[Contract]:
+    """The provider under test with a fresh sandbox (or its live PSP sandbox)."""
+    session = request.config.stash[_STATE]
+    live: ProviderConfig | None = None
+    if psp_target.live:
+        found = session.live_reason(psp_target)
+        if isinstance(found, str):
+            pytest.skip(found)
+        live = found
+    checked = Contract(session.pm, psp_target, seed=session.seed, live_config=live)
+    session.report(psp_target).capabilities = checked.capabilities
+    try:
+        yield checked
+    finally:
+        checked.close()
+
+
+@pytest.fixture
+def fault_scenarios(request: pytest.FixtureRequest) -> int:
+    return int(request.config.getoption("psp_fault_scenarios"))
+
+
+@pytest.fixture
+def psp_report(request: pytest.FixtureRequest, psp_target: Target) -> _report.ProviderReport:
+    """The report of the provider under test, for checks that add figures (the fault campaign)."""
+    return request.config.stash[_STATE].report(psp_target)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    marker = item.get_closest_marker("psp_verifies")
+    callspec = getattr(item, "callspec", None)
+    if marker is None or callspec is None or "psp_target" not in callspec.params:
+        return
+    # One entry per phase that decides the test: its call, or a setup that skipped or failed,
+    # or a teardown that failed (a failure anywhere fails the capability).
+    if not (rep.when == "call" or rep.failed or (rep.when == "setup" and rep.skipped)):
+        return
+    reason = ""
+    if rep.skipped and isinstance(rep.longrepr, tuple):
+        reason = str(rep.longrepr[2]).removeprefix("Skipped: ")
+    outcome_name = "failed" if rep.failed else ("skipped" if rep.skipped else "passed")
+    target: Target = callspec.params["psp_target"]
+    item.config.stash[_STATE].report(target).record(marker.args, item.nodeid, outcome_name, reason)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    session = config.stash.get(_STATE, None)
+    if session is None or not session.reports:
+        return
+    terminalreporter.section("psp conformance report")
+    for key in sorted(session.reports):
+        for line in _report.render(session.reports[key]):
+            terminalreporter.write_line(line)
+    path = config.getoption("psp_report")
+    if path:
+        _report.write_json(path, _report.to_json(session.reports, profile=session.profile, seed=session.seed))
+        terminalreporter.write_line(f"conformance report written to {path}")
