@@ -193,7 +193,7 @@ class Contract:
         """True when the sandbox declines ``amount`` on approval (never in live mode)."""
         if self._sandbox is None:
             return False
-        return self._sandbox.decline_amount(amount.currency) == amount
+        return self._sandbox.declines(amount)
 
     def reference(self, prefix: str = "order") -> str:
         return f"{prefix}-{uuid.uuid4().hex[:16]}"

@@ -110,11 +110,17 @@ class ProviderReport:
     def passed(self) -> bool:
         return not any(outcome.failed for outcome in self.outcomes.values())
 
+    @property
+    def ran(self) -> bool:
+        """False when every check skipped (no sandbox, no live credentials)."""
+        return any(outcome.passed or outcome.failed for outcome in self.outcomes.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "provider": self.provider,
             "mode": self.mode,
             "passed": self.passed,
+        "ran": self.ran,
             "capabilities": {name: self.entry(name) for name in CAPABILITIES},
             "checks": {name: self.entry(name) for name in CHECKS},
             **self.fault_stats,
@@ -140,6 +146,8 @@ _MARK = {VERIFIED: "ok", FAILED: "FAILED", SKIPPED: "skipped", NOT_CHECKED: "-"}
 def render(report: ProviderReport) -> list[str]:
     """The report as text lines for the terminal."""
     verdict = "CONFORMS" if report.passed else "DOES NOT CONFORM"
+    if report.passed and not report.ran:
+        verdict = "NOT RUN (every check skipped)"
     lines = [f"{report.provider} ({report.mode}): {verdict}"]
 
     def row(name: str) -> None:

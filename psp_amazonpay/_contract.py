@@ -108,6 +108,9 @@ class AmazonPaySandbox:
         # The sandbox declines 300000..400000 on approval; ...02 is INSUFFICIENT_FUNDS.
         return Money(DECLINE_RANGE.start + 2, currency) if currency == "USD" else None
 
+    def declines(self, amount: Money) -> bool:
+        return amount.currency == "USD" and amount.minor in DECLINE_RANGE
+
     def chargeback(self, payment_id: str) -> None:
         self.sandbox.chargeback(payment_id)
 

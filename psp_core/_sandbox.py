@@ -131,6 +131,10 @@ class ProviderSandbox(Protocol):
         """An amount within the limits that the PSP deterministically declines on approval, if any."""
         ...
 
+    def declines(self, amount: Money) -> bool:
+        """True when the PSP deterministically declines ``amount`` on approval."""
+        ...
+
     def chargeback(self, payment_id: str) -> None:
         """The consumer disputes the captured payment and wins; raise NotImplementedError if unsupported."""
         ...
