@@ -11,7 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pluggy
 import pytest
@@ -40,7 +40,6 @@ from psp_core import (
 from ._providers import Target, start_sandbox
 
 T = TypeVar("T")
-Via = Literal["sync", "async"]
 
 RETURN_URL = "https://merchant.example/return"
 CONSUMER_NAME = "Contract Consumer"
@@ -146,9 +145,9 @@ class Contract:
 
     # -- calling both gateways --------------------------------------------------------------
 
-    def call(self, via: Via, method: str, *args: Any) -> Any:
-        """``gateway.<method>(*args)`` through the sync gateway or, in a fresh loop, the async one."""
-        if via == "sync":
+    def call(self, via: str, method: str, *args: Any) -> Any:
+        """``gateway.<method>(*args)`` through the sync gateway, or the async one (``via="async"``)."""
+        if via != "async":
             return getattr(self.gateway, method)(*args)
 
         async def run() -> Any:
