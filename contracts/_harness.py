@@ -129,6 +129,10 @@ class Contract:
         transport = self._sandbox.async_transport() if self._sandbox is not None else None
         return AsyncGateway(self.provider, transport=transport, **self._gateway_kwargs())
 
+    def fresh(self) -> Contract:
+        """The same provider with a new, empty sandbox."""
+        return Contract(self.pm, self.target, seed=self.seed, live_config=self._live_config)
+
     def close(self) -> None:
         if self._gateway is not None:
             self._gateway.close()
