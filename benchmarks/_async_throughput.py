@@ -37,12 +37,30 @@ from ._common import (
 
 LEVELS = (1, 50, 200)
 
+# serve_in_thread's uvicorn closes keep-alive connections idle for 5 s; at 200 in flight
+# httpcore's pool can leave one idle that long, and the raw side (which does not retry) then
+# races the close ("Server disconnected"). A long keep-alive takes that race out.
 _SERVE = """
-import sys
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, serve_in_thread
-with serve_in_thread(Sandbox(SandboxConfig())) as running:
-    print(running.base_url, flush=True)
-    sys.stdin.read()  # until the parent closes our stdin (or dies)
+import sys, threading, time
+import uvicorn
+from psp_amazonpay.sandbox import Sandbox, SandboxConfig
+sandbox = Sandbox(SandboxConfig())
+config = uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, log_level="warning",
+                        lifespan="off", access_log=False, timeout_keep_alive=300)
+server = uvicorn.Server(config)
+thread = threading.Thread(target=server.run, daemon=True)
+thread.start()
+deadline = time.monotonic() + 20
+while not server.started:
+    if not thread.is_alive() or time.monotonic() > deadline:
+        sys.exit("the sandbox did not start")
+    time.sleep(0.01)
+port = server.servers[0].sockets[0].getsockname()[1]
+sandbox.simulator.base_url = f"http://127.0.0.1:{port}"
+print(sandbox.simulator.base_url, flush=True)
+sys.stdin.read()  # until the parent closes our stdin (or dies)
+server.should_exit = True
+thread.join(timeout=5)
 """
 
 
