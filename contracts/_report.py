@@ -147,7 +147,9 @@ def render(report: ProviderReport) -> list[str]:
     """The report as text lines for the terminal."""
     verdict = "CONFORMS" if report.passed else "DOES NOT CONFORM"
     if report.passed and not report.ran:
-        verdict = "NOT RUN (every check skipped)"
+        reasons = [r for o in report.outcomes.values() for r in o.skipped.values()]
+        why = f": {reasons[0]}" if reasons else ""
+        return [f"{report.provider} ({report.mode}): NOT RUN, every check skipped{why}"]
     lines = [f"{report.provider} ({report.mode}): {verdict}"]
 
     def row(name: str) -> None:

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from ._contract_cli import add_contract_command
 from ._errors import PspError
 from ._plugins import create_plugin_manager, provider_infos
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     providers = subparsers.add_parser("providers", help="list installed providers and their capabilities")
     providers.add_argument("--json", action="store_true", help="print as JSON")
     providers.set_defaults(func=_providers)
+    add_contract_command(subparsers)
     pm.hook.psp_cli_commands(subparsers=subparsers)
     return parser
 

@@ -1,0 +1,91 @@
+"""``psp contract <provider>``: run the provider contract suite and print the conformance report.
+
+The suite lives in the ``contracts`` package; this command runs it with pytest, in-process,
+against the installed package (``--pyargs contracts``), so a plugin author needs no test set-up
+of their own. pytest and hypothesis are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# An empty configuration, so the caller's own pytest settings (addopts, testpaths) do not apply.
+_INI = "[pytest]\naddopts =\n"
+
+
+def add_contract_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "contract", help="run the provider contract suite against a provider's sandbox and report"
+    )
+    parser.add_argument("provider", help="the provider name (see `psp providers`)")
+    parser.add_argument("--json", metavar="PATH", help="also write the conformance report as JSON")
+    parser.add_argument(
+        "--fault-scenarios", type=int, default=None, metavar="N", help="random fault scenarios to run"
+    )
+    parser.add_argument(
+        "--profile", choices=("ci", "thorough"), default="ci", help="hypothesis effort (default: ci)"
+    )
+    parser.add_argument(
+        "--live", action="store_true", help="also run against the real PSP sandbox (credentials from env)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="hypothesis seed, to reproduce a run")
+    parser.add_argument(
+        "--plugin", action="append", default=[], metavar="NAME=MODULE:ATTR", help="register a provider"
+    )
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    parser.set_defaults(func=run_contract)
+
+
+def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> list[str]:
+    ini = workdir / "pytest.ini"
+    ini.write_text(_INI, encoding="utf-8")
+    argv = [
+        "--pyargs",
+        "contracts",
+        "-c",
+        str(ini),
+        "--rootdir",
+        str(workdir),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rs",
+        "--psp-provider",
+        args.provider,
+        "--psp-report",
+        str(report),
+        "--hypothesis-profile",
+        args.profile,
+    ]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        argv += ["-p", "contracts.pytest_plugin"]
+    if args.live:
+        argv.append("--psp-live")
+    if args.fault_scenarios is not None:
+        argv += ["--psp-fault-scenarios", str(args.fault_scenarios)]
+    if args.seed is not None:
+        argv += ["--hypothesis-seed", str(args.seed)]
+    for spec in args.plugin:
+        argv += ["--psp-plugin", spec]
+    return argv + list(args.pytest_args)
+
+
+def run_contract(args: argparse.Namespace) -> int:
+    import pytest
+
+    workdir = Path(tempfile.mkdtemp(prefix="psp-contract-"))
+    try:
+        report = workdir / "report.json"
+        code = int(pytest.main(pytest_arguments(args, workdir, report)))
+        if args.json and report.exists():
+            payload = json.loads(report.read_text(encoding="utf-8"))
+            Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+            print(f"psp contract: report written to {args.json}")
+        return code
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
