@@ -17,6 +17,8 @@ import pluggy
 import pytest
 
 from psp_core import (
+    PAYMENT_RANK,
+    TERMINAL_PAYMENT_STATUSES,
     AmountLimits,
     AsyncGateway,
     AuthorizeRequest,
@@ -47,6 +49,17 @@ OFFERED_ELSEWHERE = ("USD", "EUR", "GBP", "JPY", "CHF", "SEK", "BHD")
 COUNTRIES_ELSEWHERE = ("US", "DE", "GB", "JP", "FR", "NL", "BR")
 
 NEEDS_SANDBOX = "needs the provider's local sandbox (consumer driver, clock, webhooks, effects)"
+
+
+def never_back(before: PaymentStatus, after: PaymentStatus) -> bool:
+    """A stored payment may skip ahead (events get lost) but never go back or leave a terminal status.
+
+    Reads are checked against the transition table step by step; webhooks only against this,
+    since a host may see any one event of a payment's life first.
+    """
+    if before in TERMINAL_PAYMENT_STATUSES:
+        return after is before
+    return PAYMENT_RANK[after] >= PAYMENT_RANK[before]
 
 
 def supports(caps: Capabilities, feature: str) -> bool:

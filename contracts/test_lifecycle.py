@@ -48,7 +48,7 @@ from psp_core import (
     status_from_totals,
 )
 
-from ._harness import Contract
+from ._harness import Contract, never_back
 
 _P = PaymentStatus
 WAITING = frozenset({_P.PENDING, _P.REQUIRES_ACTION})
@@ -279,7 +279,7 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
                 if tracked is None or tracked.host is None:
                     continue
                 before, after = tracked.host, apply_event(tracked.host, event)
-                assert can_transition(before.status, after.status), (
+                assert never_back(before.status, after.status), (
                     f"webhook {event.provider_type} moved the host's payment "
                     f"{before.status.value} -> {after.status.value}"
                 )
@@ -325,7 +325,7 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
                 tracked.seen = view
                 assert tracked.host is not None
                 host = apply_update(tracked.host, view)
-                assert can_transition(tracked.host.status, host.status)
+                assert never_back(tracked.host.status, host.status)
                 assert host.status is view.status, "after a fresh read the host agrees with the provider"
                 tracked.host = host
 
