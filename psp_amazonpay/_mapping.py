@@ -238,6 +238,10 @@ def payment_from_charge(
         )
     authorizations = charge.authorizations
     if authorizations:
+        if authorizations[-1].amount <= 0:
+            raise ProviderResponseError(
+                f"charge {charge.id}: PPRO reports an authorization of {authorizations[-1].amount} minor units"
+            )
         amount = money(authorizations[-1].amount, currency)
         if expected is not None and amount != expected:
             raise ProviderResponseError(

@@ -9,7 +9,7 @@ cattrs' lenient defaults would turn ``"12.5"`` or ``12.5`` into an amount of 12.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -185,7 +185,9 @@ class Charge:
 
 @attrs.frozen
 class ChargePage:
-    data: tuple[Charge, ...] = ()
+    # Required: a search answer without ``data`` is malformed, never "no such payment",
+    # because find_payment is how an unknown outcome is resolved.
+    data: tuple[Charge, ...]
 
 
 @attrs.frozen
@@ -271,13 +273,24 @@ def _renamed(cls: type[Any], *, omit_if_default: bool = False) -> dict[str, Any]
     }
 
 
+def _object_only(cls: type[Any], converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # cattrs happily builds a model whose fields all have defaults from a list or a string;
+    # PPRO's objects are JSON objects, and anything else is a malformed answer.
+    structure_fields = make_dict_structure_fn(cls, converter, **_renamed(cls))
+
+    def structure_object(value: Any, target: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"{cls.__name__} must be a JSON object, got {type(value).__name__}")
+        return structure_fields(value, target)
+
+    return structure_object
+
+
 def _build_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=False)
     for kind in (int, str, bool):
         converter.register_structure_hook(kind, _strict(kind))
-    converter.register_structure_hook_factory(
-        attrs.has, lambda cls: make_dict_structure_fn(cls, converter, **_renamed(cls))
-    )
+    converter.register_structure_hook_factory(attrs.has, lambda cls: _object_only(cls, converter))
     converter.register_unstructure_hook_factory(
         attrs.has,
         lambda cls: make_dict_unstructure_fn(cls, converter, **_renamed(cls, omit_if_default=True)),

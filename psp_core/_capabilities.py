@@ -153,6 +153,14 @@ def _reference(field: str, value: object, *, required: bool) -> None:
     _text(field, value, required=required)
 
 
+def check_id(field: str, value: object) -> None:
+    """A provider id or reference that goes into a URL path: non-empty, bounded, one segment."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be a non-empty string")
+    if len(value) > MAX_TEXT or any(c in value for c in "/?#") or not value.isprintable():
+        raise ValidationError(field, f"{value[:40]!r} is not a valid identifier")
+
+
 def _idempotency_key(value: object) -> None:
     _text("idempotency_key", value, required=False, limit=255)
 
@@ -183,6 +191,7 @@ def check_authorize(request: object, caps: Capabilities) -> None:
 def _payment(request: CaptureRequest | VoidRequest | RefundRequest) -> Payment:
     if not isinstance(request.payment, Payment):
         raise ValidationError("payment", f"must be a Payment, got {type(request.payment).__name__}")
+    check_id("payment.id", request.payment.id)
     return request.payment
 
 
@@ -309,7 +318,7 @@ def check_mandate_charge(request: object, caps: Capabilities) -> None:
         raise UnsupportedOperationError("mandate", "this provider does not support recurring payments")
     if not isinstance(request, MandateChargeRequest):
         raise ValidationError("request", f"must be a MandateChargeRequest, got {type(request).__name__}")
-    _text("mandate_id", request.mandate_id, required=True)
+    check_id("mandate_id", request.mandate_id)
     _money("amount", request.amount, caps, check_limits=True)
     _reference("merchant_reference", request.merchant_reference, required=True)
     _idempotency_key(request.idempotency_key)

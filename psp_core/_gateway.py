@@ -21,6 +21,7 @@ from ._capabilities import (
     Capabilities,
     check_authorize,
     check_capture,
+    check_id,
     check_mandate,
     check_mandate_charge,
     check_refund,
@@ -125,11 +126,11 @@ class _GatewayBase:
         return self._prepare("authorize", request, "psp_authorize", request.idempotency_key, request=request)
 
     def _prepare_get(self, payment_id: str) -> _Call:
-        _require_id("payment_id", payment_id)
+        check_id("payment_id", payment_id)
         return self._prepare("get_payment", payment_id, "psp_get_payment", None, payment_id=payment_id)
 
     def _prepare_find(self, merchant_reference: str) -> _Call:
-        _require_id("merchant_reference", merchant_reference)
+        check_id("merchant_reference", merchant_reference)
         return self._prepare(
             "find_payment",
             merchant_reference,
@@ -163,7 +164,7 @@ class _GatewayBase:
         )
 
     def _prepare_get_mandate(self, mandate_id: str) -> _Call:
-        _require_id("mandate_id", mandate_id)
+        check_id("mandate_id", mandate_id)
         return self._prepare("get_mandate", mandate_id, "psp_get_mandate", None, mandate_id=mandate_id)
 
     def _prepare_charge_mandate(self, request: MandateChargeRequest) -> _Call:
@@ -175,12 +176,19 @@ class _GatewayBase:
     def _prepare_revoke_mandate(self, request: RevokeMandateRequest) -> _Call:
         if not isinstance(request, RevokeMandateRequest):
             raise ValidationError("request", f"must be a RevokeMandateRequest, got {type(request).__name__}")
-        _require_id("mandate_id", request.mandate_id)
+        check_id("mandate_id", request.mandate_id)
         return self._prepare(
             "revoke_mandate", request, "psp_revoke_mandate", request.idempotency_key, request=request
         )
 
     # -- running calls ----------------------------------------------------------------------
+
+    def _validated(self, prepare: Callable[..., _Call], subject: object) -> _Call:
+        # Validation messages quote the host's values, which may carry a secret by mistake.
+        try:
+            return prepare(subject)
+        except PspError as error:
+            raise scrub_exception(error, self.redactor) from None
 
     def _start(self, call: _Call) -> Flow[Any]:
         self.plugin_manager.hook.psp_operation_started(
@@ -230,13 +238,6 @@ class _GatewayBase:
         return event
 
 
-def _require_id(field: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, "must be a non-empty string")
-    if len(value) > 512 or "/" in value or "?" in value or "#" in value:
-        raise ValidationError(field, f"{value[:40]!r} is not a valid identifier")
-
-
 class Gateway(_GatewayBase):
     """The synchronous gateway to one provider.
 
@@ -269,7 +270,8 @@ class Gateway(_GatewayBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _run(self, call: _Call) -> Any:
+    def _run(self, prepare: Callable[..., _Call], subject: object) -> Any:
+        call = self._validated(prepare, subject)
         try:
             flow = self._start(call)
             result = drive(flow, self.client, self.config, self.retry, call.idempotency_key, call.operation)
@@ -279,35 +281,35 @@ class Gateway(_GatewayBase):
 
     def authorize(self, request: AuthorizeRequest) -> Payment:
         """Start a one-time payment; usually ``REQUIRES_ACTION`` with a redirect to follow."""
-        return cast(Payment, self._run(self._prepare_authorize(request)))
+        return cast(Payment, self._run(self._prepare_authorize, request))
 
     def get_payment(self, payment_id: str) -> Payment:
-        return cast(Payment, self._run(self._prepare_get(payment_id)))
+        return cast(Payment, self._run(self._prepare_get, payment_id))
 
     def find_payment(self, merchant_reference: str) -> Payment | None:
         """The payment made with this merchant reference, or None: resolves unknown outcomes."""
-        return cast("Payment | None", self._run(self._prepare_find(merchant_reference)))
+        return cast("Payment | None", self._run(self._prepare_find, merchant_reference))
 
     def capture(self, request: CaptureRequest) -> Payment:
-        return cast(Payment, self._run(self._prepare_capture(request)))
+        return cast(Payment, self._run(self._prepare_capture, request))
 
     def void(self, request: VoidRequest) -> Payment:
-        return cast(Payment, self._run(self._prepare_void(request)))
+        return cast(Payment, self._run(self._prepare_void, request))
 
     def refund(self, request: RefundRequest) -> Payment:
-        return cast(Payment, self._run(self._prepare_refund(request)))
+        return cast(Payment, self._run(self._prepare_refund, request))
 
     def create_mandate(self, request: MandateRequest) -> Mandate:
-        return cast(Mandate, self._run(self._prepare_create_mandate(request)))
+        return cast(Mandate, self._run(self._prepare_create_mandate, request))
 
     def get_mandate(self, mandate_id: str) -> Mandate:
-        return cast(Mandate, self._run(self._prepare_get_mandate(mandate_id)))
+        return cast(Mandate, self._run(self._prepare_get_mandate, mandate_id))
 
     def charge_mandate(self, request: MandateChargeRequest) -> Payment:
-        return cast(Payment, self._run(self._prepare_charge_mandate(request)))
+        return cast(Payment, self._run(self._prepare_charge_mandate, request))
 
     def revoke_mandate(self, request: RevokeMandateRequest) -> Mandate:
-        return cast(Mandate, self._run(self._prepare_revoke_mandate(request)))
+        return cast(Mandate, self._run(self._prepare_revoke_mandate, request))
 
 
 class AsyncGateway(_GatewayBase):
@@ -335,7 +337,8 @@ class AsyncGateway(_GatewayBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _run(self, call: _Call) -> Any:
+    async def _run(self, prepare: Callable[..., _Call], subject: object) -> Any:
+        call = self._validated(prepare, subject)
         try:
             flow = self._start(call)
             result = await drive_async(
@@ -346,31 +349,31 @@ class AsyncGateway(_GatewayBase):
         return self._completed(call, result)
 
     async def authorize(self, request: AuthorizeRequest) -> Payment:
-        return cast(Payment, await self._run(self._prepare_authorize(request)))
+        return cast(Payment, await self._run(self._prepare_authorize, request))
 
     async def get_payment(self, payment_id: str) -> Payment:
-        return cast(Payment, await self._run(self._prepare_get(payment_id)))
+        return cast(Payment, await self._run(self._prepare_get, payment_id))
 
     async def find_payment(self, merchant_reference: str) -> Payment | None:
-        return cast("Payment | None", await self._run(self._prepare_find(merchant_reference)))
+        return cast("Payment | None", await self._run(self._prepare_find, merchant_reference))
 
     async def capture(self, request: CaptureRequest) -> Payment:
-        return cast(Payment, await self._run(self._prepare_capture(request)))
+        return cast(Payment, await self._run(self._prepare_capture, request))
 
     async def void(self, request: VoidRequest) -> Payment:
-        return cast(Payment, await self._run(self._prepare_void(request)))
+        return cast(Payment, await self._run(self._prepare_void, request))
 
     async def refund(self, request: RefundRequest) -> Payment:
-        return cast(Payment, await self._run(self._prepare_refund(request)))
+        return cast(Payment, await self._run(self._prepare_refund, request))
 
     async def create_mandate(self, request: MandateRequest) -> Mandate:
-        return cast(Mandate, await self._run(self._prepare_create_mandate(request)))
+        return cast(Mandate, await self._run(self._prepare_create_mandate, request))
 
     async def get_mandate(self, mandate_id: str) -> Mandate:
-        return cast(Mandate, await self._run(self._prepare_get_mandate(mandate_id)))
+        return cast(Mandate, await self._run(self._prepare_get_mandate, mandate_id))
 
     async def charge_mandate(self, request: MandateChargeRequest) -> Payment:
-        return cast(Payment, await self._run(self._prepare_charge_mandate(request)))
+        return cast(Payment, await self._run(self._prepare_charge_mandate, request))
 
     async def revoke_mandate(self, request: RevokeMandateRequest) -> Mandate:
-        return cast(Mandate, await self._run(self._prepare_revoke_mandate(request)))
+        return cast(Mandate, await self._run(self._prepare_revoke_mandate, request))

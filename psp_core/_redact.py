@@ -57,6 +57,9 @@ def _detach(redactor: Redactor, loggers: list[logging.Logger]) -> None:
 
 
 def scrub_exception(error: BaseException, redactor: Redactor) -> BaseException:
-    """Scrub an exception's message in place, so no secret escapes in its text."""
+    """Scrub an exception's message and text attributes in place, so no secret escapes."""
     error.args = tuple(redactor.scrub(a) if isinstance(a, str) else a for a in error.args)
+    for name, value in vars(error).items():
+        if isinstance(value, str):
+            setattr(error, name, redactor.scrub(value))
     return error

@@ -3,8 +3,9 @@
 The reducer is pure and monotonic. Operations are merged by the provider's operation id,
 so a duplicate never counts twice; totals only grow; the status is the furthest along of
 what is stored, what is reported, and what the totals imply. A terminal status is never
-left. For any order of the same updates the result is the same, so a late or duplicate
-webhook cannot move a paid order back to pending.
+left, though the totals of a terminal payment still take in operations reported late.
+For any order of the same updates the result is the same, so a late or duplicate webhook
+cannot move a paid order back to pending.
 """
 
 from __future__ import annotations
@@ -90,17 +91,18 @@ def _merge(
         key=lambda m: m.minor,
     )
     if current.status in TERMINAL_PAYMENT_STATUSES:
-        # A terminal payment never changes status or totals. It still records operations
-        # its totals already account for (a late event of the same life), so every order
-        # of one life ends in the same value.
-        same_totals = (authorized, captured, refunded, voided, charged_back) == (
-            current.authorized,
-            current.captured,
-            current.refunded,
-            current.voided,
-            current.charged_back,
+        # A terminal status absorbs every later status, but not money movements: a refund
+        # made before a chargeback and reported after it still happened. Totals are joins,
+        # so every order of one life ends in the same value.
+        return attrs.evolve(
+            current,
+            authorized=authorized,
+            captured=captured,
+            refunded=refunded,
+            voided=voided,
+            charged_back=charged_back,
+            operations=ops,
         )
-        return attrs.evolve(current, operations=ops) if same_totals else current
     status = current.status
     if reported_status is not None:
         status = _further(status, reported_status)

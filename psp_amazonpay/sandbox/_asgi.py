@@ -8,19 +8,17 @@ from typing import TYPE_CHECKING
 from ._simulator import PproSimulator, SimResponse
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    from starlette.types import ASGIApp
 
 
 class ConnectionDroppedError(ConnectionError):
     """Raised mid-body to emulate a connection lost after the operation was stored."""
 
 
-def build_app(simulator: PproSimulator) -> Starlette:
+def build_app(simulator: PproSimulator) -> ASGIApp:
     # Imported here so the core package works without starlette installed.
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
-    from starlette.routing import Route
     from starlette.types import Receive, Scope, Send
 
     class _DroppedResponse(Response):
@@ -33,7 +31,21 @@ def build_app(simulator: PproSimulator) -> Starlette:
                         "more_body": True})
             raise ConnectionDroppedError("sandbox: connection dropped after store")
 
-    async def endpoint(request: Request) -> Response:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # No router: every path goes to the simulator, which answers unknown routes with
+        # PPRO's envelope. (Starlette's path convertor does not match a decoded line feed,
+        # so a routed app answered such ids with a plain-text 404.)
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
         body = await request.body()
         sim: SimResponse = simulator.handle(request.method, request.url.path,
                                             dict(request.query_params), dict(request.headers),
@@ -41,7 +53,7 @@ def build_app(simulator: PproSimulator) -> Starlette:
         if sim.delay_s > 0:
             await asyncio.sleep(sim.delay_s)
         response_cls = _DroppedResponse if sim.drop_connection else Response
-        return response_cls(content=sim.body, status_code=sim.status, headers=sim.headers)
+        response = response_cls(content=sim.body, status_code=sim.status, headers=sim.headers)
+        await response(scope, receive, send)
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
+    return app

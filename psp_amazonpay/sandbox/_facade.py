@@ -13,7 +13,7 @@ from ._transport import SandboxTransport
 from ._webhooks import Event, SendFn, WebhookDelivery
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    from starlette.types import ASGIApp
 
 
 class Sandbox:
@@ -28,7 +28,7 @@ class Sandbox:
         """A new in-process httpx transport (sync and async) with its own request counter."""
         return SandboxTransport(self.simulator)
 
-    def asgi_app(self) -> Starlette:
+    def asgi_app(self) -> ASGIApp:
         from ._asgi import build_app
 
         return build_app(self.simulator)
