@@ -239,8 +239,9 @@ def payment_from_charge(
     authorizations = charge.authorizations
     if authorizations:
         if authorizations[-1].amount <= 0:
+            reported = authorizations[-1].amount
             raise ProviderResponseError(
-                f"charge {charge.id}: PPRO reports an authorization of {authorizations[-1].amount} minor units"
+                f"charge {charge.id}: PPRO reports an authorization of {reported} minor units"
             )
         amount = money(authorizations[-1].amount, currency)
         if expected is not None and amount != expected:
