@@ -254,7 +254,8 @@ class FakeSandbox:
 
     def effects(self, payment_id: str) -> SandboxEffects:
         ops = [op["kind"] for op in self.psp.charges[payment_id]["ops"]]
-        return SandboxEffects(captures=ops.count("capture"), refunds=ops.count("refund"), voids=ops.count("void"))
+        counts = {kind: ops.count(kind) for kind in ("capture", "refund", "void")}
+        return SandboxEffects(captures=counts["capture"], refunds=counts["refund"], voids=counts["void"])
 
     def payment_count(self, merchant_reference: str) -> int:
         return sum(1 for charge in self.psp.charges.values() if charge["reference"] == merchant_reference)
