@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from . import _demo_disputes, _demo_failures, _demo_one_time, _demo_recurring
+from . import _demo_disputes, _demo_failures, _demo_one_time, _demo_recurring, _demo_steps
 from ._demo_env import DemoEnv, running_env
 from ._demo_report import render_json, render_text, summary_line
 from ._demo_timeline import Scenario, StepFailed, Timeline
@@ -40,6 +40,10 @@ def run_demo() -> Timeline:
             # A failure is recorded on its step; the next scenario starts afresh.
             with contextlib.suppress(StepFailed):
                 run(env, scenario)
+        # The last events may still be on their way; count them all, so every run is alike.
+        with env.operator([]) as operator:
+            missing = env.settle_webhooks(operator, _demo_steps.WEBHOOK_WAIT_S)
+            timeline.webhooks_undelivered = len(missing)
         timeline.webhooks_verified = len(env.receiver.events)
         timeline.webhook_events = len({event.event_id for event in env.receiver.events})
         timeline.webhooks_rejected = len(env.receiver.rejected)

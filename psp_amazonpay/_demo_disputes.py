@@ -80,8 +80,7 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
 
         with scenario.step("sandbox clock +7 months", "the admin route moves time past the refund window",
                            Page.REFUND_WINDOW) as step:
-            answer = operator.post("/__sandbox__/clock/advance",
-                                   json={"seconds": int(SEVEN_MONTHS.total_seconds())})
+            answer = env.advance_clock(operator, int(SEVEN_MONTHS.total_seconds()))
             step.expect(answer.status_code == 200, f"admin route answered {answer.status_code}")
             step.observed = f"sandbox time is now {answer.json().get('now')}"
 

@@ -150,6 +150,26 @@ class DemoEnv:
             event_hooks={"response": [_logger(log, "sandbox admin")]},
         )
 
+    def settle_webhooks(self, operator: httpx.Client, timeout_s: float = 5.0) -> set[str]:
+        """Wait until every event the sandbox emitted so far arrived verified; returns the missing."""
+        emitted = operator.get("/__sandbox__/events")
+        emitted.raise_for_status()
+        ids = {str(envelope["id"]) for envelope in emitted.json()["data"]}
+        return self.receiver.wait_for_event_ids(ids, timeout_s)
+
+    def advance_clock(self, operator: httpx.Client, seconds: int) -> httpx.Response:
+        """Move sandbox time through its admin route, once every webhook sent so far has landed.
+
+        A delivery signed before the jump and verified after it would carry a timestamp far
+        outside the tolerance and be refused (PPRO would then retry it, re-signed). That is
+        correct, but noise in a demo, so the clock only moves while nothing is in flight.
+        """
+        missing = self.settle_webhooks(operator)
+        if missing:
+            raise RuntimeError(f"{len(missing)} webhook(s) never arrived before the clock jump: "
+                               f"{sorted(missing)[:3]}")
+        return operator.post("/__sandbox__/clock/advance", json={"seconds": seconds})
+
     def close(self) -> None:
         self._verifier.close()
 

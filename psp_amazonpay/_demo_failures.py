@@ -70,7 +70,7 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
 
         with scenario.step("sandbox clock +61 min (past the 1-hour timeout)",
                            "the sandbox's admin route moves time", Page.TIMEOUT) as step:
-            answer = operator.post("/__sandbox__/clock/advance", json={"seconds": PAST_TIMEOUT_S})
+            answer = env.advance_clock(operator, PAST_TIMEOUT_S)
             step.expect(answer.status_code == 200, f"admin route answered {answer.status_code}")
             step.observed = f"sandbox time is now {answer.json().get('now')}"
 

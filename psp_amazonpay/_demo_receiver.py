@@ -152,6 +152,17 @@ class Receiver:
         with self._cond:
             return [event for event in self.events if about(event)]
 
+    def wait_for_event_ids(self, event_ids: set[str], timeout_s: float = 5.0) -> set[str]:
+        """Wait until every one of ``event_ids`` arrived verified; returns those still missing."""
+
+        def find() -> set[str] | None:
+            missing = event_ids - {event.event_id for event in self.events}
+            return None if missing else missing
+
+        self._wait(find, timeout_s)
+        with self._cond:
+            return event_ids - {event.event_id for event in self.events}
+
     def _wait(self, find: Callable[[], T | None], timeout_s: float) -> T | None:
         deadline = time.monotonic() + timeout_s
         with self._cond:

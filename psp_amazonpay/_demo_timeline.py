@@ -157,6 +157,8 @@ class Timeline:
     webhook_events: int = 0
     """Distinct events among them (by event id), which is what the host acts on."""
     webhooks_rejected: int = 0
+    webhooks_undelivered: int = 0
+    """Events the sandbox emitted that never reached the receiver verified."""
 
     @property
     def steps(self) -> list[Step]:
@@ -182,6 +184,7 @@ class Timeline:
                 "webhooks_verified": self.webhooks_verified,
                 "webhook_events": self.webhook_events,
                 "webhooks_rejected": self.webhooks_rejected,
+                "webhooks_undelivered": self.webhooks_undelivered,
             },
             "scenarios": [scenario.to_json() for scenario in self.scenarios],
         }

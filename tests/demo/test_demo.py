@@ -86,6 +86,7 @@ def test_the_demo_exits_0_with_every_scenario_and_step_as_expected(
     assert summary["failed_steps"] == 0
     assert summary["webhooks_verified"] >= summary["webhook_events"] > 0
     assert summary["webhooks_rejected"] == 0
+    assert summary["webhooks_undelivered"] == 0
     assert timeline["duration_ms"] < 15_000
 
 
@@ -213,7 +214,7 @@ def test_forged_webhooks_are_refused_and_fail_the_demo(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(_demo_env, "sandbox_config", wrong_secret)
     monkeypatch.setattr(_demo_steps, "WEBHOOK_WAIT_S", 0.3)
-    code, out = run_cli()
+    code, out = run_cli("--verbose")
     assert code == 1
     assert "NOT as expected" in out
     assert "first failure in 'one_time', step 'webhooks: created, authentication pending, authorized'" in out
