@@ -37,7 +37,10 @@ def add_contract_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.add_argument(
         "--plugin", action="append", default=[], metavar="NAME=MODULE:ATTR", help="register a provider"
     )
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    parser.add_argument(
+        "--pytest", dest="pytest_args", action="append", default=[], metavar="ARG", help="pass ARG to pytest"
+    )
     parser.set_defaults(func=run_contract)
 
 
@@ -63,7 +66,8 @@ def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> l
         args.profile,
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        argv += ["-p", "contracts.pytest_plugin"]
+        # Without autoload, name the two plugins the suite needs (ours and hypothesis's).
+        argv = ["-p", "contracts.pytest_plugin", "-p", "_hypothesis_pytestplugin", *argv]
     if args.live:
         argv.append("--psp-live")
     if args.fault_scenarios is not None:
@@ -72,6 +76,8 @@ def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> l
         argv += ["--hypothesis-seed", str(args.seed)]
     for spec in args.plugin:
         argv += ["--psp-plugin", spec]
+    if args.keyword:
+        argv += ["-k", args.keyword]
     return argv + list(args.pytest_args)
 
 

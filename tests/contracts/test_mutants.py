@@ -139,3 +139,28 @@ def test_the_suite_fails_each_broken_provider_on_the_right_capability(
     assert outcome.result(broken) == "failed", outcome.output[-3000:]
     if intact is not None:
         assert outcome.result(intact) != "failed", "the report blames a capability the mutant did not break"
+
+
+def test_psp_contract_runs_the_suite_and_writes_the_json_report(tmp_path: Path) -> None:
+    report = tmp_path / "conformance.json"
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "psp_core._cli",
+        "contract",
+        "fakepay",
+        "--plugin",
+        f"fakepay={PLUGINS}.mutants:HALF_LIMIT",
+        "--json",
+        str(report),
+        "-k",
+        "limit",
+    ]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # noqa: S603
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "fakepay (sandbox): DOES NOT CONFORM" in done.stdout
+    written = json.loads(report.read_text())
+    assert written["profile"] == "ci"
+    limits = written["providers"]["fakepay"]["capabilities"]["amount_limits"]
+    assert limits["result"] == "failed" and limits["declared"]["EUR"]["maximum"] == "10000.00 EUR"
