@@ -33,7 +33,11 @@ class Run:
 RUNS = (
     Run("honest", f"{PLUGINS}.fakepay_sandbox:PLUGIN", ("contracts",)),
     Run("over_refund", f"{PLUGINS}.mutants:OVER_REFUND", ("contracts.test_amounts",)),
-    Run("no_idempotency", f"{PLUGINS}.mutants:NO_IDEMPOTENCY", ("contracts.test_idempotency",)),
+    Run(
+        "no_idempotency",
+        f"{PLUGINS}.mutants:NO_IDEMPOTENCY",
+        ("contracts.test_idempotency", "contracts.test_faults"),
+    ),
     Run("half_limit", f"{PLUGINS}.mutants:HALF_LIMIT", ("contracts.test_capabilities",), ("-k", "limit")),
     Run(
         "webhook_cache",
@@ -111,8 +115,10 @@ def test_the_honest_fakepay_conforms(outcomes: dict[str, Outcome]) -> None:
     honest = outcomes["honest"]
     assert honest.returncode == 0, honest.output[-3000:]
     assert honest.fakepay["passed"] and honest.fakepay["ran"]
-    for name in ("lifecycle", "idempotency", "unknown_outcome", "webhooks"):
+    for name in ("lifecycle", "idempotency", "unknown_outcome", "webhooks", "faults"):
         assert honest.result(name) == "verified", name
+    assert honest.fakepay["fault_scenarios"] > 0
+    assert honest.fakepay["double_effects"] == honest.fakepay["unresolved"] == 0
     results = {name: entry["result"] for name, entry in honest.fakepay["capabilities"].items()}
     assert results.pop("chargebacks") == "skipped"  # fakepay declares none
     assert set(results.values()) == {"verified"}, results
@@ -125,6 +131,7 @@ def test_the_honest_fakepay_conforms(outcomes: dict[str, Outcome]) -> None:
         ("no_idempotency", "idempotency", None),
         # Without idempotency an unknown outcome cannot be resumed safely either.
         ("no_idempotency", "unknown_outcome", None),
+        ("no_idempotency", "faults", None),
         ("half_limit", "amount_limits", "currencies"),
         ("webhook_cache", "webhooks", None),
         ("webhook_cache", "lifecycle", None),
