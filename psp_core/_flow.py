@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -51,39 +51,62 @@ def idempotency_key_for(base_key: str, index: int) -> str:
     return f"{base_key[:60]}-{digest}"
 
 
+@attrs.frozen
+class Endpoint:
+    """What every request to one provider gets, computed once per gateway, not per request."""
+
+    base_url: httpx.URL
+    headers: tuple[tuple[str, str], ...]
+    timeout: Mapping[str, float | None]
+
+    @classmethod
+    def of(cls, config: ProviderConfig, client: httpx.Client | httpx.AsyncClient) -> Endpoint:
+        headers = httpx.Headers(client.headers)
+        headers.update(config.headers)
+        for name, secret in config.secret_headers.items():
+            headers[name] = secret.reveal()
+        base_url = httpx.URL(config.base_url)
+        headers["Host"] = base_url.netloc.decode("ascii")
+        return cls(
+            base_url=base_url,
+            headers=tuple(headers.items()),
+            timeout=httpx.Timeout(config.timeout_s).as_dict(),
+        )
+
+    def join(self, url: httpx.URL) -> httpx.URL:
+        if url.is_absolute_url:
+            return url
+        path = url.raw_path if url.raw_path.startswith(b"/") else b"/" + url.raw_path
+        return self.base_url.copy_with(raw_path=self.base_url.raw_path.rstrip(b"/") + path)
+
+
 @attrs.define
 class _Exchange:
     """The state of one operation's exchanges, shared by both drivers."""
 
     config: ProviderConfig
+    endpoint: Endpoint
     policy: RetryPolicy
     idempotency_key: str
     operation: str
     posts: int = 0
     may_have_reached: bool = False
 
-    def prepare(self, request: httpx.Request, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        url = request.url
-        if not url.is_absolute_url:
-            url = httpx.URL(self.config.base_url.rstrip("/") + "/" + str(url).lstrip("/"))
-        headers = httpx.Headers(self.config.headers)
-        for name, secret in self.config.secret_headers.items():
-            headers[name] = secret.reveal()
-        headers.update(request.headers)
+    def prepare(self, request: httpx.Request) -> httpx.Request:
+        """Complete the flow's own request in place: a second Request would cost as much again."""
+        request.url = self.endpoint.join(request.url)
+        headers = request.headers
+        for name, value in self.endpoint.headers:
+            if name not in headers or name == "host":
+                headers[name] = value
         if request.method not in _IDEMPOTENT_METHODS:
             # Namespaced by operation, so a host that reuses one key for an authorize and a
             # refund never has the provider treat the second as a replay of the first.
             scoped = f"{self.operation}:{self.idempotency_key}"
             headers[self.config.idempotency_header] = idempotency_key_for(scoped, self.posts)
             self.posts += 1
-        headers.pop("host", None)
-        return client.build_request(
-            request.method,
-            url,
-            headers=headers,
-            content=request.content,
-            timeout=self.config.timeout_s,
-        )
+        request.extensions["timeout"] = self.endpoint.timeout
+        return request
 
     def is_write(self, request: httpx.Request) -> bool:
         return request.method not in _IDEMPOTENT_METHODS
@@ -172,81 +195,107 @@ class _Exchange:
         )
 
 
+_RETRYABLE = (RetryableResponse, httpx.TransportError)
+
+
 def drive(
     flow: Flow[T],
     client: httpx.Client,
     config: ProviderConfig,
+    endpoint: Endpoint,
     policy: RetryPolicy,
     idempotency_key: str,
     operation: str,
 ) -> T:
     """Run ``flow`` to its result over a sync client."""
-    exchange = _Exchange(config, policy, idempotency_key, operation)
+    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation)
     try:
         request = next(flow)
         while True:
-            prepared = exchange.prepare(request, client)
-            response = _send(exchange, client, prepared)
+            response = _send(exchange, client, exchange.prepare(request))
             request = flow.send(response)
     except StopIteration as done:
         result: T = done.value
         return result
 
 
+def _attempt(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    try:
+        response = client.send(request)
+        response.read()
+    except Exception as error:
+        exchange.note_failure(request, error)
+        raise
+    return exchange.classify(request, response)
+
+
 def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
-    last: Exception | None = None
+    # The first attempt runs outside stamina: setting up a retry context for every request
+    # costs more than the rest of the core's work, and most requests succeed at once.
+    try:
+        return _attempt(exchange, client, request)
+    except _RETRYABLE as error:
+        first_failure: Exception | None = error
     try:
         for attempt in exchange.retry_context():
             with attempt:
-                try:
-                    response = client.send(request)
-                    response.read()
-                except Exception as error:
-                    exchange.note_failure(request, error)
-                    last = error
-                    raise
-                return exchange.classify(request, response)
-    except (RetryableResponse, httpx.TransportError) as error:
+                if first_failure is not None:
+                    # Replayed inside stamina so it counts as attempt one and backs off.
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return _attempt(exchange, client, request)
+    except _RETRYABLE as error:
         raise exchange.give_up(request, error) from None
-    raise exchange.give_up(request, last or RuntimeError("no attempt was made"))
+    raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
 
 async def drive_async(
     flow: Flow[T],
     client: httpx.AsyncClient,
     config: ProviderConfig,
+    endpoint: Endpoint,
     policy: RetryPolicy,
     idempotency_key: str,
     operation: str,
 ) -> T:
     """Run ``flow`` to its result over an async client; the same flow as :func:`drive`."""
-    exchange = _Exchange(config, policy, idempotency_key, operation)
+    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation)
     try:
         request = next(flow)
         while True:
-            prepared = exchange.prepare(request, client)
-            response = await _send_async(exchange, client, prepared)
+            response = await _send_async(exchange, client, exchange.prepare(request))
             request = flow.send(response)
     except StopIteration as done:
         result: T = done.value
         return result
 
 
+async def _attempt_async(
+    exchange: _Exchange, client: httpx.AsyncClient, request: httpx.Request
+) -> httpx.Response:
+    try:
+        response = await client.send(request)
+        await response.aread()
+    except Exception as error:
+        exchange.note_failure(request, error)
+        raise
+    return exchange.classify(request, response)
+
+
 async def _send_async(
     exchange: _Exchange, client: httpx.AsyncClient, request: httpx.Request
 ) -> httpx.Response:
-    last: Exception | None = None
+    try:
+        return await _attempt_async(exchange, client, request)
+    except _RETRYABLE as error:
+        first_failure: Exception | None = error
     try:
         async for attempt in exchange.retry_context():
             with attempt:
-                try:
-                    response = await client.send(request)
-                    await response.aread()
-                except Exception as error:
-                    exchange.note_failure(request, error)
-                    last = error
-                    raise
-                return exchange.classify(request, response)
-    except (RetryableResponse, httpx.TransportError) as error:
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return await _attempt_async(exchange, client, request)
+    except _RETRYABLE as error:
         raise exchange.give_up(request, error) from None
-    raise exchange.give_up(request, last or RuntimeError("no attempt was made"))
+    raise AssertionError("stamina ended without an attempt")  # pragma: no cover

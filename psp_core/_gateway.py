@@ -29,7 +29,7 @@ from ._capabilities import (
 )
 from ._config import ProviderConfig, ProviderInfo
 from ._errors import ConfigurationError, PspError, ValidationError
-from ._flow import Flow, drive, drive_async
+from ._flow import Endpoint, Flow, drive, drive_async
 from ._models import (
     AuthorizeRequest,
     CaptureRequest,
@@ -259,6 +259,7 @@ class Gateway(_GatewayBase):
         super().__init__(provider, **kwargs)
         self._owns_client = client is None
         self.client = client or httpx.Client(transport=transport, timeout=self.config.timeout_s)
+        self._endpoint = Endpoint.of(self.config, self.client)
 
     def close(self) -> None:
         if self._owns_client:
@@ -274,7 +275,15 @@ class Gateway(_GatewayBase):
         call = self._validated(prepare, subject)
         try:
             flow = self._start(call)
-            result = drive(flow, self.client, self.config, self.retry, call.idempotency_key, call.operation)
+            result = drive(
+                flow,
+                self.client,
+                self.config,
+                self._endpoint,
+                self.retry,
+                call.idempotency_key,
+                call.operation,
+            )
         except Exception as error:
             raise self._failed(call, error) from None
         return self._completed(call, result)
@@ -326,6 +335,7 @@ class AsyncGateway(_GatewayBase):
         super().__init__(provider, **kwargs)
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(transport=transport, timeout=self.config.timeout_s)
+        self._endpoint = Endpoint.of(self.config, self.client)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -342,7 +352,13 @@ class AsyncGateway(_GatewayBase):
         try:
             flow = self._start(call)
             result = await drive_async(
-                flow, self.client, self.config, self.retry, call.idempotency_key, call.operation
+                flow,
+                self.client,
+                self.config,
+                self._endpoint,
+                self.retry,
+                call.idempotency_key,
+                call.operation,
             )
         except Exception as error:
             raise self._failed(call, error) from None

@@ -231,10 +231,31 @@ def test_a_partial_void_leaves_the_rest_authorized_and_a_capture_of_the_rest_com
     assert [s.status for s in states[2:]] == [PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED]
 
 
-def test_terminal_states_absorb_any_update() -> None:
+def test_terminal_states_absorb_any_status_but_still_count_money_reported_late() -> None:
     declined = apply_event(pending(), status_event(1, PaymentStatus.DECLINED))
     assert declined.status is PaymentStatus.DECLINED
-    assert apply_event(declined, op_event(2, OperationKind.AUTHORIZATION, "au", 10_000)) == declined
+    assert apply_event(declined, status_event(2, PaymentStatus.AUTHORIZED)) == declined
+    charged_back = apply_event(
+        fold(
+            [
+                op_event(1, OperationKind.AUTHORIZATION, "au", 1000),
+                op_event(2, OperationKind.CAPTURE, "cp", 1000),
+            ]
+        )[-1],
+        WebhookEvent(
+            provider="fakepay",
+            event_id="cb",
+            kind=EventKind.PAYMENT_CHARGED_BACK,
+            provider_type="TEST",
+            payment_id="ch_1",
+            payment_status=PaymentStatus.CHARGED_BACK,
+            operation=Operation(OperationKind.CHARGEBACK, "cb_1", Money(1000, USD)),
+        ),
+    )
+    assert charged_back.status is PaymentStatus.CHARGED_BACK
+    late_refund = apply_event(charged_back, op_event(3, OperationKind.REFUND, "rf", 200))
+    assert late_refund.status is PaymentStatus.CHARGED_BACK
+    assert late_refund.refunded == Money(200, USD)
 
 
 def test_apply_update_refuses_another_payment() -> None:
