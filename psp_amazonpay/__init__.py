@@ -7,7 +7,6 @@ See ``docs/amazon_pay.md`` for the host-developer guide.
 """
 
 from ._cli import psp_cli_commands
-from ._contract import psp_sandbox
 from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
 from ._plugin import (
     psp_authorize,
@@ -24,6 +23,7 @@ from ._plugin import (
     psp_revoke_mandate,
     psp_void,
 )
+from ._sandbox_hook import psp_sandbox
 from ._settings import BASE_URL_PRESETS, PROVIDER, SETTINGS, AmazonPaySettings, capabilities
 from ._webhooks import EVENT_TYPES, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER
 

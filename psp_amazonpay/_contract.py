@@ -18,7 +18,6 @@ from psp_core import (
     SandboxWebhook,
     WebhookOrder,
     arrange_webhooks,
-    hookimpl,
 )
 
 from ._settings import DEFAULT_WEBHOOK_TOLERANCE_S
@@ -152,7 +151,6 @@ class AmazonPaySandbox:
         self.sandbox.faults.clear()
 
 
-@hookimpl
-def psp_sandbox(options: Mapping[str, object]) -> ProviderSandbox:
+def sandbox_for(options: Mapping[str, object]) -> ProviderSandbox:
     seed = options.get("seed")
     return AmazonPaySandbox(seed=seed if isinstance(seed, int) else None)

@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
-from iso4217 import Currency
 
 
 @functools.cache
@@ -22,6 +21,9 @@ def currency_exponent(code: str) -> int:
     Raises ValueError for codes that are not ISO 4217 currencies, or that have no minor
     unit (funds codes, precious metals), since those cannot be paid in.
     """
+    # Imported on first use: the ISO table costs start-up time a CLI listing never needs.
+    from iso4217 import Currency
+
     if not isinstance(code, str) or len(code) != 3 or not code.isupper():
         raise ValueError(f"currency must be a three-letter upper-case ISO 4217 code, got {code!r}")
     try:
