@@ -416,17 +416,10 @@ def test_the_table_covers_at_least_forty_kinds_across_every_operation() -> None:
 
 # -- ids inside requests: the same rules as the ids of reads --------------------------------
 
-ID_BUG = (
-    "BUG: psp_core/_capabilities.py: the id a write goes to is not checked like a read's id "
-    "(_require_id): check_capture/check_void/check_refund never look at payment.id, and "
-    "check_mandate_charge only checks mandate_id is non-empty text; so capture of a Payment with "
-    "id '' POSTs /v1/payment-charges//captures and charge_mandate('agr_1/revocations') POSTs to "
-    "/v1/payment-agreements/agr_1%2Frevocations/payment-charges, i.e. requests reach the wire. "
-    "Expected ValidationError(field='payment.id' / 'mandate_id') and zero requests."
-)
+# The id a write goes to is checked like a read's id: found by this suite (a capture of a
+# Payment with id '' used to POST /v1/payment-charges//captures).
 
 
-@pytest.mark.xfail(strict=True, reason=ID_BUG)
 @pytest.mark.parametrize(
     "bad",
     [

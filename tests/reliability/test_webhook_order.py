@@ -163,18 +163,11 @@ def _six(life: Life) -> tuple[WebhookEvent, ...]:
     return moving[-6:]
 
 
-CHARGEBACK_BUG = (
-    "BUG: psp_core/_reducer.py _merge: once a payment is CHARGED_BACK (terminal) an operation event "
-    "that raises a total is dropped, so the result depends on order: PAYMENT_CHARGE_REFUND_SUCCEEDED "
-    "webhooks (1000 and 2000 USD, refunded at PPRO *before* the chargeback) delivered after "
-    "CHARGEBACK_SUCCEEDED leave refunded=0 instead of 3000, while the in-order fold (and PPRO's read) "
-    "says 3000. Terminal should absorb the status, not money movements that preceded it."
-)
+# Found by this suite: refunds delivered after the chargeback webhook used to be dropped,
+# because a terminal payment froze its totals; terminal absorbs the status, not earlier money.
 
 
-@pytest.mark.parametrize(
-    "which", ["plain", pytest.param("voided", marks=pytest.mark.xfail(strict=True, reason=CHARGEBACK_BUG))]
-)
+@pytest.mark.parametrize("which", ["plain", "voided"])
 def test_every_permutation_of_six_real_webhooks_ends_in_the_in_order_state(
     which: str, plain_life: Life, voided_life: Life
 ) -> None:
@@ -217,7 +210,6 @@ def test_random_orders_with_duplicates_of_a_whole_life(data: st.DataObject) -> N
     assert states[-1].status is PaymentStatus.PARTIALLY_REFUNDED
 
 
-@pytest.mark.xfail(strict=True, reason=CHARGEBACK_BUG)
 def test_a_refund_webhook_after_the_chargeback_webhook_still_counts(disputed_life: Life) -> None:
     *before, refund_1, refund_2, chargeback = disputed_life.events
     assert chargeback.kind is EventKind.PAYMENT_CHARGED_BACK
@@ -226,7 +218,6 @@ def test_a_refund_webhook_after_the_chargeback_webhook_still_counts(disputed_lif
     assert late.refunded.minor == 3_000
 
 
-@pytest.mark.xfail(strict=True, reason=CHARGEBACK_BUG)
 @settings(max_examples=60)
 @given(data=st.data())
 def test_random_orders_with_duplicates_of_a_whole_disputed_life(data: st.DataObject) -> None:
