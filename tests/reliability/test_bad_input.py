@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -109,7 +109,7 @@ def authorize(name: str, field: str, **changes: Any) -> Bad:
 
 
 LONG = "x" * 513
-NO_SEPARATE = {"separate_captures": False}
+NO_SEPARATE: dict[str, object] = {"separate_captures": False}
 TABLE: list[Bad] = [
     # -- amounts -----------------------------------------------------------------------------
     authorize("negative amount", "amount.minor", amount=usd(-100)),
@@ -363,12 +363,17 @@ def _call(kind: str, bad: Bad) -> tuple[ValidationError, int]:
     sb = new_sandbox()
     transport = sb.transport()
     if kind == "sync":
-        with sandbox_gateway(sb, transport, **bad.options) as gw, pytest.raises(ValidationError) as caught:
+        with (
+            sandbox_gateway(sb, transport, None, **cast("dict[str, Any]", bad.options)) as gw,
+            pytest.raises(ValidationError) as caught,
+        ):
             getattr(gw, bad.operation)(bad.argument)
     else:
 
         async def go() -> None:
-            async with async_sandbox_gateway(sb, transport, **bad.options) as agw:
+            async with async_sandbox_gateway(
+                sb, transport, None, **cast("dict[str, Any]", bad.options)
+            ) as agw:
                 await getattr(agw, bad.operation)(bad.argument)
 
         with pytest.raises(ValidationError) as caught:

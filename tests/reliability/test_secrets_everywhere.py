@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -140,11 +141,16 @@ def _exercise(api_key: str, webhook_secret: str) -> list[str]:
         texts += [repr(x) for x in (payment, found, mandate, renewal, revoked)]
         for delivery in sb.pending_webhooks():
             texts += _texts_of(gw.parse_webhook(delivery.headers, delivery.body))
-        failures: list[Any] = [
+
+        def faulty(kind: str, call: Callable[[], object]) -> object:
+            sb.faults.inject_next(kind, 2, retry_after=0 if kind == "429" else None)
+            return call()
+
+        failures: list[Callable[[], object]] = [
             # Transport errors: timeouts (unknown outcome) and 5xx on a read.
-            lambda: (sb.faults.inject_next("timeout", 2), gw.authorize(authorize_request()))[1],
-            lambda: (sb.faults.inject_next("503", 2), gw.get_payment(payment.id))[1],
-            lambda: (sb.faults.inject_next("429", 2, retry_after=0), gw.get_payment(payment.id))[1],
+            lambda: faulty("timeout", lambda: gw.authorize(authorize_request())),
+            lambda: faulty("503", lambda: gw.get_payment(payment.id)),
+            lambda: faulty("429", lambda: gw.get_payment(payment.id)),
             lambda: gw.get_payment("charge_unknown"),
             # Webhook failures: another secret, a tampered body, no secret at all.
             lambda: gw.parse_webhook(
@@ -174,7 +180,11 @@ def _exercise(api_key: str, webhook_secret: str) -> list[str]:
     with Gateway(
         "amazon_pay", options=opts, environ={}, transport=httpx.MockTransport(_echoing_ppro), retry=retry
     ) as gw:
-        for call in (lambda: gw.get_payment("charge_1"), lambda: gw.authorize(authorize_request())):
+        calls: list[Callable[[], object]] = [
+            lambda: gw.get_payment("charge_1"),
+            lambda: gw.authorize(authorize_request()),
+        ]
+        for call in calls:
             with pytest.raises(PspError) as echoed:
                 call()
             texts += _texts_of(echoed.value)
@@ -294,10 +304,8 @@ def test_the_demo_never_prints_its_credentials(
 ) -> None:
     if "demo" not in _commands():
         pytest.skip("`psp demo` is not registered yet")
-    import psp_amazonpay._demo_env as demo_env
-
-    # The demo makes up its own credentials; make them recognizable.
-    monkeypatch.setattr(demo_env.secrets, "token_urlsafe", lambda n=16: f"DEMOSECRET{n}xQ7")
+    # The demo makes up its own credentials with the secrets module; make them recognizable.
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=16: f"DEMOSECRET{n}xQ7")
     exit_code = main(["demo", "--verbose"])
     out = capsys.readouterr()
     assert exit_code in (0, 1)

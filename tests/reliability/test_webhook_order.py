@@ -8,7 +8,7 @@ host's database would.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 import pytest
@@ -56,12 +56,13 @@ def capture_and_refund_twice(chargeback: bool) -> Life:
         sb.approve(start.id)
         payment = gw.get_payment(start.id)
         reads.append(payment)
-        for step in (
+        steps: list[Callable[[Payment], Payment]] = [
             lambda p: gw.capture(CaptureRequest(payment=p, amount=Money(6_000, "USD"))),
             lambda p: gw.capture(CaptureRequest(payment=p)),
             lambda p: gw.refund(RefundRequest(payment=p, amount=Money(1_000, "USD"))),
             lambda p: gw.refund(RefundRequest(payment=p, amount=Money(2_000, "USD"))),
-        ):
+        ]
+        for step in steps:
             payment = step(payment)
             reads.append(gw.get_payment(start.id))
         if chargeback:
