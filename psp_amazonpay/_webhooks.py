@@ -180,7 +180,10 @@ def parse_webhook(
     )
     if rule is None:
         return event
-    data = envelope.data or _wire.EventData()
+    if envelope.data is None:
+        # Every event type we map carries flat data; without it we would have to guess.
+        raise WebhookVerificationError("malformed_envelope", f"a {envelope.type} event without data")
+    data = envelope.data
     amount = _mapping.money(data.amount.value, data.amount.currency) if data.amount is not None else None
     decline = _mapping.decline_of(data.failure)
     if rule.kind.value.startswith("mandate."):

@@ -240,13 +240,6 @@ def test_an_envelope_whose_data_is_not_an_object_is_malformed(
     assert tally == {"malformed_envelope": len(deliveries)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: psp_amazonpay/_webhooks.py parse_webhook accepts a validly signed envelope with no "
-    "'data' for a mapped payment event type (e.g. PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED): it falls back "
-    "to EventData() and the subject, and returns a PAYMENT_AUTHORIZED event with payment_status AUTHORIZED "
-    "and no amount or authorization id, instead of WebhookVerificationError('malformed_envelope')",
-)
 def test_a_mapped_event_without_data_is_a_malformed_envelope(
     life: tuple[Sandbox, Gateway, list[WebhookDelivery]],
 ) -> None:
