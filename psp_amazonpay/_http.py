@@ -1,6 +1,6 @@
 """Building PPRO requests and turning PPRO's error answers into psp's error tree.
 
-The core adds the base URL, ``Authorization``, ``Merchant-Id`` and the idempotency key; what
+The core adds ``Authorization``, ``Merchant-Id`` and the idempotency key; what
 is left per request is the body, ``Content-Type`` and a fresh ``Request-Reference``, which
 PPRO support asks for when debugging and which every error carries back to the host.
 """
@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from psp_core import IdempotencyConflictError, ProviderError, ProviderResponseError
+from psp_core import IdempotencyConflictError, ProviderConfig, ProviderError, ProviderResponseError
 
 from ._wire import ErrorBody, from_json, structure, to_json
 
@@ -33,14 +33,18 @@ def _reference() -> dict[str, str]:
     return {REQUEST_REFERENCE: uuid.uuid4().hex}
 
 
-def post(path: str, body: object | None) -> httpx.Request:
+# Requests carry the absolute URL: the core would otherwise join the base URL to a relative
+# one, parsing a URL a second time for every request.
+
+
+def post(config: ProviderConfig, path: str, body: object | None) -> httpx.Request:
     content = b"{}" if body is None else to_json(body)
     headers = {"Content-Type": "application/json", **_reference()}
-    return httpx.Request("POST", path, headers=headers, content=content)
+    return httpx.Request("POST", config.base_url + path, headers=headers, content=content)
 
 
-def get(path: str, params: Mapping[str, str] | None = None) -> httpx.Request:
-    return httpx.Request("GET", path, params=params, headers=_reference())
+def get(config: ProviderConfig, path: str, params: Mapping[str, str] | None = None) -> httpx.Request:
+    return httpx.Request("GET", config.base_url + path, params=params, headers=_reference())
 
 
 def request_id(response: httpx.Response) -> str | None:

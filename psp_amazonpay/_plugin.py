@@ -57,7 +57,7 @@ def psp_configure(options: Mapping[str, object], environ: Mapping[str, str]) -> 
 @hookimpl
 def psp_authorize(config: ProviderConfig, request: AuthorizeRequest) -> Flow[Payment]:
     body = _bodies.charge_body(request, _settings.settings_of(config))
-    response = yield _http.post(CHARGES, body)
+    response = yield _http.post(config, CHARGES, body)
     charge = _http.parse(response, _wire.Charge, "authorize")
     with _http.answering(response):
         return _mapping.payment_from_charge(
@@ -67,7 +67,7 @@ def psp_authorize(config: ProviderConfig, request: AuthorizeRequest) -> Flow[Pay
 
 @hookimpl
 def psp_get_payment(config: ProviderConfig, payment_id: str) -> Flow[Payment]:
-    response = yield _http.get(f"{CHARGES}/{_http.segment(payment_id)}")
+    response = yield _http.get(config, f"{CHARGES}/{_http.segment(payment_id)}")
     charge = _http.parse(response, _wire.Charge, "get payment")
     with _http.answering(response):
         return _mapping.payment_from_charge(charge)
@@ -75,7 +75,7 @@ def psp_get_payment(config: ProviderConfig, payment_id: str) -> Flow[Payment]:
 
 @hookimpl
 def psp_find_payment(config: ProviderConfig, merchant_reference: str) -> Flow[Payment | None]:
-    response = yield _http.get(CHARGES, {"merchantPaymentChargeReference": merchant_reference})
+    response = yield _http.get(config, CHARGES, {"merchantPaymentChargeReference": merchant_reference})
     page = _http.parse(response, _wire.ChargePage, "find payment")
     if not page.data:
         return None
@@ -129,7 +129,7 @@ def _fold(payment: Payment, kind: OperationKind, answer: _wire.ChargeOperation, 
 @hookimpl
 def psp_capture(config: ProviderConfig, request: CaptureRequest, amount: Money) -> Flow[Payment]:
     body = _wire.CaptureBody(amount=amount.minor, merchant_capture_reference=request.merchant_reference)
-    response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/captures", body)
+    response = yield _http.post(config, f"{CHARGES}/{_http.segment(request.payment.id)}/captures", body)
     answer = _http.parse(response, _wire.ChargeOperation, "capture")
     with _http.answering(response):
         return _fold(request.payment, OperationKind.CAPTURE, answer, amount)
@@ -139,7 +139,7 @@ def psp_capture(config: ProviderConfig, request: CaptureRequest, amount: Money) 
 def psp_void(config: ProviderConfig, request: VoidRequest, amount: Money) -> Flow[Payment]:
     # PPRO requires the amount even for a full void.
     body = _wire.VoidBody(amount=amount.minor, merchant_void_reference=request.merchant_reference)
-    response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/voids", body)
+    response = yield _http.post(config, f"{CHARGES}/{_http.segment(request.payment.id)}/voids", body)
     answer = _http.parse(response, _wire.ChargeOperation, "void")
     with _http.answering(response):
         return _fold(request.payment, OperationKind.VOID, answer, amount)
@@ -148,7 +148,7 @@ def psp_void(config: ProviderConfig, request: VoidRequest, amount: Money) -> Flo
 @hookimpl
 def psp_refund(config: ProviderConfig, request: RefundRequest, amount: Money) -> Flow[Payment]:
     body = _bodies.refund_body(amount, request.reason, request.merchant_reference)
-    response = yield _http.post(f"{CHARGES}/{_http.segment(request.payment.id)}/refunds", body)
+    response = yield _http.post(config, f"{CHARGES}/{_http.segment(request.payment.id)}/refunds", body)
     answer = _http.parse(response, _wire.ChargeOperation, "refund")
     with _http.answering(response):
         return _fold(request.payment, OperationKind.REFUND, answer, amount)
@@ -160,7 +160,7 @@ def psp_refund(config: ProviderConfig, request: RefundRequest, amount: Money) ->
 @hookimpl
 def psp_create_mandate(config: ProviderConfig, request: MandateRequest) -> Flow[Mandate]:
     body = _bodies.agreement_body(request, _settings.settings_of(config))
-    response = yield _http.post(AGREEMENTS, body)
+    response = yield _http.post(config, AGREEMENTS, body)
     agreement = _http.parse(response, _wire.Agreement, "create mandate")
     with _http.answering(response):
         return _mapping.mandate_from_agreement(agreement, request.merchant_reference)
@@ -168,7 +168,7 @@ def psp_create_mandate(config: ProviderConfig, request: MandateRequest) -> Flow[
 
 @hookimpl
 def psp_get_mandate(config: ProviderConfig, mandate_id: str) -> Flow[Mandate]:
-    response = yield _http.get(f"{AGREEMENTS}/{_http.segment(mandate_id)}")
+    response = yield _http.get(config, f"{AGREEMENTS}/{_http.segment(mandate_id)}")
     agreement = _http.parse(response, _wire.Agreement, "get mandate")
     with _http.answering(response):
         return _mapping.mandate_from_agreement(agreement)
@@ -177,7 +177,9 @@ def psp_get_mandate(config: ProviderConfig, mandate_id: str) -> Flow[Mandate]:
 @hookimpl
 def psp_charge_mandate(config: ProviderConfig, request: MandateChargeRequest) -> Flow[Payment]:
     body = _bodies.agreement_charge_body(request, _settings.settings_of(config))
-    response = yield _http.post(f"{AGREEMENTS}/{_http.segment(request.mandate_id)}/payment-charges", body)
+    response = yield _http.post(
+        config, f"{AGREEMENTS}/{_http.segment(request.mandate_id)}/payment-charges", body
+    )
     charge = _http.parse(response, _wire.Charge, "charge mandate")
     with _http.answering(response):
         return _mapping.payment_from_charge(
@@ -191,7 +193,7 @@ def psp_charge_mandate(config: ProviderConfig, request: MandateChargeRequest) ->
 @hookimpl
 def psp_revoke_mandate(config: ProviderConfig, request: RevokeMandateRequest) -> Flow[Mandate]:
     path = f"{AGREEMENTS}/{_http.segment(request.mandate_id)}"
-    response = yield _http.post(f"{path}/revocations", None)
+    response = yield _http.post(config, f"{path}/revocations", None)
     result = _http.parse(response, _wire.RevocationResult, "revoke mandate")
     if result.status not in ("REVOKED", "FAILED"):
         with _http.answering(response):
@@ -199,7 +201,7 @@ def psp_revoke_mandate(config: ProviderConfig, request: RevokeMandateRequest) ->
                 f"unknown PPRO revocation status {result.status!r}", provider_code=result.status
             )
     # The revocation answer is only a status; the agreement itself says what it is now.
-    response = yield _http.get(path)
+    response = yield _http.get(config, path)
     agreement = _http.parse(response, _wire.Agreement, "revoke mandate")
     with _http.answering(response):
         mandate = _mapping.mandate_from_agreement(agreement)
