@@ -22,28 +22,16 @@ from typing import Any
 
 import pluggy
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from psp_core import ProviderConfig, ProviderInfo
 
 from . import _report
 from ._harness import Contract
 from ._providers import Target, has_live_credentials, hook_of, live_config, plugin_manager, select
+from .hypothesis_profiles import register as register_hypothesis_profiles
 
-settings.register_profile(
-    "ci",
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    print_blob=True,
-)
-settings.register_profile(
-    "thorough",
-    max_examples=2_000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    print_blob=True,
-)
+register_hypothesis_profiles()
 
 _STATE = pytest.StashKey["ContractSession"]()
 DEFAULT_FAULT_SCENARIOS = 12

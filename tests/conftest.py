@@ -11,26 +11,13 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
+from contracts.hypothesis_profiles import register as register_hypothesis_profiles
 from psp_core import AsyncGateway, Gateway, RetryPolicy
 from tests.fakepay import NAME, FakePayPlugin, FakePsp
 
-settings.register_profile(
-    "ci",
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    print_blob=True,
-)
-settings.register_profile(
-    "thorough",
-    max_examples=2_000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    print_blob=True,
-)
-settings.register_profile("dev", max_examples=10, deadline=None, print_blob=True)
+register_hypothesis_profiles()
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
