@@ -89,6 +89,8 @@ class ProviderReport:
     capabilities: Capabilities | None = None
     outcomes: dict[str, Outcomes] = attrs.field(factory=dict)
     fault_stats: dict[str, int] = attrs.field(factory=dict)
+    fault_detail: dict[str, Any] = attrs.field(factory=dict)
+    """What the campaign tried: faults by kind, scenarios by operation, unknown outcomes met."""
 
     def record(self, names: Iterable[str], test_id: str, outcome: str, reason: str = "") -> None:
         for name in names:
@@ -120,10 +122,11 @@ class ProviderReport:
             "provider": self.provider,
             "mode": self.mode,
             "passed": self.passed,
-        "ran": self.ran,
+            "ran": self.ran,
             "capabilities": {name: self.entry(name) for name in CAPABILITIES},
             "checks": {name: self.entry(name) for name in CHECKS},
             **self.fault_stats,
+            **({"fault_detail": self.fault_detail} if self.fault_detail else {}),
         }
 
 
@@ -169,5 +172,7 @@ def render(report: ProviderReport) -> list[str]:
     for name in CHECKS:
         row(name)
     for key, value in report.fault_stats.items():
+        lines.append(f"  {key}: {value}")
+    for key, value in report.fault_detail.items():
         lines.append(f"  {key}: {value}")
     return lines

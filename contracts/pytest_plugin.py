@@ -34,7 +34,7 @@ from .hypothesis_profiles import register as register_hypothesis_profiles
 register_hypothesis_profiles()
 
 _STATE = pytest.StashKey["ContractSession"]()
-DEFAULT_FAULT_SCENARIOS = 12
+DEFAULT_FAULT_SCENARIOS = 60
 
 
 class ContractSession:

@@ -34,10 +34,14 @@ _START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 # The contract suite's fault names onto the sandbox's own.
 _FAULTS: Mapping[str, str] = {
     "drop_after_store": "drop_after_store",
+    "timeout_after_store": "timeout_after_store",
+    "connection_refused": "connection_refused",
     "5xx": "503",
     "429": "429",
+    "429_retry_after": "429",
     "timeout": "timeout",
     "409_in_flight": "409_in_flight",
+    "latency": "latency",
 }
 
 _MOVED = {"captures": "CAPTURED", "refunds": "REFUNDED", "voids": "VOIDED"}
@@ -130,7 +134,9 @@ class AmazonPaySandbox:
     def inject_fault(self, kind: str, count: int = 1) -> None:
         if kind not in _FAULTS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(_FAULTS)}")
-        self.sandbox.faults.inject_next(_FAULTS[kind], count)
+        # A zero-second hint: the gateway honours it without slowing the campaign down.
+        retry_after = 0 if kind == "429_retry_after" else None
+        self.sandbox.faults.inject_next(_FAULTS[kind], count, retry_after)
 
     def clear_faults(self) -> None:
         self.sandbox.faults.clear()
@@ -146,6 +152,12 @@ class AmazonPaySandbox:
 
     def payment_count(self, merchant_reference: str) -> int:
         return self.sandbox.charge_count(merchant_reference)
+
+    def mandate_count(self, merchant_reference: str) -> int:
+        return self.sandbox.agreement_count(merchant_reference)
+
+    def revocations(self, mandate_id: str) -> int:
+        return len(self.sandbox.agreement(mandate_id).get("revocations", []))
 
     def close(self) -> None:
         self.sandbox.faults.clear()

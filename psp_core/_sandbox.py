@@ -22,15 +22,31 @@ import httpx
 
 from ._money import Money
 
-FAULT_KINDS: frozenset[str] = frozenset({"drop_after_store", "5xx", "429", "timeout", "409_in_flight"})
+FAULT_KINDS: frozenset[str] = frozenset(
+    {
+        "drop_after_store",
+        "timeout_after_store",
+        "connection_refused",
+        "5xx",
+        "429",
+        "429_retry_after",
+        "timeout",
+        "409_in_flight",
+        "latency",
+    }
+)
 """Faults a sandbox may support in :meth:`ProviderSandbox.inject_fault`.
 
 - ``drop_after_store``: the PSP performs and stores the operation, then the connection drops
   before the answer arrives (the unknown outcome).
+- ``timeout_after_store``: the PSP performs and stores the operation, then the read times out.
+- ``connection_refused``: the connection is refused; nothing reaches the PSP.
 - ``5xx``: the PSP answers 500/503 without performing the operation.
-- ``429``: the PSP rate-limits the request without performing it.
+- ``429`` / ``429_retry_after``: the PSP rate-limits the request without performing it,
+  without or with a ``Retry-After`` hint.
 - ``timeout``: the request times out without the operation being performed.
 - ``409_in_flight``: the PSP says the first request with this idempotency key is still running.
+- ``latency``: the PSP performs the operation after an added delay.
 """
 
 
@@ -163,6 +179,14 @@ class ProviderSandbox(Protocol):
 
     def payment_count(self, merchant_reference: str) -> int:
         """How many payments the PSP holds with this merchant reference."""
+        ...
+
+    def mandate_count(self, merchant_reference: str) -> int:
+        """How many mandates the PSP holds with this merchant reference."""
+        ...
+
+    def revocations(self, mandate_id: str) -> int:
+        """How many revocations the PSP stored for ``mandate_id``."""
         ...
 
     def close(self) -> None:

@@ -66,7 +66,10 @@ Admin routes (served mode and the transport alike; no auth, never subject to fau
 * ``GET  /__sandbox__/clock`` / ``POST /__sandbox__/clock/advance`` ``{"seconds": n}``
 * ``GET  /__sandbox__/faults`` / ``POST /__sandbox__/faults`` ``{"error_rate": 0.1, ...}`` (any
   :class:`Faults` knob) / ``POST /__sandbox__/faults/inject`` ``{"kind", "count", "retryAfter"}``
-  / ``POST /__sandbox__/faults/clear``
+  / ``POST /__sandbox__/faults/clear``. One-shot kinds (``FAULT_KINDS``): ``drop_after_store`` and
+  ``timeout_after_store`` (performed and stored, then the answer is lost), ``connection_refused``,
+  ``timeout``, ``500``, ``503``, ``429`` (optional Retry-After) and ``409_in_flight`` (nothing
+  performed), and ``latency`` (performed after an added delay).
 * ``POST /__sandbox__/consumer/{id}/{approve|decline|cancel}`` - consumer action, JSON answer
 * ``POST /__sandbox__/expire`` - discard what timed out now
 * ``POST /__sandbox__/charges/{id}/chargeback`` ``{"amount"?}`` - emits CHARGEBACK_SUCCEEDED

@@ -77,6 +77,9 @@ class Sandbox:
     def charge_count(self, merchant_reference: str) -> int:
         return self.simulator.charge_count(merchant_reference)
 
+    def agreement_count(self, merchant_reference: str) -> int:
+        return self.simulator.agreement_count(merchant_reference)
+
     @property
     def events(self) -> list[Event]:
         return self.simulator.events

@@ -9,7 +9,21 @@ from collections import deque
 from attrs import frozen
 
 #: One-shot fault kinds accepted by :meth:`Faults.inject_next`.
-FAULT_KINDS = frozenset({"drop_after_store", "500", "503", "429", "timeout", "409_in_flight"})
+FAULT_KINDS = frozenset(
+    {
+        "drop_after_store",
+        "timeout_after_store",
+        "connection_refused",
+        "latency",
+        "500",
+        "503",
+        "429",
+        "timeout",
+        "409_in_flight",
+    }
+)
+INJECTED_LATENCY_S = 0.02
+"""How long a one-shot ``latency`` injection delays its request."""
 
 
 @frozen

@@ -23,7 +23,7 @@ from ._charges import ChargeService
 from ._clock import SandboxClock, iso_ms
 from ._config import SandboxConfig
 from ._errors import ApiError, SandboxStateError, UnknownResourceError, bad_request
-from ._faults import Faults, Injection
+from ._faults import INJECTED_LATENCY_S, Faults, Injection
 from ._hosted_page import ACTIONS, render_page, render_result
 from ._idempotency import StoredResponse, body_fingerprint
 from ._ids import IdFactory
@@ -44,6 +44,8 @@ class SimResponse:
     # Fault extras the adapters act on; the simulator itself never sleeps or raises.
     delay_s: float = 0.0
     timeout: bool = False
+    refused: bool = False
+    """Nothing was performed; the httpx transport raises ConnectError, as for a refused connection."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -133,6 +135,8 @@ class PproSimulator:
         key = headers.get("request-idempotency-key") if method == "POST" else None
         injection = self.faults.take(has_idempotency_key=bool(key))
         delay = self.faults.latency_s
+        if injection is not None and injection.kind == "latency":
+            delay += INJECTED_LATENCY_S
         early = self._early_fault(injection, delay)
         if early is not None:
             return early
@@ -159,9 +163,13 @@ class PproSimulator:
             # Only successes are remembered: PPRO lets a key be reused after a 4xx.
             self._state.idempotency.store(scope, StoredResponse(
                 body_fingerprint(body), status, response.body, self.clock.now()))
-        dropped = injection is not None and injection.kind == "drop_after_store"
+        after_store = injection.kind if injection is not None else None
+        # A read timeout after the operation was stored is the other unknown outcome: over
+        # HTTP both look like a connection lost mid-answer.
+        dropped = after_store in ("drop_after_store", "timeout_after_store")
         return SimResponse(response.status, response.headers, response.body,
-                           drop_connection=dropped, delay_s=delay)
+                           drop_connection=dropped, delay_s=delay,
+                           timeout=after_store == "timeout_after_store")
 
     def _match(self, method: str, path: str
                ) -> tuple[_Handler, tuple[str, ...]] | SimResponse:
@@ -190,8 +198,11 @@ class PproSimulator:
         return None if ok else _json_response(401, {"message": "Unauthorized"})
 
     def _early_fault(self, injection: Injection | None, delay: float) -> SimResponse | None:
-        if injection is None or injection.kind == "drop_after_store":
+        if injection is None or injection.kind in ("drop_after_store", "timeout_after_store", "latency"):
             return None
+        if injection.kind == "connection_refused":
+            err = self._error(ApiError(503, "Connection refused"), delay)
+            return SimResponse(err.status, err.headers, err.body, drop_connection=True, refused=True)
         if injection.kind == "timeout":
             # The httpx transport raises ReadTimeout; over HTTP the client sees PPRO's 504.
             err = self._error(ApiError(504, "Call to the upstream dependency timed out."), delay)
@@ -357,6 +368,11 @@ class PproSimulator:
         with self._lock:
             return sum(1 for c in self._state.charges.values()
                        if c.merchant_reference == merchant_reference)
+
+    def agreement_count(self, merchant_reference: str) -> int:
+        with self._lock:
+            return sum(1 for a in self._state.agreements.values()
+                       if a.merchant_reference == merchant_reference)
 
     @property
     def events(self) -> list[Event]:

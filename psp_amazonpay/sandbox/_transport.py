@@ -15,7 +15,9 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Usable with both ``httpx.Client(transport=...)`` and ``httpx.AsyncClient(transport=...)``.
 
     Fault mapping: ``drop_connection`` raises ``httpx.RemoteProtocolError`` after the operation
-    was stored; an injected ``timeout`` raises ``httpx.ReadTimeout`` without performing it.
+    was stored; an injected ``timeout`` raises ``httpx.ReadTimeout`` without performing it, and
+    ``timeout_after_store`` after performing it; ``connection_refused`` raises
+    ``httpx.ConnectError`` without performing anything.
     """
 
     def __init__(self, simulator: PproSimulator) -> None:
@@ -37,6 +39,8 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                                       dict(request.headers), body)
 
     def _to_httpx(self, request: httpx.Request, sim: SimResponse) -> httpx.Response:
+        if sim.refused:
+            raise httpx.ConnectError("sandbox: injected connection refused", request=request)
         if sim.timeout:
             raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
         if sim.drop_connection:

@@ -190,7 +190,17 @@ class FakeSandbox:
 
     @property
     def fault_kinds(self) -> frozenset[str]:
-        return frozenset({"drop_after_store", "5xx", "429", "timeout", "409_in_flight"})
+        return frozenset(
+            {
+                "drop_after_store",
+                "connection_refused",
+                "5xx",
+                "429",
+                "429_retry_after",
+                "timeout",
+                "409_in_flight",
+            }
+        )
 
     @property
     def webhook_tolerance(self) -> timedelta | None:
@@ -246,7 +256,13 @@ class FakeSandbox:
         return SandboxWebhook(self.psp.sign(webhook.body, secret="not-the-merchants-secret"), webhook.body)
 
     def inject_fault(self, kind: str, count: int = 1) -> None:
-        native = {"drop_after_store": "drop", "5xx": "503", "409_in_flight": "conflict"}.get(kind, kind)
+        native = {
+            "drop_after_store": "drop",
+            "connection_refused": "connect",
+            "5xx": "503",
+            "429_retry_after": "429",  # fakepay's 429 always carries Retry-After: 0
+            "409_in_flight": "conflict",
+        }.get(kind, kind)
         self.psp.faults.extend([native] * count)
 
     def clear_faults(self) -> None:
@@ -259,6 +275,14 @@ class FakeSandbox:
 
     def payment_count(self, merchant_reference: str) -> int:
         return sum(1 for charge in self.psp.charges.values() if charge["reference"] == merchant_reference)
+
+    def mandate_count(self, merchant_reference: str) -> int:
+        return sum(1 for mandate in self.psp.mandates.values() if mandate["reference"] == merchant_reference)
+
+    def revocations(self, mandate_id: str) -> int:
+        # fakepay keeps no revocation records; a revoked mandate was revoked exactly once,
+        # since it refuses to revoke twice.
+        return 1 if self.psp.mandates[mandate_id]["state"] == "revoked" else 0
 
     def close(self) -> None:
         self.psp.faults.clear()
