@@ -29,7 +29,7 @@ from ._common import (
 )
 from ._profile import profile
 
-BASE_URL = "http://ppro.bench"
+BASE_URL = "https://ppro.bench"
 
 
 def _payments(

@@ -54,8 +54,12 @@ def psp_cli_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "does not behave as expected. Needs no credentials and no network.",
     )
     demo.add_argument("--json", action="store_true", help="print the timeline as JSON")
-    demo.add_argument("--verbose", "-v", action="store_true",
-                      help="show every step's expectation, ids, amounts, webhooks and HTTP exchanges")
+    demo.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="show every step's expectation, ids, amounts, webhooks and HTTP exchanges",
+    )
     demo.set_defaults(func=_demo)
 
     sandbox = subparsers.add_parser(
@@ -69,10 +73,17 @@ def psp_cli_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     sandbox.add_argument("--api-key", help="require this API key (default: accept any non-empty key)")
     sandbox.add_argument("--merchant-id", help="require this Merchant-Id (default: accept any)")
     sandbox.add_argument("--webhook-secret", help="sign webhooks with this secret (default: whsec_sandbox)")
-    sandbox.add_argument("--no-separate-captures", action="store_true",
-                         help="behave as PPRO's newer Amazon Pay page: approved charges are captured in full")
-    sandbox.add_argument("--webhooks-url",
-                         help="deliver webhooks here when a payment names none (a 127.0.0.1 URL)")
-    sandbox.add_argument("--allow-remote", action="store_true",
-                         help="allow a --host that is not loopback (the sandbox accepts any key by default)")
+    sandbox.add_argument(
+        "--no-separate-captures",
+        action="store_true",
+        help="behave as PPRO's newer Amazon Pay page: approved charges are captured in full",
+    )
+    sandbox.add_argument(
+        "--webhooks-url", help="deliver webhooks here when a payment names none (a 127.0.0.1 URL)"
+    )
+    sandbox.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that is not loopback (the sandbox accepts any key by default)",
+    )
     sandbox.set_defaults(func=_sandbox)

@@ -27,7 +27,7 @@ _API_KEY = "contract_api_key"
 _MERCHANT_ID = "contract_merchant"
 _WEBHOOK_SECRET = "whsec_contract"  # noqa: S105 - a local sandbox's signing key, not a credential
 _FORGED_SECRET = "whsec_not_the_merchants"  # noqa: S105
-_BASE_URL = "http://sandbox.local"
+_BASE_URL = "https://sandbox.local"
 _WEBHOOKS_URL = "https://merchant.example/psp/webhooks"
 _START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

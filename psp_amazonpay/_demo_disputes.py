@@ -36,81 +36,117 @@ SEVEN_MONTHS = timedelta(days=7 * 30)
 
 
 def run(env: DemoEnv, scenario: Scenario) -> None:
-    with env.gateway(scenario.http_log) as gateway, env.browser(scenario.http_log) as browser, \
-            env.operator(scenario.http_log) as operator:
+    with (
+        env.gateway(scenario.http_log) as gateway,
+        env.browser(scenario.http_log) as browser,
+        env.operator(scenario.http_log) as operator,
+    ):
 
         def paid(step: Step, minor: int, reference: str) -> Payment:
             """Authorize with automatic capture, let the consumer approve, read it back."""
-            payment = env.host.store(gateway.authorize(AuthorizeRequest(
-                amount=usd(minor), consumer=CONSUMER, return_url=env.receiver.return_url,
-                merchant_reference=reference)))
+            payment = env.host.store(
+                gateway.authorize(
+                    AuthorizeRequest(
+                        amount=usd(minor),
+                        consumer=CONSUMER,
+                        return_url=env.receiver.return_url,
+                        merchant_reference=reference,
+                    )
+                )
+            )
             step.expect(payment.next_action is not None, f"{summary(payment)}; expected a redirect")
             assert payment.next_action is not None
-            expect_return(step, env, press(browser, payment.next_action.url, "approve"),
-                          "paymentChargeId", payment.id, "approved")
+            expect_return(
+                step,
+                env,
+                press(browser, payment.next_action.url, "approve"),
+                "paymentChargeId",
+                payment.id,
+                "approved",
+            )
             payment = env.host.store(gateway.get_payment(payment.id))
             expect_webhooks(step, env, payment.id, [EventKind.PAYMENT_CAPTURED])
             expect_payment(step, payment, PaymentStatus.CAPTURED, captured=usd(minor))
             return payment
 
-        with scenario.step("pay 50.00 USD, automatic capture; consumer approves",
-                           "captured 50.00 USD", Page.CAPTURED) as step:
+        with scenario.step(
+            "pay 50.00 USD, automatic capture; consumer approves", "captured 50.00 USD", Page.CAPTURED
+        ) as step:
             disputed = paid(step, 5_000, "order-4001")
 
-        with scenario.step("consumer disputes it: chargeback filed",
-                           "the sandbox records a chargeback of 50.00 USD", Page.CHARGEBACK) as step:
+        with scenario.step(
+            "consumer disputes it: chargeback filed",
+            "the sandbox records a chargeback of 50.00 USD",
+            Page.CHARGEBACK,
+        ) as step:
             answer = operator.post(f"/__sandbox__/charges/{disputed.id}/chargeback", json={})
-            step.expect(answer.status_code == 200,
-                        f"admin route answered {answer.status_code}: {answer.text}")
+            step.expect(
+                answer.status_code == 200, f"admin route answered {answer.status_code}: {answer.text}"
+            )
             step.observed = f"chargeback of {usd(int(answer.json()['amount'])).format()} filed"
 
-        with scenario.step("CHARGEBACK_SUCCEEDED webhook", "verified; the shop's record is charged_back",
-                           Page.CHARGEBACK) as step:
+        with scenario.step(
+            "CHARGEBACK_SUCCEEDED webhook", "verified; the shop's record is charged_back", Page.CHARGEBACK
+        ) as step:
             expect_webhooks(step, env, disputed.id, [EventKind.PAYMENT_CHARGED_BACK])
             stored = env.host.payments[disputed.id]
             step.payment(stored)
-            step.expect(stored.status is PaymentStatus.CHARGED_BACK and stored.charged_back == usd(5_000),
-                        f"shop's record is {summary(stored)}, expected charged_back 50.00 USD")
+            step.expect(
+                stored.status is PaymentStatus.CHARGED_BACK and stored.charged_back == usd(5_000),
+                f"shop's record is {summary(stored)}, expected charged_back 50.00 USD",
+            )
             step.observed = summary(stored)
 
-        with scenario.step("pay 80.00 USD, automatic capture; consumer approves",
-                           "captured 80.00 USD, capture time known", Page.CAPTURED) as step:
+        with scenario.step(
+            "pay 80.00 USD, automatic capture; consumer approves",
+            "captured 80.00 USD, capture time known",
+            Page.CAPTURED,
+        ) as step:
             late = paid(step, 8_000, "order-4002")
             step.expect(late.captured_at is not None, "the payment does not say when it was captured")
 
-        with scenario.step("sandbox clock +7 months", "the admin route moves time past the refund window",
-                           Page.REFUND_WINDOW) as step:
+        with scenario.step(
+            "sandbox clock +7 months", "the admin route moves time past the refund window", Page.REFUND_WINDOW
+        ) as step:
             answer = env.advance_clock(operator, int(SEVEN_MONTHS.total_seconds()))
             step.expect(answer.status_code == 200, f"admin route answered {answer.status_code}")
             step.observed = f"sandbox time is now {answer.json().get('now')}"
 
-        with scenario.step("refund 80.00 USD: the gateway refuses before any I/O",
-                           "ValidationError on payment.captured_at; no request sent",
-                           Page.GATEWAY_WINDOW) as step:
+        with scenario.step(
+            "refund 80.00 USD: the gateway refuses before any I/O",
+            "ValidationError on payment.captured_at; no request sent",
+            Page.GATEWAY_WINDOW,
+        ) as step:
             step.payment(late)
             sent_before = len(scenario.http_log)
             try:
                 gateway.refund(RefundRequest(late, merchant_reference="order-4002-return"))
             except ValidationError as error:
-                step.expect(error.field == "payment.captured_at",
-                            f"ValidationError on {error.field!r}, expected 'payment.captured_at'")
+                step.expect(
+                    error.field == "payment.captured_at",
+                    f"ValidationError on {error.field!r}, expected 'payment.captured_at'",
+                )
                 step.expect(len(scenario.http_log) == sent_before, "the refused refund still sent a request")
                 step.observed = f"ValidationError: {error}"
             else:
                 step.expect(False, "the gateway sent a refund outside the 6-month window")
 
-        with scenario.step("same refund, capture date unknown: PPRO refuses",
-                           "declined refund, refund_period_expired, refunded stays 0.00 USD",
-                           Page.PPRO_WINDOW) as step:
+        with scenario.step(
+            "same refund, capture date unknown: PPRO refuses",
+            "declined refund, refund_period_expired, refunded stays 0.00 USD",
+            Page.PPRO_WINDOW,
+        ) as step:
             # A host that did not keep captured_at: the gateway cannot check, PPRO must.
             unknown = attrs.evolve(late, captured_at=None)
             refused = gateway.refund(RefundRequest(unknown, merchant_reference="order-4002-return"))
             step.payment(refused)
             observed = summary(refused)
-            step.expect(refused.decline is not None
-                        and refused.decline.code is DeclineCode.REFUND_PERIOD_EXPIRED,
-                        f"{observed}; expected decline refund_period_expired")
-            step.expect(not refused.refunded and refused.status is PaymentStatus.CAPTURED,
-                        f"{observed}; expected captured with nothing refunded")
+            step.expect(
+                refused.decline is not None and refused.decline.code is DeclineCode.REFUND_PERIOD_EXPIRED,
+                f"{observed}; expected decline refund_period_expired",
+            )
+            step.expect(
+                not refused.refunded and refused.status is PaymentStatus.CAPTURED,
+                f"{observed}; expected captured with nothing refunded",
+            )
             step.observed = observed
-

@@ -166,8 +166,9 @@ class DemoEnv:
         """
         missing = self.settle_webhooks(operator)
         if missing:
-            raise RuntimeError(f"{len(missing)} webhook(s) never arrived before the clock jump: "
-                               f"{sorted(missing)[:3]}")
+            raise RuntimeError(
+                f"{len(missing)} webhook(s) never arrived before the clock jump: {sorted(missing)[:3]}"
+            )
         return operator.post("/__sandbox__/clock/advance", json={"seconds": seconds})
 
     def close(self) -> None:

@@ -28,9 +28,11 @@ def summary_line(timeline: Timeline) -> str:
     if not failures:
         return f"{head}, all as expected {tail}"
     scenario, step = failures[0]
-    return (f"{head}, {len(failures)} NOT as expected {tail}\n"
-            f"demo: first failure in {scenario.key!r}, step {step.name!r}: {step.observed}\n"
-            "demo: run `psp demo --verbose` to see every step's ids, webhooks and HTTP exchanges")
+    return (
+        f"{head}, {len(failures)} NOT as expected {tail}\n"
+        f"demo: first failure in {scenario.key!r}, step {step.name!r}: {step.observed}\n"
+        "demo: run `psp demo --verbose` to see every step's ids, webhooks and HTTP exchanges"
+    )
 
 
 def render_text(timeline: Timeline, *, verbose: bool = False, stream: TextIO | None = None) -> str:
@@ -68,9 +70,11 @@ def _details(step: Step) -> list[str]:
         status = f" ({step.provider_status})" if step.provider_status else ""
         lines.append(f"{pad}id:       {step.subject}{status}")
     if step.amounts:
-        lines.append(pad + "amounts:  " + ", ".join(f"{name} {money.format()}"
-                                                    for name, money in step.amounts.items()))
-    lines.extend(f"{pad}webhook:  {hook.provider_type} -> {hook.kind} ({hook.event_id})"
-                 for hook in step.webhooks)
+        lines.append(
+            pad + "amounts:  " + ", ".join(f"{name} {money.format()}" for name, money in step.amounts.items())
+        )
+    lines.extend(
+        f"{pad}webhook:  {hook.provider_type} -> {hook.kind} ({hook.event_id})" for hook in step.webhooks
+    )
     lines.extend(f"{pad}http:     {exchange}" for exchange in step.http)
     return lines

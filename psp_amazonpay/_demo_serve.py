@@ -66,16 +66,19 @@ def start(sandbox: Sandbox, host: str, port: int, allow_remote: bool) -> Running
             return serve_in_thread(sandbox, host, port)
         return _serve_remote(sandbox, host, port)
     except RuntimeError:
-        raise UsageError(f"could not listen on {host}:{port}; is the port in use? "
-                         "Try another --port, or --port 0 for any free port") from None
+        raise UsageError(
+            f"could not listen on {host}:{port}; is the port in use? "
+            "Try another --port, or --port 0 for any free port"
+        ) from None
 
 
 def _serve_remote(sandbox: Sandbox, host: str, port: int) -> RunningSandbox:
     # serve_in_thread refuses non-loopback hosts by design; the operator opted in explicitly.
     import uvicorn
 
-    config = uvicorn.Config(sandbox.asgi_app(), host=host, port=port, log_level="warning",
-                            lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        sandbox.asgi_app(), host=host, port=port, log_level="warning", lifespan="off", access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="sandbox-uvicorn", daemon=True)
     thread.start()
@@ -99,9 +102,12 @@ def banner(args: argparse.Namespace, base_url: str) -> str:
     separate = "false" if args.no_separate_captures else "true"
     key_note = "" if args.api_key else "   # any non-empty key is accepted"
     merchant_note = "" if args.merchant_id else "   # any non-empty id is accepted"
-    hooks = (f"delivered to {args.webhooks_url}" if args.webhooks_url else
-             "not delivered unless a payment names a webhook_url on 127.0.0.1 "
-             "(or start with --webhooks-url); all are listed at /__sandbox__/events")
+    hooks = (
+        f"delivered to {args.webhooks_url}"
+        if args.webhooks_url
+        else "not delivered unless a payment names a webhook_url on 127.0.0.1 "
+        "(or start with --webhooks-url); all are listed at /__sandbox__/events"
+    )
     lines = [
         f"PPRO sandbox (Amazon Pay) listening on {base_url}",
         "",

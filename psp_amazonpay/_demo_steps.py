@@ -81,20 +81,27 @@ def expect_redirect(step: Step, url: str | None) -> str:
     return url
 
 
-def expect_return(step: Step, env: DemoEnv, visit: BrowserVisit, key: str, subject: str,
-                  result: str) -> ReturnHit:
+def expect_return(
+    step: Step, env: DemoEnv, visit: BrowserVisit, key: str, subject: str, result: str
+) -> ReturnHit:
     """The hosted page answered, the form post was redirected to the shop, and the shop saw it."""
     step.expect(visit.page_status == 200, f"hosted page answered {visit.page_status}")
-    step.expect(visit.submit_status == 303 and visit.redirected_to is not None,
-                f"submitting the form answered {visit.submit_status}, expected a 303 redirect")
+    step.expect(
+        visit.submit_status == 303 and visit.redirected_to is not None,
+        f"submitting the form answered {visit.submit_status}, expected a 303 redirect",
+    )
     assert visit.redirected_to is not None
-    step.expect(visit.redirected_to.startswith(env.receiver.return_url),
-                f"redirected to {visit.redirected_to}, not the shop's return URL")
+    step.expect(
+        visit.redirected_to.startswith(env.receiver.return_url),
+        f"redirected to {visit.redirected_to}, not the shop's return URL",
+    )
     hit = env.receiver.wait_for_return(key, subject, timeout_s=2.0)
     step.expect(hit is not None, "the shop's return URL never saw the consumer")
     assert hit is not None
-    step.expect(hit.query.get("result") == result,
-                f"returned with result={hit.query.get('result')!r}, expected {result!r}")
+    step.expect(
+        hit.query.get("result") == result,
+        f"returned with result={hit.query.get('result')!r}, expected {result!r}",
+    )
     step.observed = f"303 -> return URL reached ({key}={subject}, result={result})"
     return hit
 
@@ -106,7 +113,10 @@ def expect_webhooks(step: Step, env: DemoEnv, subject: str, kinds: Sequence[Even
     step.received(fresh)
     seen = Counter(event.kind for event in events)
     missing = [kind.value for kind, n in Counter(kinds).items() if seen[kind] < n]
-    step.expect(not missing, f"no verified webhook {', '.join(missing)} for {subject} "
-                f"within {WEBHOOK_WAIT_S:.0f} s (got {sorted(k.value for k in seen)})")
+    step.expect(
+        not missing,
+        f"no verified webhook {', '.join(missing)} for {subject} "
+        f"within {WEBHOOK_WAIT_S:.0f} s (got {sorted(k.value for k in seen)})",
+    )
     step.observed = f"{len(fresh)} verified: " + ", ".join(event.provider_type for event in fresh)
     return events

@@ -9,7 +9,7 @@ request per operation, and the reducer's monotonic merge protects against a stal
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
@@ -81,7 +81,12 @@ def psp_find_payment(config: ProviderConfig, merchant_reference: str) -> Flow[Pa
         return None
     # A reference normally names one attempt; if the host reused it, the newest one is the
     # attempt an unknown outcome is about.
-    newest = max(enumerate(page.data), key=lambda pair: (pair[1].created_at or "", pair[0]))[1]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    with _http.answering(response):
+        newest = max(
+            enumerate(page.data),
+            key=lambda pair: (_mapping.timestamp(pair[1].created_at) or oldest, pair[0]),
+        )[1]
     with _http.answering(response):
         return _mapping.payment_from_charge(newest, merchant_reference=merchant_reference)
 

@@ -49,6 +49,7 @@ IDEMPOTENCY_HEADER = "Request-Idempotency-Key"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_WEBHOOK_TOLERANCE_S = 300
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -171,6 +172,12 @@ def _base_url(options: Mapping[str, object], environ: Mapping[str, str]) -> str:
         raise ConfigurationError(
             f"amazon_pay: base_url must be 'sandbox', 'live' or an http(s) URL, got {value!r} "
             f"({_describe('base_url')})"
+        )
+    if parsed.scheme == "http" and parsed.host not in _LOOPBACK:
+        # The API key travels in every request: plain http only to this machine (the local sandbox).
+        raise ConfigurationError(
+            f"amazon_pay: base_url {url!r} is plain http to another machine; use https, or "
+            f"http://127.0.0.1:<port> for the local sandbox ({_describe('base_url')})"
         )
     return url.rstrip("/")
 

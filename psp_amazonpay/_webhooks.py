@@ -208,12 +208,19 @@ def parse_webhook(
             payment_status = _mapping.failed_status(data.failure)
         if rule.kind is EventKind.PAYMENT_CHARGED_BACK:
             payment_status = _P.CHARGED_BACK
+    operation = _operation(rule, envelope, data)
+    if rule.operation is not None and operation is None:
+        # PPRO's schema makes the operation's id and amount optional. Without them the event
+        # says money moved but not how much; its charge status (PPRO names a charge after
+        # its last operation: REFUNDED after a partial refund) would then be a guess that
+        # could lock a payment in a final state. The host reads the payment instead.
+        payment_status = None
     return attrs.evolve(
         event,
         kind=rule.kind,
         payment_id=data.payment_charge_id or envelope.subject,
         payment_status=payment_status,
-        operation=_operation(rule, envelope, data),
+        operation=operation,
         amount=amount,
         merchant_reference=data.merchant_payment_charge_reference,
         decline=decline,

@@ -162,7 +162,10 @@ def check_id(field: str, value: object) -> None:
 
 
 def _idempotency_key(value: object) -> None:
+    # A blank key would be shared by every request that passes one.
     _text("idempotency_key", value, required=False, limit=255)
+    if isinstance(value, str) and not value.strip():
+        raise ValidationError("idempotency_key", "must not be blank; omit it to have one generated")
 
 
 def check_authorize(request: object, caps: Capabilities) -> None:

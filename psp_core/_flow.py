@@ -18,8 +18,14 @@ import attrs
 import httpx
 import stamina
 
-from ._config import ProviderConfig
-from ._errors import IdempotencyConflictError, ProviderError, RateLimitedError, TransportError
+from ._config import ProviderConfig, Secret
+from ._errors import (
+    ConfigurationError,
+    IdempotencyConflictError,
+    ProviderError,
+    RateLimitedError,
+    TransportError,
+)
 from ._retry import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -41,8 +47,9 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def idempotency_key_for(base_key: str, index: int) -> str:
     """The key of the ``index``-th POST of one logical operation.
 
-    The first POST carries the host's key unchanged, so the host can resume with it; later
-    POSTs of the same flow get distinct keys derived from it, so two different requests
+    The first POST carries ``base_key`` unchanged (the core passes the host's key scoped by
+    operation, ``"capture:<key>"``), so resuming with the host's key sends the same header;
+    later POSTs of the same flow get distinct keys derived from it, so two different requests
     never share a key and a retried flow derives the same ones again.
     """
     if index == 0:
@@ -57,24 +64,29 @@ class Endpoint:
 
     base_url: httpx.URL
     headers: tuple[tuple[str, str], ...]
+    secret_headers: tuple[tuple[str, Secret], ...] = attrs.field(repr=False)
     timeout: Mapping[str, float | None]
 
     @classmethod
     def of(cls, config: ProviderConfig, client: httpx.Client | httpx.AsyncClient) -> Endpoint:
         headers = httpx.Headers(client.headers)
         headers.update(config.headers)
-        for name, secret in config.secret_headers.items():
-            headers[name] = secret.reveal()
-        base_url = httpx.URL(config.base_url)
-        headers["Host"] = base_url.netloc.decode("ascii")
         return cls(
-            base_url=base_url,
+            base_url=httpx.URL(config.base_url),
             headers=tuple(headers.items()),
+            secret_headers=tuple(config.secret_headers.items()),
             timeout=httpx.Timeout(config.timeout_s).as_dict(),
         )
 
     def join(self, url: httpx.URL) -> httpx.URL:
+        """The absolute URL of a flow's request; credentials never go to another origin."""
         if url.is_absolute_url:
+            base = self.base_url
+            if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+                raise ConfigurationError(
+                    f"a provider flow sent a request to {url.scheme}://{url.host}, outside its base "
+                    f"URL {base.scheme}://{base.host}; refusing to send credentials there"
+                )
             return url
         path = url.raw_path if url.raw_path.startswith(b"/") else b"/" + url.raw_path
         return self.base_url.copy_with(raw_path=self.base_url.raw_path.rstrip(b"/") + path)
@@ -94,11 +106,17 @@ class _Exchange:
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
+        relative = not request.url.is_absolute_url
         request.url = self.endpoint.join(request.url)
         headers = request.headers
+        if relative:
+            headers["Host"] = request.url.netloc.decode("ascii")
         for name, value in self.endpoint.headers:
-            if name not in headers or name == "host":
+            if name not in headers:
                 headers[name] = value
+        # Last, so a flow can never replace the configured credentials.
+        for name, secret in self.endpoint.secret_headers:
+            headers[name] = secret.reveal()
         if request.method not in _IDEMPOTENT_METHODS:
             # Namespaced by operation, so a host that reuses one key for an authorize and a
             # refund never has the provider treat the second as a replay of the first.
@@ -120,8 +138,12 @@ class _Exchange:
             if self.is_write(request):
                 self.may_have_reached = True
             raise RetryableResponse(response, parse_retry_after(response))
-        if status == 409 and self.config.conflict_in_flight(response):
-            # The first request with this key is still running: it may yet take effect.
+        if status == 409 and (
+            self.config.conflict_in_flight(response) or (self.is_write(request) and self.may_have_reached)
+        ):
+            # The first request with this key is still running: it may yet take effect. A 409
+            # to a byte-identical resend of a write that may have landed means the same,
+            # whatever the provider's wording.
             self.may_have_reached = True
             raise RetryableResponse(response, parse_retry_after(response))
         return response
@@ -137,7 +159,8 @@ class _Exchange:
         return isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS)
 
     def note_failure(self, request: httpx.Request, error: Exception) -> None:
-        if isinstance(error, MAYBE_SENT_ERRORS) and self.is_write(request):
+        # Only a failure before the connection was made proves a write did not land.
+        if self.is_write(request) and not isinstance(error, NOT_SENT_ERRORS):
             self.may_have_reached = True
         log.info(
             "%s: %s %s failed: %s", self.operation, request.method, request.url.path, type(error).__name__
@@ -147,6 +170,20 @@ class _Exchange:
         """The error to raise once retries are spent."""
         unknown = self.may_have_reached and self.is_write(request)
         key = self.idempotency_key if self.is_write(request) else None
+        if unknown:
+            # Whatever the last attempt met (429, 5xx, 409, a broken answer), an earlier one may
+            # have landed: only the key, resumed, can tell without a second effect.
+            reason = (
+                f"the provider answered HTTP {error.response.status_code}"
+                if isinstance(error, RetryableResponse)
+                else type(error).__name__
+            )
+            return TransportError(
+                f"{self.operation}: {reason} after a request that may have taken effect",
+                outcome_unknown=True,
+                idempotency_key=key,
+                operation=self.operation,
+            )
         if isinstance(error, RetryableResponse):
             response = error.response
             request_id = response.headers.get("Request-Reference") or response.request.headers.get(
@@ -157,14 +194,6 @@ class _Exchange:
                     "the provider is rate limiting requests; wait and retry with the same idempotency key",
                     retry_after=error.retry_after,
                     request_id=request_id,
-                )
-            if unknown:
-                return TransportError(
-                    f"{self.operation}: the provider answered HTTP {response.status_code} "
-                    f"after {self.policy.attempts} attempts",
-                    outcome_unknown=True,
-                    idempotency_key=key,
-                    operation=self.operation,
                 )
             if response.status_code == 409:
                 return IdempotencyConflictError(
@@ -179,7 +208,7 @@ class _Exchange:
             )
         return TransportError(
             f"{self.operation}: {type(error).__name__} talking to {self.config.provider}",
-            outcome_unknown=unknown,
+            outcome_unknown=False,
             idempotency_key=key,
             operation=self.operation,
         )
@@ -236,6 +265,8 @@ def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> 
         return _attempt(exchange, client, request)
     except _RETRYABLE as error:
         first_failure: Exception | None = error
+    except httpx.HTTPError as error:  # not worth retrying (a broken answer): no retry, but a verdict
+        raise exchange.give_up(request, error) from None
     try:
         for attempt in exchange.retry_context():
             with attempt:
@@ -244,7 +275,7 @@ def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> 
                     failure, first_failure = first_failure, None
                     raise failure
                 return _attempt(exchange, client, request)
-    except _RETRYABLE as error:
+    except (RetryableResponse, httpx.HTTPError) as error:
         raise exchange.give_up(request, error) from None
     raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
@@ -289,6 +320,8 @@ async def _send_async(
         return await _attempt_async(exchange, client, request)
     except _RETRYABLE as error:
         first_failure: Exception | None = error
+    except httpx.HTTPError as error:
+        raise exchange.give_up(request, error) from None
     try:
         async for attempt in exchange.retry_context():
             with attempt:
@@ -296,6 +329,6 @@ async def _send_async(
                     failure, first_failure = first_failure, None
                     raise failure
                 return await _attempt_async(exchange, client, request)
-    except _RETRYABLE as error:
+    except (RetryableResponse, httpx.HTTPError) as error:
         raise exchange.give_up(request, error) from None
     raise AssertionError("stamina ended without an attempt")  # pragma: no cover

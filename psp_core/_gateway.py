@@ -7,6 +7,7 @@ only in how a flow's requests are sent.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -47,6 +48,7 @@ from ._redact import Redactor, scrub_exception
 from ._retry import RetryPolicy
 
 T = TypeVar("T")
+log = logging.getLogger("psp.gateway")
 Clock = Callable[[], datetime]
 
 
@@ -203,17 +205,38 @@ class _GatewayBase:
         return cast(Flow[Any], flow)
 
     def _completed(self, call: _Call, result: T) -> T:
-        self.plugin_manager.hook.psp_operation_completed(
-            provider=self.provider, operation=call.operation, request=call.request, result=result
+        self._observe(
+            "psp_operation_completed",
+            provider=self.provider,
+            operation=call.operation,
+            request=call.request,
+            result=result,
         )
         return result
 
     def _failed(self, call: _Call, error: Exception) -> Exception:
         scrub_exception(error, self.redactor)
-        self.plugin_manager.hook.psp_operation_failed(
-            provider=self.provider, operation=call.operation, request=call.request, error=error
+        self._observe(
+            "psp_operation_failed",
+            provider=self.provider,
+            operation=call.operation,
+            request=call.request,
+            error=error,
         )
         return error
+
+    def _observe(self, hook: str, **kwargs: object) -> None:
+        # The operation already happened (or failed): a broken metrics or audit plugin must
+        # not turn a charge into an exception, nor hide an unknown outcome from the host.
+        try:
+            getattr(self.plugin_manager.hook, hook)(**kwargs)
+        except Exception as error:
+            log.warning(
+                "%s: an observer plugin failed in %s: %s",
+                self.provider,
+                hook,
+                self.redactor.scrub(repr(error)),
+            )
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify and normalize an incoming webhook from the raw body, exactly as received.
@@ -234,7 +257,7 @@ class _GatewayBase:
         except PspError as error:
             raise scrub_exception(error, self.redactor) from None
         assert isinstance(event, WebhookEvent)
-        self.plugin_manager.hook.psp_webhook_received(provider=self.provider, event=event)
+        self._observe("psp_webhook_received", provider=self.provider, event=event)
         return event
 
 

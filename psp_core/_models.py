@@ -160,6 +160,23 @@ class Payment:
     created_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
+        totals = {
+            "authorized": self.authorized,
+            "captured": self.captured,
+            "refunded": self.refunded,
+            "voided": self.voided,
+            "charged_back": self.charged_back,
+        }
+        for name, total in totals.items():
+            if total.minor < 0:
+                raise ValueError(f"{name} {total} is negative")
+        for op in self.operations:
+            if op.amount.currency != self.amount.currency:
+                raise ValueError(
+                    f"{op.kind.value} {op.id} is in {op.amount.currency}, not {self.amount.currency}"
+                )
+        if self.charged_back.minor > self.captured.minor:
+            raise ValueError(f"charged back {self.charged_back} exceeds captured {self.captured}")
         if self.captured.minor + self.voided.minor > self.authorized.minor:
             raise ValueError(
                 f"captured {self.captured} + voided {self.voided} exceed authorized {self.authorized}"

@@ -75,12 +75,21 @@ class Money:
         if not value.is_finite():
             raise ValueError(f"{amount!r} is not a finite amount")
         exponent = currency_exponent(currency)
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(
-                f"{amount!r} has more than {exponent} decimal places, the minor unit of {currency}"
-            )
-        return cls(int(scaled), currency)
+        # Exact integer arithmetic on the digits: Decimal.scaleb would round beyond the
+        # context's 28 significant digits, silently changing a huge amount.
+        sign, digits, power = value.as_tuple()
+        assert isinstance(power, int)  # finite, checked above
+        coefficient = int("".join(map(str, digits)) or "0")
+        shift = power + exponent
+        if shift >= 0:
+            magnitude = coefficient * 10**shift
+        else:
+            magnitude, rest = divmod(coefficient, 10**-shift)
+            if rest:
+                raise ValueError(
+                    f"{amount!r} has more than {exponent} decimal places, the minor unit of {currency}"
+                )
+        return cls(-magnitude if sign else magnitude, currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:

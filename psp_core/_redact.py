@@ -12,7 +12,23 @@ import weakref
 from collections.abc import Iterable
 
 MASK = "********"
-WATCHED_LOGGERS = ("psp", "httpx", "httpcore", "stamina", "uvicorn", "uvicorn.error", "uvicorn.access")
+# A logger's filters see only records logged on that very logger, not its children's, so
+# every logger that may carry a request's details is named.
+WATCHED_LOGGERS = (
+    "psp",
+    "psp.gateway",
+    "psp.transport",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "stamina",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+)
 
 
 class Redactor(logging.Filter):

@@ -63,10 +63,12 @@ def _merge(
     reported: Payment | None,
 ) -> Payment:
     merged = {(op.kind, op.id): op for op in current.operations}
+    currency = current.amount.currency
     for op in operations:
+        if op.amount.currency != currency:
+            raise ValueError(f"{op.kind.value} {op.id} is in {op.amount.currency}, the payment in {currency}")
         merged.setdefault((op.kind, op.id), op)
     ops = tuple(sorted(merged.values(), key=lambda op: (op.kind.value, op.id)))
-    currency = current.amount.currency
 
     def total(name: str, kind: OperationKind) -> Money:
         candidates = [getattr(current, name), _total(ops, kind, currency)]
@@ -77,11 +79,11 @@ def _merge(
 
     charged_back = total("charged_back", OperationKind.CHARGEBACK)
     refunded = total("refunded", OperationKind.REFUND)
-    # A refund reported before its capture still proves the capture happened, and a capture
+    # A refund or chargeback reported before its capture still proves the capture happened, and a capture
     # or void before its authorization proves the authorization of the whole requested
     # amount (authorizations are all-or-nothing): totals are raised so the invariants hold,
     # and the result is the same, whatever order the updates come in.
-    captured = max(total("captured", OperationKind.CAPTURE), refunded, key=lambda m: m.minor)
+    captured = max(total("captured", OperationKind.CAPTURE), refunded, charged_back, key=lambda m: m.minor)
     voided = total("voided", OperationKind.VOID)
     moved = captured + voided
     authorized = max(

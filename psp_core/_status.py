@@ -54,7 +54,13 @@ class MandateStatus(enum.Enum):
 
 _S = PaymentStatus
 
-PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
+# Where a payment that "took no money" goes when the provider reports money movements
+# after all: captured money, or the merchant's explicit release of the hold.
+_MONEY_REPORTED = frozenset(
+    {_S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK, _S.VOIDED}
+)
+
+_PAYMENT_STEPS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     _S.PENDING: frozenset(
         {
             _S.REQUIRES_ACTION,
@@ -81,37 +87,71 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     _S.PROCESSING: frozenset(
         {_S.AUTHORIZED, _S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.DECLINED, _S.FAILED, _S.EXPIRED}
     ),
-    _S.AUTHORIZED: frozenset({_S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.VOIDED, _S.EXPIRED}),
+    # The provider may still drop an authorization it granted (PPRO discards it, a scheme
+    # fails it late): the hold is gone, so DECLINED/FAILED/EXPIRED follow AUTHORIZED.
+    _S.AUTHORIZED: frozenset(
+        {_S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.VOIDED, _S.DECLINED, _S.FAILED, _S.EXPIRED}
+    ),
     _S.PARTIALLY_CAPTURED: frozenset({_S.CAPTURED, _S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK}),
     _S.CAPTURED: frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK}),
     _S.PARTIALLY_REFUNDED: frozenset({_S.REFUNDED, _S.CHARGED_BACK}),
     _S.REFUNDED: frozenset(),
     _S.VOIDED: frozenset(),
-    _S.DECLINED: frozenset(),
-    _S.FAILED: frozenset(),
-    _S.EXPIRED: frozenset(),
     _S.CHARGED_BACK: frozenset(),
+    # Final for a payment that took no money. Some schemes report a success after a failure;
+    # once the provider reports money captured (or a hold released), hiding it behind a
+    # failed status would lose it, so those statuses are the only way out.
+    _S.DECLINED: _MONEY_REPORTED,
+    _S.FAILED: _MONEY_REPORTED,
+    _S.EXPIRED: _MONEY_REPORTED,
 }
-"""Allowed moves between payment statuses. Staying in the same status is always allowed."""
+
+
+def _closure(
+    steps: Mapping[PaymentStatus, frozenset[PaymentStatus]],
+) -> dict[PaymentStatus, frozenset[PaymentStatus]]:
+    # A host does not see every step: a read after the consumer returns may find a payment
+    # already refunded. Every status reachable through single steps is an allowed move.
+    closure: dict[PaymentStatus, frozenset[PaymentStatus]] = {}
+    for start in steps:
+        seen: set[PaymentStatus] = set()
+        frontier = list(steps[start])
+        while frontier:
+            status = frontier.pop()
+            if status not in seen:
+                seen.add(status)
+                frontier.extend(steps[status])
+        closure[start] = frozenset(seen - {start})
+    return closure
+
+
+PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = _closure(_PAYMENT_STEPS)
+"""Allowed moves between payment statuses, single steps and the skips they imply.
+
+Staying in the same status is always allowed."""
 
 TERMINAL_PAYMENT_STATUSES: frozenset[PaymentStatus] = frozenset(
     status for status, targets in PAYMENT_TRANSITIONS.items() if not targets
 )
+"""Absorbing: REFUNDED, VOIDED and CHARGED_BACK. Nothing moves a payment out of them."""
+
+NO_MONEY_OUTCOMES: frozenset[PaymentStatus] = frozenset({_S.DECLINED, _S.FAILED, _S.EXPIRED})
+"""Final unless the provider later reports money captured or a hold voided (see the table)."""
 
 PAYMENT_RANK: Mapping[PaymentStatus, int] = {
     _S.PENDING: 0,
     _S.REQUIRES_ACTION: 1,
     _S.PROCESSING: 2,
     _S.AUTHORIZED: 3,
-    _S.DECLINED: 3,
-    _S.FAILED: 3,
+    _S.DECLINED: 4,
+    _S.FAILED: 4,
     _S.EXPIRED: 4,
-    _S.PARTIALLY_CAPTURED: 4,
-    _S.VOIDED: 5,
-    _S.CAPTURED: 5,
-    _S.PARTIALLY_REFUNDED: 6,
-    _S.REFUNDED: 7,
-    _S.CHARGED_BACK: 8,
+    _S.PARTIALLY_CAPTURED: 5,
+    _S.VOIDED: 6,
+    _S.CAPTURED: 6,
+    _S.PARTIALLY_REFUNDED: 7,
+    _S.REFUNDED: 8,
+    _S.CHARGED_BACK: 9,
 }
 """How far along a status is; every allowed transition strictly increases it."""
 

@@ -98,7 +98,7 @@ class FakePsp:
     requests: list[httpx.Request] = attrs.field(factory=list)
     effects: int = 0
     faults: list[str] = attrs.field(factory=list)
-    """Faults for the next requests, in order: "503", "429", "conflict", "drop", "connect"."""
+    """Faults for the next requests, in order: "503", "429", "conflict", "409", "drop", "connect"."""
     _ids: itertools.count[int] = attrs.field(factory=itertools.count)
 
     def transport(self) -> httpx.MockTransport:
@@ -118,6 +118,8 @@ class FakePsp:
             return httpx.Response(429, headers={"Retry-After": "0"}, json={"error": "slow down"})
         if fault == "conflict":
             return httpx.Response(409, json={"error": "in_flight"})
+        if fault == "409":  # a conflict whose wording says nothing about a request in flight
+            return httpx.Response(409, json={"error": "duplicate"})
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return httpx.Response(401, json={"error": "unauthorized"})
         key = request.headers.get("Idempotency-Key")

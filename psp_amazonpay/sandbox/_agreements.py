@@ -37,8 +37,7 @@ class AgreementService:
         target = self._s.webhook_target(agreement.webhooks_url)
         self._s.emit(event_type, agreement.id, data, target)
 
-    def _transition(self, agreement: Agreement, status: str,
-                    failure: Failure | None = None) -> None:
+    def _transition(self, agreement: Agreement, status: str, failure: Failure | None = None) -> None:
         now = self._s.clock.now()
         agreement.status = status
         agreement.updated_at = now
@@ -51,16 +50,13 @@ class AgreementService:
         start = v.date_time(body, "startDate", "startDate", required=True)
         end = v.date_time(body, "endDate", "endDate", required=False)
         description = v.opt_str(body, "description", "description", max_len=100)
-        reference = v.opt_str(body, "merchantPaymentAgreementReference",
-                              "merchantPaymentAgreementReference")
+        reference = v.opt_str(body, "merchantPaymentAgreementReference", "merchantPaymentAgreementReference")
         frequency = v.opt_object(body, "frequency", "frequency")
         if frequency is not None:
             if frequency.get("type") not in FREQUENCY_TYPES:
-                raise bad_request("frequency.type must be one of " + ", ".join(
-                    sorted(FREQUENCY_TYPES)))
+                raise bad_request("frequency.type must be one of " + ", ".join(sorted(FREQUENCY_TYPES)))
             interval = frequency.get("interval", 1)
-            if isinstance(interval, bool) or not isinstance(interval, int) \
-                    or not 1 <= interval <= 1000:
+            if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 1000:
                 raise bad_request("frequency.interval must be an integer from 1 to 1000")
             frequency = {"type": frequency["type"], "interval": interval}
         amount: Json | None = None
@@ -74,35 +70,60 @@ class AgreementService:
         initial_auto: bool | None = None
         if initial is not None:
             initial_amount = v.money(initial, "amount", "initialPaymentCharge.amount")
-            initial_reference = v.opt_str(initial, "merchantPaymentChargeReference",
-                                          "initialPaymentCharge.merchantPaymentChargeReference")
+            initial_reference = v.opt_str(
+                initial,
+                "merchantPaymentChargeReference",
+                "initialPaymentCharge.merchantPaymentChargeReference",
+            )
             if initial_reference is None:
                 # The product page nests the reference inside amount; hoist it instead of
                 # rejecting a documented example.
                 initial_reference = v.opt_str(
-                    initial["amount"], "merchantPaymentChargeReference",
-                    "initialPaymentCharge.amount.merchantPaymentChargeReference")
+                    initial["amount"],
+                    "merchantPaymentChargeReference",
+                    "initialPaymentCharge.amount.merchantPaymentChargeReference",
+                )
             initial_auto = v.opt_bool(initial, "autoCapture", "initialPaymentCharge.autoCapture")
         webhooks_url = v.webhooks_url(body)
         return_url = v.redirect_return_url(body)
         now = self._s.clock.now()
         agreement = Agreement(
-            id=self._s.ids.new("agr"), payment_method=payment_method, consumer=dict(consumer),
-            status="INITIALIZING", created_at=now, updated_at=now,
-            instrument_id=self._s.ids.new("instr"), merchant_id=merchant_id, start_date=start,
-            end_date=end, description=description, merchant_reference=reference,
-            frequency=frequency, amount=amount, amount_type=amount_type, return_url=return_url,
-            webhooks_url=webhooks_url, labels=v.labels(body),
+            id=self._s.ids.new("agr"),
+            payment_method=payment_method,
+            consumer=dict(consumer),
+            status="INITIALIZING",
+            created_at=now,
+            updated_at=now,
+            instrument_id=self._s.ids.new("instr"),
+            merchant_id=merchant_id,
+            start_date=start,
+            end_date=end,
+            description=description,
+            merchant_reference=reference,
+            frequency=frequency,
+            amount=amount,
+            amount_type=amount_type,
+            return_url=return_url,
+            webhooks_url=webhooks_url,
+            labels=v.labels(body),
         )
         agreement.history.append(HistoryEntry(self._s.ids.new("ahist"), "INITIALIZING", now))
         self._s.agreements[agreement.id] = agreement
-        self._emit(agreement, "PAYMENT_AGREEMENT_CREATED", consumer=dict(consumer),
-                   frequency=frequency, amount=amount, amountType=amount_type,
-                   description=description)
+        self._emit(
+            agreement,
+            "PAYMENT_AGREEMENT_CREATED",
+            consumer=dict(consumer),
+            frequency=frequency,
+            amount=amount,
+            amountType=amount_type,
+            description=description,
+        )
         check_value, check_currency = initial_amount or (
-            (amount["value"], amount["currency"]) if amount else (1000, "USD"))
-        failure = method_rule_failure(payment_method, check_currency, consumer["country"],
-                                      check_value, consumer.get("name"))
+            (amount["value"], amount["currency"]) if amount else (1000, "USD")
+        )
+        failure = method_rule_failure(
+            payment_method, check_currency, consumer["country"], check_value, consumer.get("name")
+        )
         if failure is not None:
             self._fail(agreement, failure)
             return agreement
@@ -110,18 +131,32 @@ class AgreementService:
         agreement.authentication_methods = [redirect_method(request_url)]
         agreement.auth_deadline = now + timedelta(seconds=self._s.config.authentication_timeout_s)
         self._transition(agreement, "AUTHENTICATION_PENDING")
-        self._emit(agreement, "PAYMENT_AGREEMENT_AUTHENTICATION_PENDING",
-                   authenticationMethods=list(agreement.authentication_methods))
+        self._emit(
+            agreement,
+            "PAYMENT_AGREEMENT_AUTHENTICATION_PENDING",
+            authenticationMethods=list(agreement.authentication_methods),
+        )
         if initial_amount is not None:
             charge = self._charges.new_charge(
-                merchant_id, payment_method, initial_amount[0], initial_amount[1],
-                agreement.consumer, reference=initial_reference, auto_capture=initial_auto,
-                webhooks_url=webhooks_url, agreement_id=agreement.id,
-                instrument_id=agreement.instrument_id)
+                merchant_id,
+                payment_method,
+                initial_amount[0],
+                initial_amount[1],
+                agreement.consumer,
+                reference=initial_reference,
+                auto_capture=initial_auto,
+                webhooks_url=webhooks_url,
+                agreement_id=agreement.id,
+                instrument_id=agreement.instrument_id,
+            )
             charge.return_url = return_url
-            self._charges.emit(charge, "PAYMENT_CHARGE_CREATED", paymentMedium="ECOMMERCE",
-                                amount={"value": charge.amount, "currency": charge.currency},
-                                consumer=dict(charge.consumer))
+            self._charges.emit(
+                charge,
+                "PAYMENT_CHARGE_CREATED",
+                paymentMedium="ECOMMERCE",
+                amount={"value": charge.amount, "currency": charge.currency},
+                consumer=dict(charge.consumer),
+            )
             # The consumer authenticates once, on the agreement's page, for both resources.
             self._charges.start_authentication(charge, request_url)
             agreement.initial_charge_id = charge.id
@@ -142,8 +177,7 @@ class AgreementService:
     # ----------------------------------------------------- consumer outcomes
     def _require_pending(self, agreement: Agreement) -> None:
         if agreement.status != "AUTHENTICATION_PENDING":
-            raise SandboxStateError(
-                f"{agreement.id} is {agreement.status}, not AUTHENTICATION_PENDING")
+            raise SandboxStateError(f"{agreement.id} is {agreement.status}, not AUTHENTICATION_PENDING")
 
     def approve(self, agreement: Agreement) -> None:
         self._require_pending(agreement)
@@ -157,26 +191,36 @@ class AgreementService:
 
     def decline(self, agreement: Agreement) -> None:
         self._require_pending(agreement)
-        self._fail(agreement, Failure("PROVIDER_DECLINE", "AUTHENTICATION_FAILED",
-                                      "Consumer authentication failed"))
+        self._fail(
+            agreement, Failure("PROVIDER_DECLINE", "AUTHENTICATION_FAILED", "Consumer authentication failed")
+        )
         charge = self._initial_charge(agreement)
         if charge is not None:
             self._charges.decline(charge)
 
     def cancel(self, agreement: Agreement) -> None:
         self._require_pending(agreement)
-        self._fail(agreement, Failure("PROVIDER_DECLINE", "CANCELED_BY_CONSUMER",
-                                      "The consumer canceled the agreement"))
+        self._fail(
+            agreement,
+            Failure("PROVIDER_DECLINE", "CANCELED_BY_CONSUMER", "The consumer canceled the agreement"),
+        )
         charge = self._initial_charge(agreement)
         if charge is not None:
             self._charges.cancel(charge)
 
     def expire_if_due(self, agreement: Agreement) -> bool:
-        if (agreement.status != "AUTHENTICATION_PENDING" or agreement.auth_deadline is None
-                or self._s.clock.now() < agreement.auth_deadline):
+        if (
+            agreement.status != "AUTHENTICATION_PENDING"
+            or agreement.auth_deadline is None
+            or self._s.clock.now() < agreement.auth_deadline
+        ):
             return False
-        self._fail(agreement, Failure("PROVIDER_DECLINE", "EXPIRED_SESSION",
-                                      "Consumer authentication was not completed in time"))
+        self._fail(
+            agreement,
+            Failure(
+                "PROVIDER_DECLINE", "EXPIRED_SESSION", "Consumer authentication was not completed in time"
+            ),
+        )
         charge = self._initial_charge(agreement)
         if charge is not None:
             self._charges.discard(charge, "AUTHENTICATION_TIMEOUT")
@@ -186,29 +230,43 @@ class AgreementService:
     def charge(self, agreement: Agreement, body: Json) -> Charge:
         """``POST /v1/payment-agreements/{id}/payment-charges``: no consumer interaction."""
         value, currency = v.money(body, "amount", "amount")
-        reference = v.opt_str(body, "merchantPaymentChargeReference",
-                              "merchantPaymentChargeReference")
+        reference = v.opt_str(body, "merchantPaymentChargeReference", "merchantPaymentChargeReference")
         auto_capture = v.opt_bool(body, "autoCapture", "autoCapture")
         webhooks_url = v.webhooks_url(body) or agreement.webhooks_url
         charge = self._charges.new_charge(
-            agreement.merchant_id, agreement.payment_method, value, currency, agreement.consumer,
-            reference=reference, auto_capture=auto_capture, webhooks_url=webhooks_url,
-            labels=v.labels(body), descriptor=v.opt_str(body, "paymentDescriptor",
-                                                        "paymentDescriptor"),
-            agreement_id=agreement.id, instrument_id=agreement.instrument_id)
-        self._charges.emit(charge, "PAYMENT_CHARGE_CREATED", paymentMedium="ECOMMERCE",
-                            amount={"value": value, "currency": currency},
-                            consumer=dict(charge.consumer))
+            agreement.merchant_id,
+            agreement.payment_method,
+            value,
+            currency,
+            agreement.consumer,
+            reference=reference,
+            auto_capture=auto_capture,
+            webhooks_url=webhooks_url,
+            labels=v.labels(body),
+            descriptor=v.opt_str(body, "paymentDescriptor", "paymentDescriptor"),
+            agreement_id=agreement.id,
+            instrument_id=agreement.instrument_id,
+        )
+        self._charges.emit(
+            charge,
+            "PAYMENT_CHARGE_CREATED",
+            paymentMedium="ECOMMERCE",
+            amount={"value": value, "currency": currency},
+            consumer=dict(charge.consumer),
+        )
         failure: Failure | None = None
         if agreement.status in _REVOKED:
-            failure = Failure("INTERNAL_DECLINE", "AGREEMENT_REVOKED",
-                              f"Payment agreement is {agreement.status}")
+            failure = Failure(
+                "INTERNAL_DECLINE", "AGREEMENT_REVOKED", f"Payment agreement is {agreement.status}"
+            )
         elif agreement.status != "ACTIVE":
-            failure = Failure("INTERNAL_DECLINE", "AGREEMENT_INACTIVE",
-                              f"Payment agreement is {agreement.status}")
+            failure = Failure(
+                "INTERNAL_DECLINE", "AGREEMENT_INACTIVE", f"Payment agreement is {agreement.status}"
+            )
         else:
-            failure = method_rule_failure(agreement.payment_method, currency, charge.country,
-                                          value, charge.consumer.get("name"))
+            failure = method_rule_failure(
+                agreement.payment_method, currency, charge.country, value, charge.consumer.get("name")
+            )
         if failure is not None:
             self._charges.fail_authorization(charge, failure)
         else:
@@ -219,8 +277,7 @@ class AgreementService:
         if agreement.status != "ACTIVE":
             raise bad_request(f"Payment agreement in status {agreement.status} cannot be revoked")
         now = self._s.clock.now()
-        agreement.revocations.append(
-            Revocation(self._s.ids.new("rev"), "REVOKED_BY_MERCHANT", now))
+        agreement.revocations.append(Revocation(self._s.ids.new("rev"), "REVOKED_BY_MERCHANT", now))
         self._transition(agreement, "REVOKED_BY_MERCHANT")
         self._emit(agreement, "PAYMENT_AGREEMENT_REVOKED_BY_MERCHANT")
         return {"status": "REVOKED"}

@@ -25,10 +25,12 @@ def build_app(simulator: PproSimulator) -> ASGIApp:
         """Announces the full Content-Length, sends part of the body, then aborts."""
 
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            await send({"type": "http.response.start", "status": self.status_code,
-                        "headers": self.raw_headers})
-            await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2],
-                        "more_body": True})
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            await send(
+                {"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True}
+            )
             raise ConnectionDroppedError("sandbox: connection dropped after store")
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,9 +49,9 @@ def build_app(simulator: PproSimulator) -> ASGIApp:
             return
         request = Request(scope, receive)
         body = await request.body()
-        sim: SimResponse = simulator.handle(request.method, request.url.path,
-                                            dict(request.query_params), dict(request.headers),
-                                            body)
+        sim: SimResponse = simulator.handle(
+            request.method, request.url.path, dict(request.query_params), dict(request.headers), body
+        )
         if sim.delay_s > 0:
             await asyncio.sleep(sim.delay_s)
         response_cls = _DroppedResponse if sim.drop_connection else Response

@@ -43,9 +43,7 @@ DECLINE_CODES: dict[int, str] = {
     6: "SUS_STOLEN",
     7: "EXPIRED_SESSION",
 }
-REFUND_REASONS = frozenset(
-    {"RETURN", "DUPLICATE", "FRAUD", "CUSTOMER_REQUEST", "PRE_DISPUTE", "OTHER"}
-)
+REFUND_REASONS = frozenset({"RETURN", "DUPLICATE", "FRAUD", "CUSTOMER_REQUEST", "PRE_DISPUTE", "OTHER"})
 
 
 def decline_for(amount: int) -> Failure | None:
@@ -53,20 +51,23 @@ def decline_for(amount: int) -> Failure | None:
         return None
     code = DECLINE_CODES.get(amount % 100, "GENERIC_DECLINE")
     # Only a lack of funds may succeed on a later attempt.
-    return Failure("PROVIDER_DECLINE", code, "Payment Authorization Failed",
-                   is_retryable=code == "INSUFFICIENT_FUNDS")
+    return Failure(
+        "PROVIDER_DECLINE", code, "Payment Authorization Failed", is_retryable=code == "INSUFFICIENT_FUNDS"
+    )
 
 
 def _internal_decline(code: str, message: str) -> Failure:
     return Failure("INTERNAL_DECLINE", code, message, is_retryable=False)
 
 
-def method_rule_failure(payment_method: str, currency: str, country: str | None, amount: int,
-                        consumer_name: object) -> Failure | None:
+def method_rule_failure(
+    payment_method: str, currency: str, country: str | None, amount: int, consumer_name: object
+) -> Failure | None:
     """Amazon Pay's product rules; a violation is an in-band FAILED charge, not an HTTP error."""
     if payment_method != PAYMENT_METHOD:
-        return _internal_decline("INVALID_PAYMENT_METHOD",
-                                 f"Payment method {payment_method} is not available")
+        return _internal_decline(
+            "INVALID_PAYMENT_METHOD", f"Payment method {payment_method} is not available"
+        )
     if currency != SUPPORTED_CURRENCY:
         return _internal_decline("INVALID_CURRENCY", f"Currency {currency} is not supported")
     if country is not None and country != SUPPORTED_COUNTRY:
@@ -111,57 +112,93 @@ class ChargeService:
         value, currency = v.money(body, "amount", "amount")
         consumer = v.consumer(body)
         auto_capture = v.opt_bool(body, "autoCapture", "autoCapture")
-        reference = v.opt_str(body, "merchantPaymentChargeReference",
-                              "merchantPaymentChargeReference")
+        reference = v.opt_str(body, "merchantPaymentChargeReference", "merchantPaymentChargeReference")
         descriptor = v.opt_str(body, "paymentDescriptor", "paymentDescriptor")
         webhooks_url = v.webhooks_url(body)
         labels = v.labels(body)
         return_url = v.redirect_return_url(body)
-        charge = self.new_charge(merchant_id, payment_method, value, currency, consumer,
-                           reference=reference, auto_capture=auto_capture,
-                           webhooks_url=webhooks_url, labels=labels, descriptor=descriptor)
+        charge = self.new_charge(
+            merchant_id,
+            payment_method,
+            value,
+            currency,
+            consumer,
+            reference=reference,
+            auto_capture=auto_capture,
+            webhooks_url=webhooks_url,
+            labels=labels,
+            descriptor=descriptor,
+        )
         charge.return_url = return_url
-        failure = method_rule_failure(payment_method, currency, consumer["country"], value,
-                                      consumer.get("name"))
+        failure = method_rule_failure(
+            payment_method, currency, consumer["country"], value, consumer.get("name")
+        )
         if failure is None and return_url is None:
-            failure = _internal_decline("INVALID_AUTHENTICATION_SETTINGS",
-                                        "A REDIRECT authentication setting with a returnUrl "
-                                        "is required")
-        self.emit(charge, "PAYMENT_CHARGE_CREATED", paymentMedium="ECOMMERCE",
-                   amount=self._money(charge, value), consumer=dict(consumer),
-                   authenticationSettings=body.get("authenticationSettings"))
+            failure = _internal_decline(
+                "INVALID_AUTHENTICATION_SETTINGS",
+                "A REDIRECT authentication setting with a returnUrl is required",
+            )
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_CREATED",
+            paymentMedium="ECOMMERCE",
+            amount=self._money(charge, value),
+            consumer=dict(consumer),
+            authenticationSettings=body.get("authenticationSettings"),
+        )
         if failure is not None:
             self.fail_authorization(charge, failure)
         else:
             self.start_authentication(charge, self._s.authenticate_url(charge.id))
         return charge
 
-    def new_charge(self, merchant_id: str, payment_method: str, value: int, currency: str,
-             consumer: Json, *, reference: str | None, auto_capture: bool | None,
-             webhooks_url: str | None, labels: dict[str, str] | None = None,
-             descriptor: str | None = None, agreement_id: str | None = None,
-             instrument_id: str | None = None) -> Charge:
+    def new_charge(
+        self,
+        merchant_id: str,
+        payment_method: str,
+        value: int,
+        currency: str,
+        consumer: Json,
+        *,
+        reference: str | None,
+        auto_capture: bool | None,
+        webhooks_url: str | None,
+        labels: dict[str, str] | None = None,
+        descriptor: str | None = None,
+        agreement_id: str | None = None,
+        instrument_id: str | None = None,
+    ) -> Charge:
         now = self._s.clock.now()
         country = consumer.get("country")
         charge = Charge(
-            id=self._s.ids.new("charge"), payment_method=payment_method, currency=currency,
-            country=country if isinstance(country, str) else None, consumer=dict(consumer),
-            amount=value, status="AUTHORIZATION_PROCESSING", created_at=now, updated_at=now,
-            merchant_id=merchant_id, merchant_reference=reference,
+            id=self._s.ids.new("charge"),
+            payment_method=payment_method,
+            currency=currency,
+            country=country if isinstance(country, str) else None,
+            consumer=dict(consumer),
+            amount=value,
+            status="AUTHORIZATION_PROCESSING",
+            created_at=now,
+            updated_at=now,
+            merchant_id=merchant_id,
+            merchant_reference=reference,
             # Omitted autoCapture means "capture automatically": the product page says an
             # approved charge "will transition to the CAPTURED state" with no capture call.
             auto_capture=True if auto_capture is None else auto_capture,
-            webhooks_url=webhooks_url, agreement_id=agreement_id, instrument_id=instrument_id,
-            payment_descriptor=descriptor, labels=labels,
+            webhooks_url=webhooks_url,
+            agreement_id=agreement_id,
+            instrument_id=instrument_id,
+            payment_descriptor=descriptor,
+            labels=labels,
         )
         self._s.charges[charge.id] = charge
         return charge
 
-    def _authorization(self, charge: Charge, status: str,
-                       failure: Failure | None = None) -> Authorization:
+    def _authorization(self, charge: Charge, status: str, failure: Failure | None = None) -> Authorization:
         now = self._s.clock.now()
-        return Authorization(self._s.ids.new("authz"), charge.amount, status,
-                             charge.merchant_reference, now, now, failure)
+        return Authorization(
+            self._s.ids.new("authz"), charge.amount, status, charge.merchant_reference, now, now, failure
+        )
 
     def _touch(self, charge: Charge, status: str) -> None:
         charge.status = status
@@ -169,8 +206,9 @@ class ChargeService:
 
     def fail_authorization(self, charge: Charge, failure: Failure) -> None:
         if charge.authorizations and charge.authorizations[-1].status == "AUTHENTICATION_PENDING":
-            authz = attrs.evolve(charge.authorizations[-1], status="FAILED", failure=failure,
-                                 updated_at=self._s.clock.now())
+            authz = attrs.evolve(
+                charge.authorizations[-1], status="FAILED", failure=failure, updated_at=self._s.clock.now()
+            )
             charge.authorizations[-1] = authz
         else:
             authz = self._authorization(charge, "FAILED", failure)
@@ -178,17 +216,26 @@ class ChargeService:
         charge.failure = failure
         charge.authentication_methods = []
         self._touch(charge, "FAILED")
-        self.emit(charge, "PAYMENT_CHARGE_AUTHORIZATION_FAILED", authorizationId=authz.id,
-                   amount=self._money(charge, charge.amount), failure=failure.to_json())
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_AUTHORIZATION_FAILED",
+            authorizationId=authz.id,
+            amount=self._money(charge, charge.amount),
+            failure=failure.to_json(),
+        )
 
     def start_authentication(self, charge: Charge, request_url: str) -> None:
         charge.authentication_methods = [redirect_method(request_url)]
         charge.authorizations.append(self._authorization(charge, "AUTHENTICATION_PENDING"))
-        charge.auth_deadline = (self._s.clock.now()
-                                + timedelta(seconds=self._s.config.authentication_timeout_s))
+        charge.auth_deadline = self._s.clock.now() + timedelta(
+            seconds=self._s.config.authentication_timeout_s
+        )
         self._touch(charge, "AUTHENTICATION_PENDING")
-        self.emit(charge, "PAYMENT_CHARGE_AUTHENTICATION_PENDING",
-                   authenticationMethods=list(charge.authentication_methods))
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_AUTHENTICATION_PENDING",
+            authenticationMethods=list(charge.authentication_methods),
+        )
 
     # ------------------------------------------------------ consumer outcomes
     def _require_pending(self, charge: Charge) -> None:
@@ -202,13 +249,15 @@ class ChargeService:
 
     def decline(self, charge: Charge) -> None:
         self._require_pending(charge)
-        self.fail_authorization(charge, Failure("PROVIDER_DECLINE", "AUTHENTICATION_FAILED",
-                                                 "Consumer authentication failed"))
+        self.fail_authorization(
+            charge, Failure("PROVIDER_DECLINE", "AUTHENTICATION_FAILED", "Consumer authentication failed")
+        )
 
     def cancel(self, charge: Charge) -> None:
         self._require_pending(charge)
-        self.fail_authorization(charge, Failure("PROVIDER_DECLINE", "CANCELED_BY_CONSUMER",
-                                                 "The consumer canceled the payment"))
+        self.fail_authorization(
+            charge, Failure("PROVIDER_DECLINE", "CANCELED_BY_CONSUMER", "The consumer canceled the payment")
+        )
 
     def authorize(self, charge: Charge) -> None:
         """Provider authorization after authentication (or directly, for agreement charges)."""
@@ -225,14 +274,22 @@ class ChargeService:
             charge.authorizations.append(authz)
         multi_step = self._s.config.separate_captures and not charge.auto_capture
         self._touch(charge, "CAPTURE_PENDING" if multi_step else "CAPTURE_PROCESSING")
-        self.emit(charge, "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED", authorizationId=authz.id,
-                   amount=self._money(charge, charge.amount), isMultiStep=multi_step)
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED",
+            authorizationId=authz.id,
+            amount=self._money(charge, charge.amount),
+            isMultiStep=multi_step,
+        )
         if not multi_step:
             self._store_operation(charge, "capture", charge.amount, None, None)
 
     def expire_if_due(self, charge: Charge) -> bool:
-        if (charge.status != "AUTHENTICATION_PENDING" or charge.auth_deadline is None
-                or self._s.clock.now() < charge.auth_deadline):
+        if (
+            charge.status != "AUTHENTICATION_PENDING"
+            or charge.auth_deadline is None
+            or self._s.clock.now() < charge.auth_deadline
+        ):
             return False
         self.discard(charge, "AUTHENTICATION_TIMEOUT")
         return True
@@ -244,8 +301,13 @@ class ChargeService:
         charge.authentication_methods = []
         authz_id = charge.authorizations[-1].id if charge.authorizations else None
         self._touch(charge, "DISCARDED")
-        self.emit(charge, "PAYMENT_CHARGE_DISCARDED", discardType=discard_type,
-                   authorizationId=authz_id, amount=self._money(charge, charge.amount))
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_DISCARDED",
+            discardType=discard_type,
+            authorizationId=authz_id,
+            amount=self._money(charge, charge.amount),
+        )
 
     # ------------------------------------------------ capture / void / refund
     def _operation_body(self, body: Json) -> tuple[int, str | None, dict[str, str] | None]:
@@ -270,8 +332,7 @@ class ChargeService:
         if charge.capturable == 0:
             raise bad_request(f"Payment charge has no authorized amount left to be {verb}")
         if amount > charge.capturable:
-            raise bad_request(f"amount {amount} exceeds the remaining authorized amount "
-                              f"{charge.capturable}")
+            raise bad_request(f"amount {amount} exceeds the remaining authorized amount {charge.capturable}")
 
     def refund(self, charge: Charge, body: Json) -> Operation:
         amount, _, labels = self._operation_body(body)
@@ -280,8 +341,7 @@ class ChargeService:
         descriptor = v.opt_str(body, "refundDescriptor", "refundDescriptor")
         captured = charge.captured_total
         if captured == 0:
-            raise bad_request(f"Payment charge in status {charge.status} has no captured amount "
-                              "to refund")
+            raise bad_request(f"Payment charge in status {charge.status} has no captured amount to refund")
         refundable = captured - charge.refunded_total
         if amount > refundable:
             raise bad_request(f"amount {amount} exceeds the refundable amount {refundable}")
@@ -289,31 +349,64 @@ class ChargeService:
         window = timedelta(days=self._s.config.refund_window_days)
         if first is not None and self._s.clock.now() > first + window:
             # Past the window the provider refuses: an in-band FAILED refund, not an HTTP error.
-            failure = Failure("PROVIDER_DECLINE", "REFUND_PERIOD_EXPIRED",
-                              "The refund period for this payment has expired")
-            op = Operation(self._s.ids.new("refund"), "refund", amount, "FAILED",
-                           self._s.clock.now(), reference, failure, reason, descriptor, labels)
+            failure = Failure(
+                "PROVIDER_DECLINE", "REFUND_PERIOD_EXPIRED", "The refund period for this payment has expired"
+            )
+            op = Operation(
+                self._s.ids.new("refund"),
+                "refund",
+                amount,
+                "FAILED",
+                self._s.clock.now(),
+                reference,
+                failure,
+                reason,
+                descriptor,
+                labels,
+            )
             charge.refunds.append(op)
             charge.failure = failure
             charge.updated_at = op.created_at
-            self.emit(charge, "PAYMENT_CHARGE_REFUND_FAILED", refundId=op.id,
-                       amount=self._money(charge, amount), merchantRefundReference=reference,
-                       failure=failure.to_json())
+            self.emit(
+                charge,
+                "PAYMENT_CHARGE_REFUND_FAILED",
+                refundId=op.id,
+                amount=self._money(charge, amount),
+                merchantRefundReference=reference,
+                failure=failure.to_json(),
+            )
             return op
-        op = Operation(self._s.ids.new("refund"), "refund", amount, "REFUNDED",
-                       self._s.clock.now(), reference, None, reason, descriptor, labels)
+        op = Operation(
+            self._s.ids.new("refund"),
+            "refund",
+            amount,
+            "REFUNDED",
+            self._s.clock.now(),
+            reference,
+            None,
+            reason,
+            descriptor,
+            labels,
+        )
         charge.refunds.append(op)
         # Partial refunds keep CAPTURED; the charge is REFUNDED once everything captured is back.
         self._touch(charge, "REFUNDED" if charge.refunded_total == captured else "CAPTURED")
-        self.emit(charge, "PAYMENT_CHARGE_REFUND_SUCCEEDED", refundId=op.id,
-                   amount=self._money(charge, amount), merchantRefundReference=reference)
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_REFUND_SUCCEEDED",
+            refundId=op.id,
+            amount=self._money(charge, amount),
+            merchantRefundReference=reference,
+        )
         return op
 
-    def _store_operation(self, charge: Charge, kind: str, amount: int, reference: str | None,
-                         labels: dict[str, str] | None) -> Operation:
+    def _store_operation(
+        self, charge: Charge, kind: str, amount: int, reference: str | None, labels: dict[str, str] | None
+    ) -> Operation:
         prefix, status = {"capture": ("capture", "CAPTURED"), "void": ("void", "VOIDED")}[kind]
-        op = Operation(self._s.ids.new(prefix), kind, amount, status, self._s.clock.now(),
-                       reference, labels=labels)
+        op = Operation(
+            self._s.ids.new(prefix), kind, amount, status, self._s.clock.now(), reference, labels=labels
+        )
         if kind == "capture":
             charge.captures.append(op)
         else:
@@ -321,12 +414,10 @@ class ChargeService:
         # The charge status reflects the last completed operation (CAPTURED / VOIDED); any
         # authorized remainder stays capturable and voidable.
         self._touch(charge, status)
-        event = "PAYMENT_CHARGE_CAPTURE_SUCCEEDED" if kind == "capture" else \
-            "PAYMENT_CHARGE_VOID_SUCCEEDED"
+        event = "PAYMENT_CHARGE_CAPTURE_SUCCEEDED" if kind == "capture" else "PAYMENT_CHARGE_VOID_SUCCEEDED"
         key = "captureId" if kind == "capture" else "voidId"
         ref_key = "merchantCaptureReference" if kind == "capture" else "merchantVoidReference"
-        self.emit(charge, event, **{key: op.id, "amount": self._money(charge, amount),
-                                     ref_key: reference})
+        self.emit(charge, event, **{key: op.id, "amount": self._money(charge, amount), ref_key: reference})
         return op
 
     # -------------------------------------------------------------- chargeback
@@ -336,13 +427,17 @@ class ChargeService:
             raise SandboxStateError(f"{charge.id} has nothing captured to charge back")
         value = disputable if amount is None else amount
         if not 0 < value <= charge.captured_total:
-            raise SandboxStateError(f"chargeback amount {value} is not within the captured "
-                                    f"amount {charge.captured_total}")
+            raise SandboxStateError(
+                f"chargeback amount {value} is not within the captured amount {charge.captured_total}"
+            )
         chargeback = Chargeback(charge.id, value, self._s.clock.now())
         self._s.chargebacks.append(chargeback)
         # PPRO has no chargeback charge status: only the event tells the merchant.
-        data: Json = {"paymentChargeId": charge.id, "type": "CHARGEBACK_SUCCEEDED",
-                      "merchantId": charge.merchant_id, "amount": self._money(charge, value)}
-        self._s.emit("CHARGEBACK_SUCCEEDED", charge.id, data,
-                     self._s.webhook_target(charge.webhooks_url))
+        data: Json = {
+            "paymentChargeId": charge.id,
+            "type": "CHARGEBACK_SUCCEEDED",
+            "merchantId": charge.merchant_id,
+            "amount": self._money(charge, value),
+        }
+        self._s.emit("CHARGEBACK_SUCCEEDED", charge.id, data, self._s.webhook_target(charge.webhooks_url))
         return chargeback

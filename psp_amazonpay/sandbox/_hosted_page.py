@@ -7,12 +7,15 @@ from html import escape
 ACTIONS = ("approve", "decline", "cancel")
 
 
-def render_page(resource_id: str, status: str, amount: int | None, currency: str | None,
-                action_url: str) -> str:
+def render_page(
+    resource_id: str, status: str, amount: int | None, currency: str | None, action_url: str
+) -> str:
     rid = escape(resource_id)
-    money = "" if amount is None else (
-        f"<p>Amount: <strong>{amount // 100}.{amount % 100:02d} {escape(currency or '')}"
-        "</strong></p>")
+    money = (
+        ""
+        if amount is None
+        else (f"<p>Amount: <strong>{amount // 100}.{amount % 100:02d} {escape(currency or '')}</strong></p>")
+    )
     if status != "AUTHENTICATION_PENDING":
         body = f"<p>This request is <strong>{escape(status)}</strong>; nothing left to do.</p>"
     else:
@@ -24,7 +27,7 @@ def render_page(resource_id: str, status: str, amount: int | None, currency: str
         )
         body = f"{money}\n{buttons}"
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Amazon Pay sandbox - {rid}</title></head>\n<body>"
         f"<h1>Amazon Pay (PPRO sandbox)</h1><p>Request <code>{rid}</code></p>\n{body}\n"
         "</body></html>\n"
@@ -33,7 +36,7 @@ def render_page(resource_id: str, status: str, amount: int | None, currency: str
 
 def render_result(resource_id: str, result: str) -> str:
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>Amazon Pay sandbox</title></head>\n"
         f"<body><p>{escape(resource_id)}: {escape(result)}</p></body></html>\n"
     )

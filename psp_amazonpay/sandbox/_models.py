@@ -104,8 +104,7 @@ class Discard:
 
     def to_json(self) -> Json:
         at = iso_ms(self.created_at)
-        return {"id": self.id, "status": "DISCARDED", "type": self.type, "createdAt": at,
-                "updatedAt": at}
+        return {"id": self.id, "status": "DISCARDED", "type": self.type, "createdAt": at, "updatedAt": at}
 
 
 @frozen
@@ -136,8 +135,11 @@ class Revocation:
     created_at: datetime
 
     def to_json(self) -> Json:
-        return {"id": self.id, "revocationStatus": self.revocation_status,
-                "createdAt": iso_ms(self.created_at)}
+        return {
+            "id": self.id,
+            "revocationStatus": self.revocation_status,
+            "createdAt": iso_ms(self.created_at),
+        }
 
 
 @frozen
@@ -211,8 +213,12 @@ class Charge:
         return min(times) if times else None
 
     def to_json(self) -> Json:
-        out: Json = {"id": self.id, "paymentMethod": self.payment_method,
-                     "paymentMedium": "ECOMMERCE", "currency": self.currency}
+        out: Json = {
+            "id": self.id,
+            "paymentMethod": self.payment_method,
+            "paymentMedium": "ECOMMERCE",
+            "currency": self.currency,
+        }
         _put(out, "country", self.country)
         _put(out, "agreementId", self.agreement_id)
         _put(out, "instrumentId", self.instrument_id)

@@ -36,8 +36,9 @@ def loopback_sender(client: httpx.Client) -> Callable[[WebhookDelivery], int]:
 class RunningSandbox:
     """A sandbox listening on loopback. Use as a context manager; stops itself on exit."""
 
-    def __init__(self, sandbox: Sandbox, server: uvicorn.Server, thread: threading.Thread,
-                 base_url: str, poll_s: float) -> None:
+    def __init__(
+        self, sandbox: Sandbox, server: uvicorn.Server, thread: threading.Thread, base_url: str, poll_s: float
+    ) -> None:
         self.sandbox = sandbox
         self.base_url = base_url
         self._server = server
@@ -47,8 +48,7 @@ class RunningSandbox:
         self._send = loopback_sender(self._client)
         self._send_lock = threading.Lock()
         self._poll_s = poll_s
-        self._worker = threading.Thread(target=self._deliver_loop, name="sandbox-webhooks",
-                                        daemon=True)
+        self._worker = threading.Thread(target=self._deliver_loop, name="sandbox-webhooks", daemon=True)
         self._worker.start()
         sandbox.simulator.deliver_now = self.deliver_webhooks
 
@@ -73,14 +73,21 @@ class RunningSandbox:
     def __enter__(self) -> RunningSandbox:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
-def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, *,
-                    realtime_clock: bool = True, webhook_poll_s: float = 0.02,
-                    startup_timeout_s: float = 10.0) -> RunningSandbox:
+def serve_in_thread(
+    sandbox: Sandbox,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    realtime_clock: bool = True,
+    webhook_poll_s: float = 0.02,
+    startup_timeout_s: float = 10.0,
+) -> RunningSandbox:
     """Start uvicorn on ``host:port`` (0 = any free port) and wait until it accepts requests.
 
     ``realtime_clock`` lets sandbox time follow wall-clock time while served, so webhook retries
@@ -90,8 +97,9 @@ def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, *,
 
     if host not in _LOOPBACK:
         raise ValueError("the sandbox only listens on loopback")
-    config = uvicorn.Config(sandbox.asgi_app(), host=host, port=port, log_level="warning",
-                            lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        sandbox.asgi_app(), host=host, port=port, log_level="warning", lifespan="off", access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="sandbox-uvicorn", daemon=True)
     thread.start()

@@ -51,10 +51,10 @@ class SimResponse:
         return json.loads(self.body)
 
 
-def _json_response(status: int, payload: object, headers: dict[str, str] | None = None
-                   ) -> SimResponse:
-    return SimResponse(status, {**_JSON, **(headers or {})},
-                       json.dumps(payload, separators=(",", ":")).encode())
+def _json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> SimResponse:
+    return SimResponse(
+        status, {**_JSON, **(headers or {})}, json.dumps(payload, separators=(",", ":")).encode()
+    )
 
 
 _Handler = Callable[["_Request"], tuple[int, object]]
@@ -96,24 +96,34 @@ class PproSimulator:
             ("POST", re.compile(r"/v1/payment-charges"), self._create_charge),
             ("GET", re.compile(r"/v1/payment-charges"), self._search_charges),
             ("GET", re.compile(r"/v1/payment-charges/([^/]+)"), self._get_charge),
-            ("POST", re.compile(r"/v1/payment-charges/([^/]+)/(captures|refunds|voids)"),
-             self._charge_operation),
-            ("GET", re.compile(
-                r"/v1/payment-charges/([^/]+)/(authorizations|captures|refunds|voids|discards)"),
-             self._list_sub),
-            ("GET", re.compile(
-                r"/v1/payment-charges/([^/]+)/(authorizations|captures|refunds|voids|discards)"
-                r"/([^/]+)"), self._get_sub),
+            (
+                "POST",
+                re.compile(r"/v1/payment-charges/([^/]+)/(captures|refunds|voids)"),
+                self._charge_operation,
+            ),
+            (
+                "GET",
+                re.compile(r"/v1/payment-charges/([^/]+)/(authorizations|captures|refunds|voids|discards)"),
+                self._list_sub,
+            ),
+            (
+                "GET",
+                re.compile(
+                    r"/v1/payment-charges/([^/]+)/(authorizations|captures|refunds|voids|discards)"
+                    r"/([^/]+)"
+                ),
+                self._get_sub,
+            ),
             ("POST", re.compile(r"/v1/payment-agreements"), self._create_agreement),
             ("GET", re.compile(r"/v1/payment-agreements/([^/]+)"), self._get_agreement),
-            ("POST", re.compile(r"/v1/payment-agreements/([^/]+)/payment-charges"),
-             self._agreement_charge),
+            ("POST", re.compile(r"/v1/payment-agreements/([^/]+)/payment-charges"), self._agreement_charge),
             ("POST", re.compile(r"/v1/payment-agreements/([^/]+)/revocations"), self._revoke),
         ]
 
     # ================================================================ entry point
-    def handle(self, method: str, path: str, query: Mapping[str, str],
-               headers: Mapping[str, str], body: bytes) -> SimResponse:
+    def handle(
+        self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    ) -> SimResponse:
         lowered = {k.lower(): val for k, val in headers.items()}
         method = method.upper()
         with self._lock:
@@ -123,8 +133,9 @@ class PproSimulator:
                 return self._admin(method, path, dict(query), lowered, body)
             return self._api(method, path, dict(query), lowered, body)
 
-    def _api(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
-             body: bytes) -> SimResponse:
+    def _api(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> SimResponse:
         match = self._match(method, path)
         if isinstance(match, SimResponse):
             return match
@@ -148,11 +159,15 @@ class PproSimulator:
             stored = self._state.idempotency.lookup(scope, self.clock.now())
             if stored is not None:
                 if stored.body_hash != body_fingerprint(body):
-                    return self._error(ApiError(
-                        409, "Request-Idempotency-Key was already used with a different "
-                             "request body"), delay)
-                return SimResponse(stored.status, {**_JSON, "Request-Idempotency": "true"},
-                                   stored.body, delay_s=delay)
+                    return self._error(
+                        ApiError(
+                            409, "Request-Idempotency-Key was already used with a different request body"
+                        ),
+                        delay,
+                    )
+                return SimResponse(
+                    stored.status, {**_JSON, "Request-Idempotency": "true"}, stored.body, delay_s=delay
+                )
         request = _Request(method, path, query, headers, body, params, merchant)
         try:
             status, payload = handler(request)
@@ -161,18 +176,23 @@ class PproSimulator:
         response = _json_response(status, payload)
         if scope is not None and 200 <= status < 300:
             # Only successes are remembered: PPRO lets a key be reused after a 4xx.
-            self._state.idempotency.store(scope, StoredResponse(
-                body_fingerprint(body), status, response.body, self.clock.now()))
+            self._state.idempotency.store(
+                scope, StoredResponse(body_fingerprint(body), status, response.body, self.clock.now())
+            )
         after_store = injection.kind if injection is not None else None
         # A read timeout after the operation was stored is the other unknown outcome: over
         # HTTP both look like a connection lost mid-answer.
         dropped = after_store in ("drop_after_store", "timeout_after_store")
-        return SimResponse(response.status, response.headers, response.body,
-                           drop_connection=dropped, delay_s=delay,
-                           timeout=after_store == "timeout_after_store")
+        return SimResponse(
+            response.status,
+            response.headers,
+            response.body,
+            drop_connection=dropped,
+            delay_s=delay,
+            timeout=after_store == "timeout_after_store",
+        )
 
-    def _match(self, method: str, path: str
-               ) -> tuple[_Handler, tuple[str, ...]] | SimResponse:
+    def _match(self, method: str, path: str) -> tuple[_Handler, tuple[str, ...]] | SimResponse:
         path_matched = False
         for route_method, pattern, handler in self._api_routes:
             found = pattern.fullmatch(path)
@@ -208,20 +228,18 @@ class PproSimulator:
             err = self._error(ApiError(504, "Call to the upstream dependency timed out."), delay)
             return SimResponse(err.status, err.headers, err.body, delay_s=delay, timeout=True)
         if injection.kind == "429":
-            extra = {} if injection.retry_after is None else {
-                "Retry-After": str(injection.retry_after)}
+            extra = {} if injection.retry_after is None else {"Retry-After": str(injection.retry_after)}
             return self._error(ApiError(429, "Too many requests", extra), delay)
         if injection.kind == "409_in_flight":
-            return self._error(ApiError(
-                409, "A request with the same Request-Idempotency-Key is still in progress"),
-                delay)
+            return self._error(
+                ApiError(409, "A request with the same Request-Idempotency-Key is still in progress"), delay
+            )
         status = int(injection.kind)
         message = "Internal server error" if status == 500 else "Service unavailable"
         return self._error(ApiError(status, message), delay)
 
     def _error(self, exc: ApiError, delay: float = 0.0) -> SimResponse:
-        payload = {"status": exc.status, "failureMessage": exc.message,
-                   "timestamp": iso_ms(self.clock.now())}
+        payload = {"status": exc.status, "failureMessage": exc.message, "timestamp": iso_ms(self.clock.now())}
         response = _json_response(exc.status, payload, exc.headers)
         return SimResponse(response.status, response.headers, response.body, delay_s=delay)
 
@@ -245,11 +263,13 @@ class PproSimulator:
         reference = req.query.get("merchantPaymentChargeReference")
         agreement_id = req.query.get("agreementId")
         if (reference is None) == (agreement_id is None):
-            raise bad_request("Exactly one of merchantPaymentChargeReference or agreementId "
-                              "is required")
-        found = [c for c in self._state.charges.values()
-                 if (reference is not None and c.merchant_reference == reference)
-                 or (agreement_id is not None and c.agreement_id == agreement_id)]
+            raise bad_request("Exactly one of merchantPaymentChargeReference or agreementId is required")
+        found = [
+            c
+            for c in self._state.charges.values()
+            if (reference is not None and c.merchant_reference == reference)
+            or (agreement_id is not None and c.agreement_id == agreement_id)
+        ]
         # Everything fits on one page, so ``nextPage`` is omitted (the schema has no null).
         return 200, {"data": [c.to_json() for c in found]}
 
@@ -272,8 +292,12 @@ class PproSimulator:
 
     def _sub_objects(self, charge: Charge, kind: str) -> list[Json]:
         items: dict[str, list[Any]] = {
-            "authorizations": charge.authorizations, "captures": charge.captures,
-            "refunds": charge.refunds, "voids": charge.voids, "discards": charge.discards}
+            "authorizations": charge.authorizations,
+            "captures": charge.captures,
+            "refunds": charge.refunds,
+            "voids": charge.voids,
+            "discards": charge.discards,
+        }
         return [item.to_json() for item in items[kind]]
 
     def _list_sub(self, req: _Request) -> tuple[int, object]:
@@ -361,18 +385,19 @@ class PproSimulator:
             charge = self._state.charges.get(charge_id)
             if charge is None:
                 raise UnknownResourceError(charge_id)
-            return Effects(captures=len(charge.captures), refunds=len(charge.refunds),
-                           voids=len(charge.voids))
+            return Effects(
+                captures=len(charge.captures), refunds=len(charge.refunds), voids=len(charge.voids)
+            )
 
     def charge_count(self, merchant_reference: str) -> int:
         with self._lock:
-            return sum(1 for c in self._state.charges.values()
-                       if c.merchant_reference == merchant_reference)
+            return sum(1 for c in self._state.charges.values() if c.merchant_reference == merchant_reference)
 
     def agreement_count(self, merchant_reference: str) -> int:
         with self._lock:
-            return sum(1 for a in self._state.agreements.values()
-                       if a.merchant_reference == merchant_reference)
+            return sum(
+                1 for a in self._state.agreements.values() if a.merchant_reference == merchant_reference
+            )
 
     @property
     def events(self) -> list[Event]:
@@ -398,10 +423,12 @@ class PproSimulator:
     def _delivery(self, item: _Pending, now: datetime) -> WebhookDelivery:
         event = item.event
         assert event.url is not None  # only events with a URL are queued
-        headers = sign(event.body, self.config.webhook_secret, int(now.timestamp()),
-                       self.config.legacy_signature)
-        return WebhookDelivery(event.url, headers, event.body, event.event_id,
-                               event.event_type, event.subject, item.attempts + 1)
+        headers = sign(
+            event.body, self.config.webhook_secret, int(now.timestamp()), self.config.legacy_signature
+        )
+        return WebhookDelivery(
+            event.url, headers, event.body, event.event_id, event.event_type, event.subject, item.attempts + 1
+        )
 
     def pending_webhooks(self) -> list[WebhookDelivery]:
         """Deliveries due now on the sandbox clock, signed as they would be sent."""
@@ -416,8 +443,7 @@ class PproSimulator:
         lock so a receiver may call back into the sandbox."""
         with self._lock:
             now = self.clock.now()
-            batch = self._state.outbox.checkout(now, self._webhook_rng,
-                                                self.faults.reorder_webhooks)
+            batch = self._state.outbox.checkout(now, self._webhook_rng, self.faults.reorder_webhooks)
             work = [(item, self._delivery(item, now)) for item in batch]
             copies = 2 if self.faults.duplicate_webhooks else 1
         acknowledged = 0
@@ -433,8 +459,9 @@ class PproSimulator:
         return acknowledged
 
     # ============================================================ admin routes
-    def _admin(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
-               body: bytes) -> SimResponse:
+    def _admin(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> SimResponse:
         parts = path.strip("/").split("/")[1:]
         try:
             return self._admin_route(method, parts, headers, body)
@@ -448,8 +475,9 @@ class PproSimulator:
     def _admin_json(self, body: bytes) -> Json:
         return parse_object(body) if body.strip() else {}
 
-    def _admin_route(self, method: str, parts: list[str], headers: dict[str, str],
-                     body: bytes) -> SimResponse:
+    def _admin_route(
+        self, method: str, parts: list[str], headers: dict[str, str], body: bytes
+    ) -> SimResponse:
         match (method, parts):
             case ("GET", ["authenticate", rid]):
                 return self._hosted_page(rid)
@@ -471,8 +499,9 @@ class PproSimulator:
                 return _json_response(200, self._faults_json())
             case ("POST", ["faults", "inject"]):
                 data = self._admin_json(body)
-                self.faults.inject_next(str(data.get("kind")), int(data.get("count", 1)),
-                                        data.get("retryAfter"))
+                self.faults.inject_next(
+                    str(data.get("kind")), int(data.get("count", 1)), data.get("retryAfter")
+                )
                 return _json_response(200, self._faults_json())
             case ("POST", ["faults", "clear"]):
                 self.faults.clear()
@@ -484,13 +513,15 @@ class PproSimulator:
             case ("POST", ["charges", cid, "chargeback"]):
                 amount = self._admin_json(body).get("amount")
                 chargeback = self.chargeback(cid, amount if isinstance(amount, int) else None)
-                return _json_response(200, {"paymentChargeId": chargeback.charge_id,
-                                            "amount": chargeback.amount})
+                return _json_response(
+                    200, {"paymentChargeId": chargeback.charge_id, "amount": chargeback.amount}
+                )
             case ("GET", ["events"]):
                 return _json_response(200, {"data": [e.envelope for e in self._state.events]})
             case ("GET", ["webhooks"]):
-                return _json_response(200, {"pending": [
-                    e.envelope for e in self._state.outbox.pending_events()]})
+                return _json_response(
+                    200, {"pending": [e.envelope for e in self._state.outbox.pending_events()]}
+                )
             case ("POST", ["webhooks", "deliver"]):
                 if self.deliver_now is None:
                     raise ApiError(409, "No webhook sender is attached (served mode only)")
@@ -506,12 +537,17 @@ class PproSimulator:
 
     def _faults_json(self) -> Json:
         f = self.faults
-        return {"latency_s": f.latency_s, "error_rate": f.error_rate,
-                "rate_limit_rate": f.rate_limit_rate, "retry_after_s": f.retry_after_s,
-                "drop_after_store_rate": f.drop_after_store_rate,
-                "in_flight_conflict_rate": f.in_flight_conflict_rate,
-                "duplicate_webhooks": f.duplicate_webhooks,
-                "reorder_webhooks": f.reorder_webhooks, "pending": f.pending_injections}
+        return {
+            "latency_s": f.latency_s,
+            "error_rate": f.error_rate,
+            "rate_limit_rate": f.rate_limit_rate,
+            "retry_after_s": f.retry_after_s,
+            "drop_after_store_rate": f.drop_after_store_rate,
+            "in_flight_conflict_rate": f.in_flight_conflict_rate,
+            "duplicate_webhooks": f.duplicate_webhooks,
+            "reorder_webhooks": f.reorder_webhooks,
+            "pending": f.pending_injections,
+        }
 
     def _set_faults(self, data: Json) -> None:
         allowed = set(self._faults_json()) - {"pending"}
@@ -534,8 +570,7 @@ class PproSimulator:
         elif resource.initial_charge_id is not None:
             initial = self._state.charges[resource.initial_charge_id]
             amount, currency = initial.amount, initial.currency
-        html = render_page(rid, resource.status, amount, currency,
-                           f"/__sandbox__/authenticate/{rid}")
+        html = render_page(rid, resource.status, amount, currency, f"/__sandbox__/authenticate/{rid}")
         return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
 
     def _hosted_submit(self, rid: str, body: bytes) -> SimResponse:
@@ -551,8 +586,9 @@ class PproSimulator:
             html = render_result(rid, f"{result} ({status})")
             return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
         key = "paymentAgreementId" if isinstance(resource, Agreement) else "paymentChargeId"
-        return SimResponse(303, {"Location": _append_query(resource.return_url,
-                                                           {key: rid, "result": result})}, b"")
+        return SimResponse(
+            303, {"Location": _append_query(resource.return_url, {key: rid, "result": result})}, b""
+        )
 
 
 def _append_query(url: str, extra: dict[str, str]) -> str:

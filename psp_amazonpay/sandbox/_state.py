@@ -26,7 +26,6 @@ class SandboxState:
         # Mutable because a served sandbox only learns its real address once it listens.
         self.base_url = config.base_url
 
-
     def authenticate_url(self, resource_id: str) -> str:
         return f"{self.base_url.rstrip('/')}/__sandbox__/authenticate/{resource_id}"
 

@@ -35,8 +35,7 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         with self._lock:
             self.requests.append((request.method, request.url.path))
         query = dict(request.url.params.items())
-        return self._simulator.handle(request.method, request.url.path, query,
-                                      dict(request.headers), body)
+        return self._simulator.handle(request.method, request.url.path, query, dict(request.headers), body)
 
     def _to_httpx(self, request: httpx.Request, sim: SimResponse) -> httpx.Response:
         if sim.refused:
@@ -45,7 +44,8 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
         if sim.drop_connection:
             raise httpx.RemoteProtocolError(
-                "sandbox: server disconnected after storing the operation", request=request)
+                "sandbox: server disconnected after storing the operation", request=request
+            )
         return httpx.Response(sim.status, headers=sim.headers, content=sim.body, request=request)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

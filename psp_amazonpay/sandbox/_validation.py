@@ -162,4 +162,3 @@ def date_time(obj: Json, key: str, path: str, required: bool) -> datetime | None
     except ValueError:
         raise bad_request(f"{path} must be an ISO 8601 date-time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-

@@ -49,8 +49,9 @@ class WebhookDelivery:
     attempt: int = 1
 
 
-def build_event(event_id: str, event_type: str, subject: str, time: datetime,
-                data: dict[str, Any], url: str | None) -> Event:
+def build_event(
+    event_id: str, event_type: str, subject: str, time: datetime, data: dict[str, Any], url: str | None
+) -> Event:
     envelope = {
         "specversion": "1.0.2",
         "source": "https://www.ppro.com",

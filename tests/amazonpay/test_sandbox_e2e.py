@@ -46,7 +46,7 @@ def gateway_for(sb: Sandbox, **options: object) -> Gateway:
         options={
             "api_key": "key_sandbox_e2e",
             "merchant_id": "merch_e2e",
-            "base_url": "http://sandbox.local",
+            "base_url": "https://sandbox.local",
             "webhook_secret": SECRET,
             **options,
         },
@@ -91,7 +91,7 @@ def test_async_gateway_against_the_sandbox() -> None:
     async def go() -> None:
         async with AsyncGateway(
             "amazon_pay",
-            options={"api_key": "k_async_1", "merchant_id": "m", "base_url": "http://sandbox.local"},
+            options={"api_key": "k_async_1", "merchant_id": "m", "base_url": "https://sandbox.local"},
             environ={},
             transport=sb.transport(),
             retry=RetryPolicy.no_wait(),

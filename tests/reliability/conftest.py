@@ -31,7 +31,7 @@ T = TypeVar("T")
 API_KEY = "key_reliability_0123456789"
 MERCHANT_ID = "merch_reliability"
 WEBHOOK_SECRET = "whsec_reliability_0123456789"
-SANDBOX_URL = "http://sandbox.local"
+SANDBOX_URL = "https://sandbox.local"
 RETURN_URL = "https://shop.example/return"
 START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
