@@ -222,19 +222,9 @@ def check_capture(request: object, caps: Capabilities) -> Money:
             "capture", "this provider captures automatically; no separate capture"
         )
     payment = _payment(request)
-    remaining = payment.capturable
-    if not remaining:
-        raise ValidationError(
-            "payment.status", f"a {payment.status.value} payment has nothing left to capture"
-        )
     if payment.captured and not caps.multiple_captures:
         raise UnsupportedOperationError("amount", "this provider allows one capture per payment")
-    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, "left to capture")
-    if amount != remaining and not caps.partial_capture:
-        raise UnsupportedOperationError("amount", "partial capture is not supported", allowed=str(remaining))
-    _reference("merchant_reference", request.merchant_reference, required=False)
-    _idempotency_key(request.idempotency_key)
-    return amount
+    return _settled_amount(request, payment.capturable, "capture", caps.partial_capture, caps)
 
 
 def check_void(request: object, caps: Capabilities) -> Money:
@@ -242,16 +232,7 @@ def check_void(request: object, caps: Capabilities) -> Money:
         raise ValidationError("request", f"must be a VoidRequest, got {type(request).__name__}")
     if not caps.void:
         raise UnsupportedOperationError("void", "this provider does not support voids")
-    payment = _payment(request)
-    remaining = payment.capturable
-    if not remaining:
-        raise ValidationError("payment.status", f"a {payment.status.value} payment cannot be voided")
-    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, "left to void")
-    if amount != remaining and not caps.partial_void:
-        raise UnsupportedOperationError("amount", "partial void is not supported", allowed=str(remaining))
-    _reference("merchant_reference", request.merchant_reference, required=False)
-    _idempotency_key(request.idempotency_key)
-    return amount
+    return _settled_amount(request, _payment(request).capturable, "void", caps.partial_void, caps)
 
 
 def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
@@ -260,11 +241,6 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
     if not caps.refunds:
         raise UnsupportedOperationError("refund", "this provider does not support refunds")
     payment = _payment(request)
-    remaining = payment.refundable
-    if not remaining:
-        raise ValidationError(
-            "payment.status", f"a {payment.status.value} payment has nothing left to refund"
-        )
     if payment.refunded and not caps.multiple_refunds:
         raise UnsupportedOperationError("amount", "this provider allows one refund per payment")
     if (
@@ -276,9 +252,23 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
             "payment.captured_at",
             f"the refund window of {caps.refund_window.days} days after capture has passed",
         )
-    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, "left to refund")
-    if amount != remaining and not caps.partial_refund:
-        raise UnsupportedOperationError("amount", "partial refund is not supported", allowed=str(remaining))
+    return _settled_amount(request, payment.refundable, "refund", caps.partial_refund, caps)
+
+
+def _settled_amount(
+    request: CaptureRequest | VoidRequest | RefundRequest,
+    remaining: Money,
+    verb: str,
+    partial: bool,
+    caps: Capabilities,
+) -> Money:
+    """The amount a capture, void or refund moves (default: all that remains), within what remains."""
+    if not remaining:
+        status = request.payment.status.value
+        raise ValidationError("payment.status", f"a {status} payment has nothing left to {verb}")
+    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, f"left to {verb}")
+    if amount != remaining and not partial:
+        raise UnsupportedOperationError("amount", f"partial {verb} is not supported", allowed=str(remaining))
     _reference("merchant_reference", request.merchant_reference, required=False)
     _idempotency_key(request.idempotency_key)
     return amount
