@@ -30,9 +30,8 @@ from psp_core import (
     RevokeMandateRequest,
     VoidRequest,
     WebhookEvent,
-    apply_update,
+    apply_operation,
     hookimpl,
-    status_from_totals,
 )
 
 from . import _bodies, _http, _mapping, _settings, _webhooks, _wire
@@ -104,31 +103,12 @@ def _fold(payment: Payment, kind: OperationKind, answer: _wire.ChargeOperation, 
             return attrs.evolve(payment, decline=decline)
         return payment  # a PENDING refund: counted when PPRO confirms it
     op = _mapping.operation(kind, answer, amount.currency)
-    if any(known.kind is kind and known.id == op.id for known in payment.operations):
-        return payment  # an idempotent replay of an operation already folded in
-    captured, refunded, voided = payment.captured, payment.refunded, payment.voided
-    if kind is OperationKind.CAPTURE:
-        captured += op.amount
-    elif kind is OperationKind.REFUND:
-        refunded += op.amount
-    else:
-        voided += op.amount
-    implied = status_from_totals(payment.authorized, captured, refunded, voided, payment.charged_back)
     try:
-        update = attrs.evolve(
-            payment,
-            status=implied or payment.status,
-            captured=captured,
-            refunded=refunded,
-            voided=voided,
-            operations=(*payment.operations, op),
-            captured_at=payment.captured_at or (op.at if kind is OperationKind.CAPTURE else None),
-        )
+        return apply_operation(payment, op)
     except ValueError as error:
         raise ProviderResponseError(
             f"payment {payment.id}: PPRO accepted an impossible {kind.value}: {error}"
         ) from None
-    return apply_update(payment, update)
 
 
 @hookimpl

@@ -58,7 +58,7 @@ from ._plugins import (
     provider_names,
 )
 from ._redact import Redactor
-from ._reducer import apply_event, apply_mandate_update, apply_update, status_from_totals
+from ._reducer import apply_event, apply_mandate_update, apply_operation, apply_update, status_from_totals
 from ._retry import RetryPolicy
 from ._sandbox import (
     FAULT_KINDS,
@@ -145,6 +145,7 @@ __all__ = [
     "WebhookVerificationError",
     "apply_event",
     "apply_mandate_update",
+    "apply_operation",
     "apply_update",
     "arrange_webhooks",
     "can_transition",

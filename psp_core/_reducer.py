@@ -11,6 +11,7 @@ cannot move a paid order back to pending.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import attrs
 
@@ -124,10 +125,40 @@ def _merge(
         provider_status=newer.provider_status or current.provider_status,
         next_action=newer.next_action if status is PaymentStatus.REQUIRES_ACTION else None,
         decline=newer.decline or current.decline,
-        captured_at=current.captured_at or newer.captured_at,
+        captured_at=current.captured_at or newer.captured_at or _first_capture(ops),
         mandate_id=current.mandate_id or newer.mandate_id,
         merchant_reference=current.merchant_reference or newer.merchant_reference,
     )
+
+
+def _first_capture(operations: Iterable[Operation]) -> datetime | None:
+    # The refund window runs from the first capture, however the host learnt of it.
+    times = [op.at for op in operations if op.kind is OperationKind.CAPTURE and op.at is not None]
+    return min(times) if times else None
+
+
+def apply_operation(current: Payment, operation: Operation) -> Payment:
+    """Fold one operation the provider just confirmed in answer to a request made from ``current``.
+
+    Unlike a webhook, which may arrive before the events it follows, this answer is to a
+    capture, void or refund the host sent from ``current``: one that would take captures and
+    voids past the authorization, or refunds past the captures, is impossible and raises
+    ValueError instead of being absorbed. A replay of an operation already known changes nothing.
+    """
+    if any(op.kind is operation.kind and op.id == operation.id for op in current.operations):
+        return current
+    added = {kind: Money.zero(current.amount.currency) for kind in OperationKind}
+    added[operation.kind] = operation.amount
+    captured = current.captured + added[OperationKind.CAPTURE]
+    voided = current.voided + added[OperationKind.VOID]
+    refunded = current.refunded + added[OperationKind.REFUND]
+    if captured + voided > current.authorized or refunded > captured:
+        raise ValueError(
+            f"a {operation.kind.value} of {operation.amount} on payment {current.id} would exceed "
+            f"what it holds (authorized {current.authorized}, captured {current.captured}, "
+            f"voided {current.voided}, refunded {current.refunded})"
+        )
+    return _merge(current, None, (operation,), None)
 
 
 def apply_update(current: Payment, update: Payment) -> Payment:

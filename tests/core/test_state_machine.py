@@ -367,3 +367,23 @@ def test_a_status_read_and_a_webhook_racing_leave_the_newer_of_the_two() -> None
     second = apply_update(apply_event(start, webhook_authorized), read_after_capture)
     assert first.status is second.status is PaymentStatus.CAPTURED
     assert first.captured == second.captured == Money(1_000, USD)
+
+
+def test_an_operation_answer_is_folded_once_and_an_impossible_one_is_refused() -> None:
+    from datetime import UTC, datetime
+
+    from psp_core import apply_operation
+
+    authorized = fold([op_event(1, OperationKind.AUTHORIZATION, "au", 1_000)])[-1]
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    captured = apply_operation(authorized, Operation(OperationKind.CAPTURE, "cp_1", Money(400, USD), at))
+    assert (captured.status, captured.captured, captured.captured_at) == (
+        PaymentStatus.PARTIALLY_CAPTURED,
+        Money(400, USD),
+        at,
+    )
+    assert apply_operation(captured, Operation(OperationKind.CAPTURE, "cp_1", Money(400, USD))) == captured
+    with pytest.raises(ValueError, match="exceed"):
+        apply_operation(captured, Operation(OperationKind.CAPTURE, "cp_2", Money(601, USD)))
+    with pytest.raises(ValueError, match="exceed"):
+        apply_operation(captured, Operation(OperationKind.REFUND, "rf_1", Money(401, USD)))
