@@ -37,6 +37,7 @@ from psp_core import (
 from . import _bodies, _http, _mapping, _settings, _webhooks, _wire
 
 CHARGES = "/v1/payment-charges"
+_MAX_SEARCH_PAGES = 20
 AGREEMENTS = "/v1/payment-agreements"
 
 
@@ -74,19 +75,32 @@ def psp_get_payment(config: ProviderConfig, payment_id: str) -> Flow[Payment]:
 
 @hookimpl
 def psp_find_payment(config: ProviderConfig, merchant_reference: str) -> Flow[Payment | None]:
-    response = yield _http.get(config, CHARGES, {"merchantPaymentChargeReference": merchant_reference})
+    query = {"merchantPaymentChargeReference": merchant_reference}
+    response = yield _http.get(config, CHARGES, query)
     page = _http.parse(response, _wire.ChargePage, "find payment")
-    if not page.data:
+    charges = list(page.data)
+    # Every page: the attempt an unknown outcome is about may be on any of them.
+    for _ in range(_MAX_SEARCH_PAGES):
+        if not page.next_page:
+            break
+        response = yield _http.get(config, CHARGES, {**query, "page": page.next_page})
+        page = _http.parse(response, _wire.ChargePage, "find payment")
+        charges += page.data
+    else:
+        raise ProviderResponseError(
+            f"find payment: more than {_MAX_SEARCH_PAGES} pages of charges share the reference "
+            f"{merchant_reference!r}; use one merchant reference per payment attempt"
+        )
+    if not charges:
         return None
     # A reference normally names one attempt; if the host reused it, the newest one is the
     # attempt an unknown outcome is about.
     oldest = datetime.min.replace(tzinfo=UTC)
     with _http.answering(response):
         newest = max(
-            enumerate(page.data),
+            enumerate(charges),
             key=lambda pair: (_mapping.timestamp(pair[1].created_at) or oldest, pair[0]),
         )[1]
-    with _http.answering(response):
         return _mapping.payment_from_charge(newest, merchant_reference=merchant_reference)
 
 

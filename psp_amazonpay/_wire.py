@@ -188,6 +188,7 @@ class ChargePage:
     # Required: a search answer without ``data`` is malformed, never "no such payment",
     # because find_payment is how an unknown outcome is resolved.
     data: tuple[Charge, ...]
+    next_page: str | None = None
 
 
 @attrs.frozen

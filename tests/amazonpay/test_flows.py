@@ -311,6 +311,18 @@ def test_find_payment_by_reference(call: Call) -> None:
     assert call(ppro, "find_payment", "order-unknown") is None
 
 
+def test_find_payment_reads_every_page_and_takes_the_newest_attempt(call: Call) -> None:
+    newest = charge_json()
+    newest.update(id="charge_9", createdAt="2026-01-15T13:00:00.000Z")
+    ppro = Recorder(
+        respond(200, {"data": [charge_json()], "nextPage": "p2"}),
+        respond(200, {"data": [newest]}),
+    )
+    found = call(ppro, "find_payment", "order-1")
+    assert [r.url.params.get("page") for r in ppro.requests] == [None, "p2"]
+    assert found is not None and found.id == "charge_9"
+
+
 # -- capture / void / refund ------------------------------------------------------------------
 
 
