@@ -125,32 +125,33 @@ def _fold(payment: Payment, kind: OperationKind, answer: _wire.ChargeOperation, 
         ) from None
 
 
+def _money_movement(
+    config: ProviderConfig, payment: Payment, kind: OperationKind, resource: str, body: object, amount: Money
+) -> Flow[Payment]:
+    """POST one capture, void or refund under the charge and fold PPRO's answer into ``payment``."""
+    response = yield _http.post(config, f"{CHARGES}/{_http.segment(payment.id)}/{resource}", body)
+    answer = _http.parse(response, _wire.ChargeOperation, kind.value)
+    with _http.answering(response):
+        return _fold(payment, kind, answer, amount)
+
+
 @hookimpl
 def psp_capture(config: ProviderConfig, request: CaptureRequest, amount: Money) -> Flow[Payment]:
     body = _wire.CaptureBody(amount=amount.minor, merchant_capture_reference=request.merchant_reference)
-    response = yield _http.post(config, f"{CHARGES}/{_http.segment(request.payment.id)}/captures", body)
-    answer = _http.parse(response, _wire.ChargeOperation, "capture")
-    with _http.answering(response):
-        return _fold(request.payment, OperationKind.CAPTURE, answer, amount)
+    return _money_movement(config, request.payment, OperationKind.CAPTURE, "captures", body, amount)
 
 
 @hookimpl
 def psp_void(config: ProviderConfig, request: VoidRequest, amount: Money) -> Flow[Payment]:
     # PPRO requires the amount even for a full void.
     body = _wire.VoidBody(amount=amount.minor, merchant_void_reference=request.merchant_reference)
-    response = yield _http.post(config, f"{CHARGES}/{_http.segment(request.payment.id)}/voids", body)
-    answer = _http.parse(response, _wire.ChargeOperation, "void")
-    with _http.answering(response):
-        return _fold(request.payment, OperationKind.VOID, answer, amount)
+    return _money_movement(config, request.payment, OperationKind.VOID, "voids", body, amount)
 
 
 @hookimpl
 def psp_refund(config: ProviderConfig, request: RefundRequest, amount: Money) -> Flow[Payment]:
     body = _bodies.refund_body(amount, request.reason, request.merchant_reference)
-    response = yield _http.post(config, f"{CHARGES}/{_http.segment(request.payment.id)}/refunds", body)
-    answer = _http.parse(response, _wire.ChargeOperation, "refund")
-    with _http.answering(response):
-        return _fold(request.payment, OperationKind.REFUND, answer, amount)
+    return _money_movement(config, request.payment, OperationKind.REFUND, "refunds", body, amount)
 
 
 # -- mandates ---------------------------------------------------------------------------------

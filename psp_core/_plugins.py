@@ -9,6 +9,7 @@ can switch discovery off (``PSP_DISABLE_PLUGIN_AUTOLOAD=1``) or block named plug
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from collections.abc import Iterable, Mapping
 
 import pluggy
@@ -53,8 +54,6 @@ def create_plugin_manager(
     providers by hand). Raises ``PluginValidationError`` after loading if any plugin
     implements a hook that does not exist, so a misspelt hook fails loudly.
     """
-    import os
-
     env = os.environ if environ is None else environ
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
@@ -105,11 +104,7 @@ class ProviderHooks:
         self.info = info
 
     def call(self, hook: str, **kwargs: object) -> object:
-        result = self._callers[hook](**kwargs)
-        return result
-
-    def implements(self, hook: str) -> bool:
-        return bool(self._callers[hook].get_hookimpls())
+        return self._callers[hook](**kwargs)
 
 
 def provider_infos(pm: pluggy.PluginManager) -> list[ProviderInfo]:
