@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ._simulator import PproSimulator, SimResponse
+from ._simulator import MAX_REQUEST_BYTES, PproSimulator, SimResponse
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -17,6 +17,7 @@ class ConnectionDroppedError(ConnectionError):
 
 def build_app(simulator: PproSimulator) -> ASGIApp:
     # Imported here so the core package works without starlette installed.
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.types import Receive, Scope, Send
@@ -48,9 +49,23 @@ def build_app(simulator: PproSimulator) -> ASGIApp:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        body = await request.body()
-        sim: SimResponse = simulator.handle(
-            request.method, request.url.path, dict(request.query_params), dict(request.headers), body
+        # Read at most one byte past the limit: the simulator answers 413 to anything longer,
+        # and an endless body must not be buffered first.
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_REQUEST_BYTES:
+                break
+        # The simulator is synchronous and may wait on its lock or, for the webhook delivery
+        # route, on outgoing HTTP: run it off the event loop so the server keeps answering
+        # (a delivery to the sandbox's own URL used to stall the loop for the client timeout).
+        sim: SimResponse = await run_in_threadpool(
+            simulator.handle,
+            request.method,
+            request.url.path,
+            dict(request.query_params),
+            dict(request.headers),
+            bytes(body),
         )
         if sim.delay_s > 0:
             await asyncio.sleep(sim.delay_s)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+
+#: Sandbox time never passes this: the refund window, idempotency retention and timeouts are
+#: added to "now", and ``datetime`` ends at year 9999 (a clock advance of 3e11 s used to raise
+#: OverflowError inside a request, a 500).
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def iso_ms(moment: datetime) -> str:
@@ -30,15 +36,23 @@ class SandboxClock:
 
     def now(self) -> datetime:
         with self._lock:
-            extra = timedelta()
-            if self._realtime_since is not None:
-                extra = timedelta(seconds=time.monotonic() - self._realtime_since)
-            return self._base + self._offset + extra
+            return self._now_locked()
+
+    def _now_locked(self) -> datetime:
+        extra = timedelta()
+        if self._realtime_since is not None:
+            extra = timedelta(seconds=time.monotonic() - self._realtime_since)
+        return self._base + self._offset + extra
 
     def advance(self, seconds: float) -> datetime:
-        if seconds < 0:
-            raise ValueError("the sandbox clock never goes backwards")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("seconds must be a finite number of at least 0: the clock never goes back")
         with self._lock:
+            room = (LATEST_TIME - self._now_locked()).total_seconds()
+            if seconds > room:
+                raise ValueError(
+                    f"seconds must be at most {room:.0f}: sandbox time stops at {LATEST_TIME.year}-01-01"
+                )
             self._offset += timedelta(seconds=seconds)
         return self.now()
 

@@ -7,10 +7,12 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import httpx
 
+from ._errors import ApiError
+from ._simulator import targets_sandbox
+from ._validation import is_loopback, split_url
 from ._webhooks import WebhookDelivery
 
 if TYPE_CHECKING:
@@ -19,14 +21,25 @@ if TYPE_CHECKING:
     from ._facade import Sandbox
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+WEBHOOK_TIMEOUT_S = 2.0
+"""Bound on one delivery attempt, so a receiver that never answers cannot hold deliveries up."""
 
 
-def loopback_sender(client: httpx.Client) -> Callable[[WebhookDelivery], int]:
-    """POST a delivery, refusing anything but loopback: this sandbox never leaves the machine."""
+def loopback_sender(client: httpx.Client, own_base_url: str) -> Callable[[WebhookDelivery], int]:
+    """POST a delivery, refusing anything but loopback: this sandbox never leaves the machine.
+
+    A delivery to the sandbox's own address (``own_base_url``, e.g. a ``default_webhooks_url``
+    configured before the port was known) is refused too: the sandbox never posts to itself.
+    Refused deliveries count as failed attempts: retried, then dead-lettered.
+    """
 
     def send(delivery: WebhookDelivery) -> int:
-        if urlsplit(delivery.url).hostname not in _LOOPBACK:
-            return 0  # counted as a failed attempt, retried, then dead-lettered
+        try:
+            hostname = split_url(delivery.url, "webhooksUrl").hostname
+        except ApiError:  # an unusable URL is a failed attempt, not a crash
+            return 0
+        if not is_loopback(hostname) or targets_sandbox(delivery.url, own_base_url):
+            return 0
         response = client.post(delivery.url, content=delivery.body, headers=delivery.headers)
         return response.status_code
 
@@ -44,8 +57,8 @@ class RunningSandbox:
         self._server = server
         self._thread = thread
         self._stop = threading.Event()
-        self._client = httpx.Client(timeout=2.0)
-        self._send = loopback_sender(self._client)
+        self._client = httpx.Client(timeout=WEBHOOK_TIMEOUT_S)
+        self._send = loopback_sender(self._client, base_url)
         self._send_lock = threading.Lock()
         self._poll_s = poll_s
         self._worker = threading.Thread(target=self._deliver_loop, name="sandbox-webhooks", daemon=True)
@@ -53,8 +66,18 @@ class RunningSandbox:
         sandbox.simulator.deliver_now = self.deliver_webhooks
 
     def deliver_webhooks(self) -> int:
-        with self._send_lock:
+        """Deliver what is due now; returns how many were acknowledged.
+
+        Never waits for a run already in progress (the background worker's, or another
+        caller's): that run delivers what is due, and waiting could mean waiting on a request
+        this very run is sending. Returns 0 then.
+        """
+        if not self._send_lock.acquire(blocking=False):
+            return 0
+        try:
             return self.sandbox.drain_webhooks(self._send)
+        finally:
+            self._send_lock.release()
 
     def _deliver_loop(self) -> None:
         while not self._stop.wait(self._poll_s):

@@ -7,7 +7,9 @@ Controller actions (approve, chargeback, webhook draining, ...) take the same lo
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import random
 import re
 import threading
@@ -23,16 +25,31 @@ from ._charges import ChargeService
 from ._clock import SandboxClock, iso_ms
 from ._config import SandboxConfig
 from ._errors import ApiError, SandboxStateError, UnknownResourceError, bad_request
-from ._faults import INJECTED_LATENCY_S, Faults, Injection
+from ._faults import FAULT_KINDS, INJECTED_LATENCY_S, Faults, Injection
 from ._hosted_page import ACTIONS, render_page, render_result
 from ._idempotency import StoredResponse, body_fingerprint
 from ._ids import IdFactory
 from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation
 from ._state import SandboxState
-from ._validation import parse_object
+from ._validation import effective_port, is_loopback, parse_object, split_url
 from ._webhooks import Event, SendFn, WebhookDelivery, _Pending, sign
 
 _JSON = {"Content-Type": "application/json"}
+
+MAX_REQUEST_BYTES = 64 * 1024
+"""Sandbox decision: a larger request body is answered 413 before it is parsed. PPRO's largest
+documented request (a charge with consumer, order and labels) is a few KiB."""
+MAX_RESPONSE_BYTES = 1024 * 1024
+"""No ``/v1`` answer is larger: a search page stops adding charges before it passes this."""
+MAX_CHARGE_BYTES = 256 * 1024
+"""A capture, refund or void that could grow a charge's JSON past this is refused with 400."""
+SEARCH_PAGE_SIZE = 20
+"""Charges per search page; the rest follow through ``nextPage``."""
+MAX_FAULT_LATENCY_S = 10.0
+MAX_RETRY_AFTER_S = 3600
+MAX_INJECTIONS = 1000
+_RATE_KNOBS = frozenset({"error_rate", "rate_limit_rate", "drop_after_store_rate", "in_flight_conflict_rate"})
+_SWITCH_KNOBS = frozenset({"duplicate_webhooks", "reorder_webhooks"})
 
 
 @frozen
@@ -61,14 +78,34 @@ _Handler = Callable[["_Request"], tuple[int, object]]
 
 
 @frozen
+class _Caller:
+    """Who is asking: the sandbox treats an API key and a Merchant-Id together as one merchant.
+
+    Resources belong to the caller that created them; any other caller is told they do not
+    exist. Only a digest of the key is kept, so no credential sits in the sandbox's state.
+    """
+
+    merchant_id: str
+    key_digest: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.merchant_id} {self.key_digest}"
+
+
+@frozen
 class _Request:
     method: str
     path: str
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: bytes
+    caller: _Caller
     params: tuple[str, ...] = field(default=())
-    merchant_id: str = ""
+
+    @property
+    def merchant_id(self) -> str:
+        return self.caller.merchant_id
 
     def json(self) -> Json:
         return parse_object(self.body)
@@ -89,6 +126,9 @@ class PproSimulator:
         self._charges = ChargeService(self._state)
         self._agreements = AgreementService(self._state, self._charges)
         self._lock = threading.RLock()
+        # Which caller created each charge and agreement (see _Caller); a resource missing here
+        # belongs to nobody who can ask for it.
+        self._owners: dict[str, _Caller] = {}
         self.request_count = 0
         #: Set by the HTTP server so ``POST /__sandbox__/webhooks/deliver`` can deliver now.
         self.deliver_now: Callable[[], int] | None = None
@@ -128,6 +168,8 @@ class PproSimulator:
         method = method.upper()
         with self._lock:
             self.request_count += 1
+            if len(body) > MAX_REQUEST_BYTES:
+                return self._error(ApiError(413, f"Request body must be at most {MAX_REQUEST_BYTES} bytes"))
             self._expire_locked()
             if path.startswith("/__sandbox__/"):
                 return self._admin(method, path, dict(query), lowered, body)
@@ -140,9 +182,10 @@ class PproSimulator:
         if isinstance(match, SimResponse):
             return match
         handler, params = match
-        unauthorized = self._check_auth(headers)
-        if unauthorized is not None:
-            return unauthorized
+        caller = self._check_auth(headers)
+        if caller is None:
+            # PPRO's 401 body is not the usual envelope.
+            return _json_response(401, {"message": "Unauthorized"})
         key = headers.get("request-idempotency-key") if method == "POST" else None
         injection = self.faults.take(has_idempotency_key=bool(key))
         delay = self.faults.latency_s
@@ -151,10 +194,9 @@ class PproSimulator:
         early = self._early_fault(injection, delay)
         if early is not None:
             return early
-        if method == "POST" and "application/json" not in headers.get("content-type", ""):
+        if method == "POST" and _media_type(headers) != "application/json":
             return self._error(ApiError(415, "Content-Type must be application/json"), delay)
-        merchant = headers.get("merchant-id", "")
-        scope = (merchant, method, path, key) if key else None
+        scope = (caller.scope, method, path, key) if key else None
         if scope is not None:
             stored = self._state.idempotency.lookup(scope, self.clock.now())
             if stored is not None:
@@ -168,7 +210,7 @@ class PproSimulator:
                 return SimResponse(
                     stored.status, {**_JSON, "Request-Idempotency": "true"}, stored.body, delay_s=delay
                 )
-        request = _Request(method, path, query, headers, body, params, merchant)
+        request = _Request(method, path, query, headers, body, caller, params)
         try:
             status, payload = handler(request)
         except ApiError as exc:
@@ -205,7 +247,7 @@ class PproSimulator:
             return self._error(ApiError(405, f"Method {method} is not allowed on {path}"))
         return self._error(ApiError(404, f"No resource at {path}"))
 
-    def _check_auth(self, headers: dict[str, str]) -> SimResponse | None:
+    def _check_auth(self, headers: dict[str, str]) -> _Caller | None:
         auth = headers.get("authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         merchant = headers.get("merchant-id", "").strip()
@@ -214,8 +256,9 @@ class PproSimulator:
             ok = token == self.config.api_key
         if ok and self.config.merchant_id is not None:
             ok = merchant == self.config.merchant_id
-        # PPRO's 401 body is not the usual envelope.
-        return None if ok else _json_response(401, {"message": "Unauthorized"})
+        if not ok:
+            return None
+        return _Caller(merchant, hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest())
 
     def _early_fault(self, injection: Injection | None, delay: float) -> SimResponse | None:
         if injection is None or injection.kind in ("drop_after_store", "timeout_after_store", "latency"):
@@ -244,20 +287,42 @@ class PproSimulator:
         return SimResponse(response.status, response.headers, response.body, delay_s=delay)
 
     # ============================================================ API handlers
-    def _charge_or(self, charge_id: str, status: int) -> Charge:
+    def _charge_or(self, charge_id: str, status: int, caller: _Caller | None) -> Charge:
+        """The charge, or PPRO's answer for an unknown id; ``caller`` None is the controller.
+
+        Another merchant's charge gets exactly the answer an id never issued gets, so ids
+        cannot be probed across merchants.
+        """
         charge = self._state.charges.get(charge_id)
-        if charge is None:
+        if charge is None or (caller is not None and self._owners.get(charge_id) != caller):
             raise ApiError(status, "Payment charge not found")
         return charge
 
-    def _agreement_or(self, agreement_id: str, status: int) -> Agreement:
+    def _agreement_or(self, agreement_id: str, status: int, caller: _Caller | None) -> Agreement:
         agreement = self._state.agreements.get(agreement_id)
-        if agreement is None:
+        if agreement is None or (caller is not None and self._owners.get(agreement_id) != caller):
             raise ApiError(status, "Payment agreement not found")
         return agreement
 
+    def _body_with_webhooks_url(self, req: _Request) -> Json:
+        """The JSON body, refused when its ``webhooksUrl`` points back at this sandbox.
+
+        A sandbox delivering webhooks to its own routes would drive its own state (an
+        approval route, the delivery route) and could wait on itself.
+        """
+        body = req.json()
+        url = body.get("webhooksUrl")
+        if isinstance(url, str) and targets_sandbox(url, self._state.base_url):
+            raise bad_request(
+                f"webhooksUrl must not point at the sandbox itself ({self._state.base_url}); "
+                "use your own webhook receiver's URL"
+            )
+        return body
+
     def _create_charge(self, req: _Request) -> tuple[int, object]:
-        return 200, self._charges.create(req.json(), req.merchant_id).to_json()
+        charge = self._charges.create(self._body_with_webhooks_url(req), req.merchant_id)
+        self._owners[charge.id] = req.caller
+        return 200, charge.to_json()
 
     def _search_charges(self, req: _Request) -> tuple[int, object]:
         reference = req.query.get("merchantPaymentChargeReference")
@@ -267,20 +332,30 @@ class PproSimulator:
         found = [
             c
             for c in self._state.charges.values()
-            if (reference is not None and c.merchant_reference == reference)
-            or (agreement_id is not None and c.agreement_id == agreement_id)
+            if self._owners.get(c.id) == req.caller
+            and (
+                (reference is not None and c.merchant_reference == reference)
+                or (agreement_id is not None and c.agreement_id == agreement_id)
+            )
         ]
-        # Everything fits on one page, so ``nextPage`` is omitted (the schema has no null).
-        return 200, {"data": [c.to_json() for c in found]}
+        return 200, _search_page(found, req.query.get("page"))
 
     def _get_charge(self, req: _Request) -> tuple[int, object]:
-        return 200, self._charge_or(req.params[0], 404).to_json()
+        return 200, self._charge_or(req.params[0], 404, req.caller).to_json()
 
     def _charge_operation(self, req: _Request) -> tuple[int, object]:
         # PPRO answers an operation on an unknown charge id with 400, not 404.
-        charge = self._charge_or(req.params[0], 400)
+        charge = self._charge_or(req.params[0], 400, req.caller)
         body = req.json()
         kind = req.params[1]
+        # The new operation's JSON is at most the request's fields plus fixed keys, so this
+        # bounds the charge (and every answer that carries it) before anything is stored.
+        growth = len(json.dumps(body)) + 1024
+        if len(json.dumps(charge.to_json())) + growth > MAX_CHARGE_BYTES:
+            raise bad_request(
+                f"Payment charge {charge.id} has reached the sandbox's size limit of "
+                f"{MAX_CHARGE_BYTES} bytes; create a new charge for further operations"
+            )
         op: Operation
         if kind == "captures":
             op = self._charges.capture(charge, body)
@@ -301,28 +376,34 @@ class PproSimulator:
         return [item.to_json() for item in items[kind]]
 
     def _list_sub(self, req: _Request) -> tuple[int, object]:
-        charge = self._charge_or(req.params[0], 404)
+        charge = self._charge_or(req.params[0], 404, req.caller)
         return 200, {"data": self._sub_objects(charge, req.params[1])}
 
     def _get_sub(self, req: _Request) -> tuple[int, object]:
-        charge = self._charge_or(req.params[0], 404)
+        charge = self._charge_or(req.params[0], 404, req.caller)
         for item in self._sub_objects(charge, req.params[1]):
             if item["id"] == req.params[2]:
                 return 200, item
         raise ApiError(404, f"{req.params[1][:-1].capitalize()} not found")
 
     def _create_agreement(self, req: _Request) -> tuple[int, object]:
-        return 200, self._agreements.create(req.json(), req.merchant_id).to_json()
+        agreement = self._agreements.create(self._body_with_webhooks_url(req), req.merchant_id)
+        self._owners[agreement.id] = req.caller
+        if agreement.initial_charge_id is not None:
+            self._owners[agreement.initial_charge_id] = req.caller
+        return 200, agreement.to_json()
 
     def _get_agreement(self, req: _Request) -> tuple[int, object]:
-        return 200, self._agreement_or(req.params[0], 404).to_json()
+        return 200, self._agreement_or(req.params[0], 404, req.caller).to_json()
 
     def _agreement_charge(self, req: _Request) -> tuple[int, object]:
-        agreement = self._agreement_or(req.params[0], 400)
-        return 200, self._agreements.charge(agreement, req.json()).to_json()
+        agreement = self._agreement_or(req.params[0], 400, req.caller)
+        charge = self._agreements.charge(agreement, self._body_with_webhooks_url(req))
+        self._owners[charge.id] = req.caller
+        return 200, charge.to_json()
 
     def _revoke(self, req: _Request) -> tuple[int, object]:
-        agreement = self._agreement_or(req.params[0], 400)
+        agreement = self._agreement_or(req.params[0], 400, req.caller)
         req.json()  # the body must be a JSON object (PPRO sends ``{}``)
         return 200, self._agreements.revoke(agreement)
 
@@ -374,11 +455,11 @@ class PproSimulator:
 
     def charge_json(self, charge_id: str) -> Json:
         with self._lock:
-            return self._charge_or(charge_id, 404).to_json()
+            return self._charge_or(charge_id, 404, None).to_json()
 
     def agreement_json(self, agreement_id: str) -> Json:
         with self._lock:
-            return self._agreement_or(agreement_id, 404).to_json()
+            return self._agreement_or(agreement_id, 404, None).to_json()
 
     def effects(self, charge_id: str) -> Effects:
         with self._lock:
@@ -486,10 +567,11 @@ class PproSimulator:
             case ("GET", ["clock"]):
                 return _json_response(200, {"now": iso_ms(self.clock.now())})
             case ("POST", ["clock", "advance"]):
-                seconds = self._admin_json(body).get("seconds")
-                if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-                    raise bad_request("seconds must be a number")
-                now = self.clock.advance(seconds)
+                seconds = _number(self._admin_json(body), "seconds", required=True)
+                try:
+                    now = self.clock.advance(seconds)
+                except ValueError as exc:
+                    raise bad_request(str(exc)) from None
                 self._expire_locked()
                 return _json_response(200, {"now": iso_ms(now)})
             case ("GET", ["faults"]):
@@ -499,20 +581,26 @@ class PproSimulator:
                 return _json_response(200, self._faults_json())
             case ("POST", ["faults", "inject"]):
                 data = self._admin_json(body)
-                self.faults.inject_next(
-                    str(data.get("kind")), int(data.get("count", 1)), data.get("retryAfter")
-                )
+                kind = data.get("kind")
+                if kind not in FAULT_KINDS:
+                    raise bad_request(f"kind must be one of {', '.join(sorted(FAULT_KINDS))}")
+                count = _whole(data, "count", 1, MAX_INJECTIONS)
+                retry_after = _whole(data, "retryAfter", 0, MAX_RETRY_AFTER_S)
+                self.faults.inject_next(kind, 1 if count is None else count, retry_after)
                 return _json_response(200, self._faults_json())
             case ("POST", ["faults", "clear"]):
                 self.faults.clear()
                 return _json_response(200, self._faults_json())
             case ("POST", ["consumer", rid, action]):
+                if action not in ACTIONS:
+                    raise bad_request(f"action must be one of {', '.join(ACTIONS)}")
                 return _json_response(200, {"id": rid, "status": self.consumer_action(rid, action)})
             case ("POST", ["expire"]):
                 return _json_response(200, {"expired": self._expire_locked()})
             case ("POST", ["charges", cid, "chargeback"]):
-                amount = self._admin_json(body).get("amount")
-                chargeback = self.chargeback(cid, amount if isinstance(amount, int) else None)
+                # A mistyped amount used to be ignored, charging back everything.
+                amount = _whole(self._admin_json(body), "amount", 1, None)
+                chargeback = self.chargeback(cid, amount)
                 return _json_response(
                     200, {"paymentChargeId": chargeback.charge_id, "amount": chargeback.amount}
                 )
@@ -525,7 +613,8 @@ class PproSimulator:
             case ("POST", ["webhooks", "deliver"]):
                 if self.deliver_now is None:
                     raise ApiError(409, "No webhook sender is attached (served mode only)")
-                # Delivery calls out over HTTP: release the lock while it runs.
+                # Delivery calls out over HTTP: release the lock while it runs. The hook never
+                # waits for another delivery run (see RunningSandbox.deliver_webhooks).
                 hook = self.deliver_now
                 self._lock.release()
                 try:
@@ -550,10 +639,28 @@ class PproSimulator:
         }
 
     def _set_faults(self, data: Json) -> None:
+        """Check every setting first, then apply them all: a bad one changes nothing.
+
+        (A string ``error_rate`` used to be stored as is and turn every later API request
+        into a 500.)
+        """
         allowed = set(self._faults_json()) - {"pending"}
-        for name, value in data.items():
+        checked: dict[str, object] = {}
+        for name in data:
             if name not in allowed:
-                raise bad_request(f"unknown fault setting {name}")
+                expected = ", ".join(sorted(allowed))
+                raise bad_request(f"unknown fault setting {name}; expected one of {expected}")
+            if name in _RATE_KNOBS:
+                checked[name] = _number(data, name, required=True, maximum=1.0)
+            elif name in _SWITCH_KNOBS:
+                if not isinstance(data[name], bool):
+                    raise bad_request(f"{name} must be a boolean")
+                checked[name] = data[name]
+            elif name == "latency_s":
+                checked[name] = _number(data, name, required=True, maximum=MAX_FAULT_LATENCY_S)
+            else:  # retry_after_s: null switches the header off
+                checked[name] = _whole(data, name, 0, MAX_RETRY_AFTER_S)
+        for name, value in checked.items():
             setattr(self.faults, name, value)
 
     def _resource(self, rid: str) -> Charge | Agreement:
@@ -589,6 +696,80 @@ class PproSimulator:
         return SimResponse(
             303, {"Location": _append_query(resource.return_url, {key: rid, "result": result})}, b""
         )
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    """The media type without parameters: ``text/plain; x=application/json`` is text/plain."""
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _number(data: Json, name: str, *, required: bool, maximum: float | None = None) -> float:
+    value = data.get(name)
+    if value is None and not required:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise bad_request(f"{name} must be a number")
+    if value < 0 or (maximum is not None and value > maximum):
+        bound = f"from 0 to {maximum:g}" if maximum is not None else "at least 0"
+        raise bad_request(f"{name} must be {bound}")
+    return value
+
+
+def _whole(data: Json, name: str, minimum: int, maximum: int | None) -> int | None:
+    """An optional integer setting (None when absent or null)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{name} must be an integer")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise bad_request(f"{name} must be {bound}")
+    return value
+
+
+def _search_page(found: list[Charge], page: str | None) -> Json:
+    """One page of a search: at most SEARCH_PAGE_SIZE charges and MAX_RESPONSE_BYTES of JSON.
+
+    ``nextPage`` is the index of the first charge not shown, as a string; it is omitted on the
+    last page (PPRO's schema has no null).
+    """
+    start = 0
+    if page is not None:
+        if not page.isascii() or not page.isdigit() or int(page) > len(found):
+            raise bad_request("page must be a nextPage value from an earlier search")
+        start = int(page)
+    data: list[Json] = []
+    size = 64  # the envelope and nextPage
+    index = start
+    while index < len(found) and len(data) < SEARCH_PAGE_SIZE:
+        item = found[index].to_json()
+        item_size = len(json.dumps(item, separators=(",", ":"))) + 1
+        if data and size + item_size > MAX_RESPONSE_BYTES:
+            break
+        data.append(item)
+        size += item_size
+        index += 1
+    result: Json = {"data": data}
+    if index < len(found):
+        result["nextPage"] = str(index)
+    return result
+
+
+def targets_sandbox(url: str, base_url: str) -> bool:
+    """True when ``url`` would reach the sandbox served at ``base_url`` itself.
+
+    Every loopback name counts as the same host: the sandbox may be reached as localhost,
+    127.0.0.1 or [::1] alike.
+    """
+    try:
+        target, own = split_url(url, "url"), split_url(base_url, "base_url")
+    except ApiError:
+        return False
+    same_host = (is_loopback(target.hostname) and is_loopback(own.hostname)) or (
+        target.hostname is not None and target.hostname == own.hostname
+    )
+    return same_host and effective_port(target) == effective_port(own)
 
 
 def _append_query(url: str, extra: dict[str, str]) -> str:

@@ -2,28 +2,72 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ._errors import bad_request
 from ._models import Json
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Control characters would end up in a Location header or an outgoing request line.
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+MAX_STRING_LENGTH = 512
+"""PPRO's data standards: "any string value may be at most 512 characters"."""
+MAX_NESTING_DEPTH = 32
+"""Sandbox decision: PPRO's request schemas nest a handful of levels; 32 leaves room and keeps
+every later walk over the body (storing, re-serializing into events) far from Python's
+recursion limit."""
+MAX_INTEGER = 2**63 - 1
+"""PPRO's amounts are ``int64``."""
+LABEL_KEY_LENGTH = 50
+LABEL_VALUE_LENGTH = 200
+"""PPRO's OpenAPI ``labels``: at most 50 keys, key up to 50 and value up to 200 characters."""
+
+
+def _reject_constant(name: str) -> object:
+    # Python's json accepts NaN and Infinity; JSON (and PPRO) do not.
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_object(body: bytes) -> Json:
     if not body.strip():
         raise bad_request("Request body is required")
     try:
-        loaded = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        loaded = json.loads(body, parse_constant=_reject_constant)
+    # ValueError covers JSONDecodeError, UnicodeDecodeError, NaN/Infinity and integers longer
+    # than Python's digit limit; RecursionError is a document nested thousands of levels deep.
+    except ValueError as exc:
         raise bad_request(f"Malformed JSON request body: {exc}") from None
+    except RecursionError:
+        raise bad_request(
+            f"Malformed JSON request body: nested more than {MAX_NESTING_DEPTH} levels deep"
+        ) from None
     if not isinstance(loaded, dict):
         raise bad_request("Malformed JSON request body: expected a JSON object")
+    _check_shape(loaded)
     return loaded
+
+
+def _check_shape(document: Json) -> None:
+    """Depth and string-length limits over the whole body, iteratively (no recursion to exhaust)."""
+    stack: list[tuple[object, str, int]] = [(document, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_NESTING_DEPTH:
+                raise bad_request(
+                    f"{path or 'Request body'} is nested more than {MAX_NESTING_DEPTH} levels deep"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                child = f"{path}[{key}]" if isinstance(value, list) else f"{path}.{key}" if path else str(key)
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
+            raise bad_request(f"{path} must be at most {MAX_STRING_LENGTH} characters")
 
 
 def opt_object(obj: Json, key: str, path: str) -> Json | None:
@@ -69,6 +113,8 @@ def req_int(obj: Json, key: str, path: str, minimum: int = 1) -> int:
         raise bad_request(f"{path} must be an integer in minor units")
     if value < minimum:
         raise bad_request(f"{path} must be at least {minimum}")
+    if value > MAX_INTEGER:
+        raise bad_request(f"{path} must be at most {MAX_INTEGER}")
     return value
 
 
@@ -116,7 +162,46 @@ def labels(obj: Json) -> dict[str, str] | None:
         raise bad_request("labels must be an object of string values")
     if len(value) > 50:
         raise bad_request("labels must have at most 50 keys")
+    for key, item in value.items():
+        if len(key) > LABEL_KEY_LENGTH:
+            raise bad_request(f"labels keys must be at most {LABEL_KEY_LENGTH} characters")
+        if len(item) > LABEL_VALUE_LENGTH:
+            raise bad_request(f"labels.{key} must be at most {LABEL_VALUE_LENGTH} characters")
     return dict(value)
+
+
+def is_loopback(hostname: str | None) -> bool:
+    if hostname is None:
+        return False
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def split_url(url: str, path: str) -> SplitResult:
+    """``urlsplit`` with every way it can fail turned into a 400 naming ``path``.
+
+    ``urlsplit`` raises ValueError for a malformed IPv6 host (``http://[``) and ``.port`` for
+    a port outside 0..65535; unhandled, both used to surface as a 500.
+    """
+    if _CONTROL.search(url):
+        raise bad_request(f"{path} must not contain spaces or control characters")
+    if not url.isascii():
+        # It is sent on in an HTTP header (Location) or request line, which carry only ASCII.
+        raise bad_request(f"{path} must be ASCII; percent-encode other characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- evaluated for the ValueError an invalid port raises
+    except ValueError as exc:
+        raise bad_request(f"{path} is not a valid URL: {exc}") from None
+    return parts
+
+
+def effective_port(parts: SplitResult) -> int | None:
+    return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def webhooks_url(obj: Json) -> str | None:
@@ -124,10 +209,10 @@ def webhooks_url(obj: Json) -> str | None:
     url = opt_str(obj, "webhooksUrl", "webhooksUrl")
     if url is None:
         return None
-    parts = urlsplit(url)
+    parts = split_url(url, "webhooksUrl")
     if parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         return url
     raise bad_request("webhooksUrl must be an https:// URL (http:// is allowed only to loopback)")
 
@@ -146,7 +231,12 @@ def redirect_return_url(obj: Json) -> str | None:
             continue
         inner = item.get("settings")
         url = inner.get("returnUrl") if isinstance(inner, dict) else None
-        if isinstance(url, str) and urlsplit(url).scheme in ("http", "https"):
+        if not isinstance(url, str):
+            continue
+        # The consumer is redirected here with a Location header: it must be a URL that
+        # cannot break the header (see split_url), or the hosted page would answer 500.
+        parts = split_url(url, f"authenticationSettings[{index}].settings.returnUrl")
+        if parts.scheme in ("http", "https") and parts.hostname:
             return url
     return None
 
