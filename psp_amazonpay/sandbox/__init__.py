@@ -86,7 +86,14 @@ from ._facade import Sandbox
 from ._faults import FAULT_KINDS, Faults
 from ._models import Chargeback, Effects
 from ._server import RunningSandbox, serve_in_thread
-from ._simulator import PproSimulator, SimResponse
+from ._simulator import (
+    MAX_CHARGE_BYTES,
+    MAX_REQUEST_BYTES,
+    MAX_RESPONSE_BYTES,
+    SEARCH_PAGE_SIZE,
+    PproSimulator,
+    SimResponse,
+)
 from ._transport import SandboxTransport
 from ._webhooks import (
     LEGACY_SIGNATURE_HEADER,
@@ -102,7 +109,11 @@ __all__ = [
     "FAULT_KINDS",
     "LEGACY_SIGNATURE_HEADER",
     "MAX_AMOUNT",
+    "MAX_CHARGE_BYTES",
+    "MAX_REQUEST_BYTES",
+    "MAX_RESPONSE_BYTES",
     "MIN_AMOUNT",
+    "SEARCH_PAGE_SIZE",
     "SIGNATURE_HEADER",
     "Chargeback",
     "Effects",
