@@ -9,18 +9,28 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
 * **Auth**: ``Authorization: Bearer <key>`` and ``Merchant-Id`` are required on ``/v1`` routes;
   any non-empty values pass unless ``SandboxConfig.api_key``/``merchant_id`` are set. Otherwise
   401 ``{"message": "Unauthorized"}``.
+* **Merchants are kept apart**: a key and a Merchant-Id together are one merchant; charges and
+  agreements belong to the merchant that created them, and to any other they answer exactly
+  as an id never issued (404 for reads, 400 for operations; searches show only one's own).
 * **HTTP errors** use ``{status, failureMessage, timestamp}``: 400 for malformed JSON, missing or
   mistyped fields (the message names the field, e.g. ``amount.value is required``), operations the
   charge's state does not allow and amounts above what remains; 404 for a GET of an unknown id;
   **400** for a POST under an unknown charge/agreement id (PPRO: "operation attempted against an
-  unknown charge id (HTTP 400)"); 415 when a POST is not ``application/json``; 405 wrong method.
+  unknown charge id (HTTP 400)"); 415 when a POST's media type is not exactly
+  ``application/json``; 405 wrong method; 413 for a body over :data:`MAX_REQUEST_BYTES`.
+* **Limits** (400 naming the field): JSON nested more than 32 levels, any string over 512
+  characters, labels over 50 keys / 50-character keys / 200-character values, integers over
+  int64, URLs that do not parse, carry control characters or non-ASCII text, or (webhooksUrl)
+  point at the served sandbox itself. A charge's JSON stays under :data:`MAX_CHARGE_BYTES`
+  (an operation that could pass it is a 400); see docs/amazon_pay.md.
 * **Amazon Pay rules are in-band**: HTTP 200 with ``status: FAILED`` and
   ``failure{failureType: INTERNAL_DECLINE, failureCode, failureMessage, isRetryable: false}`` for
   paymentMethod other than AMAZON_PAY (INVALID_PAYMENT_METHOD), currency other than USD
   (INVALID_CURRENCY), country other than US (INVALID_COUNTRY), amount outside 50..2,000,000 minor
   units (AMOUNT_NOT_SUPPORTED), missing ``consumer.name`` (INVALID_CONSUMER_DETAILS), and a charge
   without a REDIRECT ``settings.returnUrl`` (INVALID_AUTHENTICATION_SETTINGS).
-* **webhooksUrl** must be https; plain http is accepted only to 127.0.0.1/localhost/[::1].
+* **webhooksUrl** must be https; plain http is accepted only to loopback (localhost, 127.0.0.0/8,
+  [::1]), and never to the sandbox's own address.
 * **autoCapture defaults to true** when omitted (the product page says an approved charge becomes
   CAPTURED). With ``autoCapture: false`` and ``separate_captures`` on, an approved charge waits
   in CAPTURE_PENDING; otherwise it is captured in full (CAPTURE_PROCESSING -> CAPTURED).
@@ -47,9 +57,11 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
   Agreement charges are FAILED with AGREEMENT_REVOKED (revoked) or AGREEMENT_INACTIVE (any other
   non-ACTIVE status). Revoking a non-ACTIVE agreement is a 400.
 * **Search** ``GET /v1/payment-charges`` needs exactly one of ``merchantPaymentChargeReference``
-  / ``agreementId``; results fit one page so ``nextPage`` is omitted (the schema has no null).
-* **Idempotency**: ``Request-Idempotency-Key`` on POSTs, scoped by (Merchant-Id, method, path,
-  key), kept 24 h on the sandbox clock. Replays return the stored status/body with
+  / ``agreementId``; a page holds at most :data:`SEARCH_PAGE_SIZE` charges and
+  :data:`MAX_RESPONSE_BYTES` of JSON, and ``nextPage`` (omitted on the last page: the schema has
+  no null) is sent back as ``page``.
+* **Idempotency**: ``Request-Idempotency-Key`` on POSTs, scoped by (merchant, i.e. API key and
+  Merchant-Id, method, path, key), kept 24 h on the sandbox clock. Replays return the stored status/body with
   ``Request-Idempotency: true``; a different body is a 409; only 2xx outcomes are stored.
 * **Webhooks**: CloudEvents 1.0.2 envelopes with flat ``data``, signed
   ``PPRO-Signature: t=<unix>,s=<hex HMAC-SHA256(secret, "<t>.<body>")>`` (plus the legacy
@@ -58,7 +70,8 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
   after ``webhook_retry_base_s * 2**k`` sandbox seconds, at most ``webhook_max_attempts`` attempts,
   then dead-lettered. Events without a URL are only recorded in :attr:`Sandbox.events`.
 
-Admin routes (served mode and the transport alike; no auth, never subject to faults):
+Admin routes (served mode and the transport alike; no auth, never subject to faults; every
+setting is validated before any is applied, a bad one is a 400 naming it):
 
 * ``GET  /__sandbox__/authenticate/{id}`` - hosted HTML page with Approve / Decline / Cancel forms
 * ``POST /__sandbox__/authenticate/{id}`` - form field ``action=approve|decline|cancel``; 303 to
@@ -75,7 +88,8 @@ Admin routes (served mode and the transport alike; no auth, never subject to fau
 * ``POST /__sandbox__/charges/{id}/chargeback`` ``{"amount"?}`` - emits CHARGEBACK_SUCCEEDED
 * ``GET  /__sandbox__/events`` - every emitted envelope, in order
 * ``GET  /__sandbox__/webhooks`` - envelopes still awaiting delivery
-* ``POST /__sandbox__/webhooks/deliver`` - deliver due webhooks now (served mode only)
+* ``POST /__sandbox__/webhooks/deliver`` - deliver due webhooks now (served mode only; answers
+  ``{"delivered": 0}`` at once while another delivery run is under way)
 """
 
 from ._charges import DECLINE_CODES, DECLINE_RANGE, MAX_AMOUNT, MIN_AMOUNT

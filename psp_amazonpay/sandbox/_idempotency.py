@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from attrs import frozen
 
-IdempotencyScope = tuple[str, str, str, str]  # (merchant, method, path, key)
+IdempotencyScope = tuple[str, str, str, str]  # (merchant: key digest + Merchant-Id, method, path, key)
 
 
 @frozen
