@@ -567,7 +567,7 @@ class PproSimulator:
             case ("GET", ["clock"]):
                 return _json_response(200, {"now": iso_ms(self.clock.now())})
             case ("POST", ["clock", "advance"]):
-                seconds = _number(self._admin_json(body), "seconds", required=True)
+                seconds = _number(self._admin_json(body), "seconds")
                 try:
                     now = self.clock.advance(seconds)
                 except ValueError as exc:
@@ -651,13 +651,13 @@ class PproSimulator:
                 expected = ", ".join(sorted(allowed))
                 raise bad_request(f"unknown fault setting {name}; expected one of {expected}")
             if name in _RATE_KNOBS:
-                checked[name] = _number(data, name, required=True, maximum=1.0)
+                checked[name] = _number(data, name, maximum=1.0)
             elif name in _SWITCH_KNOBS:
                 if not isinstance(data[name], bool):
                     raise bad_request(f"{name} must be a boolean")
                 checked[name] = data[name]
             elif name == "latency_s":
-                checked[name] = _number(data, name, required=True, maximum=MAX_FAULT_LATENCY_S)
+                checked[name] = _number(data, name, maximum=MAX_FAULT_LATENCY_S)
             else:  # retry_after_s: null switches the header off
                 checked[name] = _whole(data, name, 0, MAX_RETRY_AFTER_S)
         for name, value in checked.items():
@@ -703,10 +703,9 @@ def _media_type(headers: Mapping[str, str]) -> str:
     return headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def _number(data: Json, name: str, *, required: bool, maximum: float | None = None) -> float:
+def _number(data: Json, name: str, maximum: float | None = None) -> float:
+    """A required finite number from 0 to ``maximum``."""
     value = data.get(name)
-    if value is None and not required:
-        return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise bad_request(f"{name} must be a number")
     if value < 0 or (maximum is not None and value > maximum):
