@@ -39,8 +39,17 @@ class UsageError(Exception):
     """A flag combination that cannot work; the message says what to change."""
 
 
+def _hostname(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- evaluated for the ValueError an invalid port raises
+    except ValueError as error:  # "Invalid IPv6 URL", a port outside 0..65535
+        raise UsageError(f"--webhooks-url {url!r}: not a valid URL ({error})") from None
+    return parts.hostname
+
+
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    if args.webhooks_url is not None and urlsplit(args.webhooks_url).hostname not in LOOPBACK:
+    if args.webhooks_url is not None and _hostname(args.webhooks_url) not in LOOPBACK:
         raise UsageError(
             f"--webhooks-url {args.webhooks_url!r}: the sandbox delivers webhooks only to this machine; "
             "use a URL on 127.0.0.1 or localhost (for example http://127.0.0.1:8000/webhooks)"

@@ -108,6 +108,13 @@ def test_webhooks_can_only_go_to_this_machine() -> None:
     assert "127.0.0.1" in out.getvalue()
 
 
+@pytest.mark.parametrize("url", ["http://[", "http://127.0.0.1:99999/hooks"])
+def test_a_webhooks_url_that_does_not_parse_is_a_usage_error(url: str) -> None:
+    out = io.StringIO()
+    assert serve(sandbox_args("--port", "0", "--webhooks-url", url), out=out) == 2
+    assert "not a valid URL" in out.getvalue()
+
+
 def test_a_port_must_be_a_port() -> None:
     with pytest.raises(SystemExit):
         sandbox_args("--port", "70000")
