@@ -23,7 +23,7 @@ from ._charges import ChargeService
 from ._clock import SandboxClock, iso_ms
 from ._config import SandboxConfig
 from ._errors import ApiError, SandboxStateError, UnknownResourceError, bad_request
-from ._faults import INJECTED_LATENCY_S, Faults, Injection
+from ._faults import INJECTED_LATENCY_S, Faults, Injection, break_answer
 from ._hosted_page import ACTIONS, render_page, render_result
 from ._idempotency import StoredResponse, body_fingerprint
 from ._ids import IdFactory
@@ -186,7 +186,7 @@ class PproSimulator:
         return SimResponse(
             response.status,
             response.headers,
-            response.body,
+            break_answer(after_store, response.status, response.body) if after_store else response.body,
             drop_connection=dropped,
             delay_s=delay,
             timeout=after_store == "timeout_after_store",
