@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -342,6 +342,167 @@ TABLE: list[Bad] = [
     Bad("find an empty merchant reference", "find_payment", "", "merchant_reference"),
     Bad("get an empty mandate id", "get_mandate", "", "mandate_id"),
     Bad("get a mandate id escaping its path", "get_mandate", "../payment-charges", "mandate_id"),
+    # -- issue #12 (round two): header-unsafe text, unbounded fields, path steps, enums as
+    #    strings, naive datetimes, URLs that are not URLs --------------------------------------
+    authorize("idempotency key with CR LF", "idempotency_key", idempotency_key="k-1\r\nX-Evil: 1"),
+    authorize("idempotency key with NUL", "idempotency_key", idempotency_key="k\x001"),
+    authorize("idempotency key with a tab", "idempotency_key", idempotency_key="k\t1"),
+    authorize("non-ASCII idempotency key", "idempotency_key", idempotency_key="clé-1"),
+    authorize("idempotency key with a leading space", "idempotency_key", idempotency_key=" k-1"),
+    authorize("merchant reference with a line feed", "merchant_reference", merchant_reference="order\n1"),
+    authorize("merchant reference with NUL", "merchant_reference", merchant_reference="order\x001"),
+    authorize(
+        "merchant reference with a zero-width space", "merchant_reference", merchant_reference="order\u200b1"
+    ),
+    authorize(
+        "merchant reference with a bidi override", "merchant_reference", merchant_reference="order\u202e1"
+    ),
+    authorize(
+        "merchant reference with a lone surrogate", "merchant_reference", merchant_reference="o\ud8001"
+    ),
+    authorize(
+        "consumer locale over 35 characters", "consumer.locale", consumer=consumer(locale="en-" + "x" * 40)
+    ),
+    authorize("consumer locale with a line feed", "consumer.locale", consumer=consumer(locale="en\nUS")),
+    authorize("consumer locale of the wrong type", "consumer.locale", consumer=consumer(locale=["en"])),
+    authorize(
+        "over-long merchant consumer reference",
+        "consumer.merchant_consumer_reference",
+        consumer=consumer(merchant_consumer_reference=LONG),
+    ),
+    authorize("consumer name with NUL", "consumer.name", consumer=consumer(name="John\x00Smith")),
+    authorize("consumer email with CR LF", "consumer.email", consumer=consumer(email="a@b.c\r\nBcc: x")),
+    authorize("description with an escape character", "description", description="Order \x1b[31m1"),
+    authorize("label value with CR LF", "labels['k']", labels={"k": "v\r\nX: 1"}),
+    authorize("return URL with NUL", "return_url", return_url="https://shop.example/r\x00x"),
+    authorize("return URL with CR LF", "return_url", return_url="https://shop.example/r\r\nLocation: x"),
+    authorize("return URL with port 99999", "return_url", return_url="https://shop.example:99999/r"),
+    authorize(
+        "return URL with a port that is a word", "return_url", return_url="https://shop.example:http/r"
+    ),
+    authorize("return URL with a space", "return_url", return_url="https://shop.example/a b"),
+    authorize("webhook URL with port 99999", "webhook_url", webhook_url="https://shop.example:99999/hooks"),
+    Bad(
+        "capture with an idempotency key holding CR LF",
+        "capture",
+        CaptureRequest(AUTHORIZED, idempotency_key="k\r\n1"),
+        "idempotency_key",
+    ),
+    Bad(
+        "void with a reference holding a line feed",
+        "void",
+        VoidRequest(AUTHORIZED, merchant_reference="void\n1"),
+        "merchant_reference",
+    ),
+    Bad(
+        "refund with a non-ASCII idempotency key",
+        "refund",
+        RefundRequest(CAPTURED, idempotency_key="rembourse-é"),
+        "idempotency_key",
+    ),
+    Bad("refund reason as a string", "refund", RefundRequest(CAPTURED, reason="RETURN"), "reason"),  # type: ignore[arg-type]
+    Bad(
+        "refund of a payment with a naive capture time",
+        "refund",
+        RefundRequest(attrs.evolve(CAPTURED, captured_at=datetime(2026, 1, 14, 12, 0))),
+        "payment.captured_at",
+    ),
+    Bad(
+        "capture of a payment whose id is '..'",
+        "capture",
+        CaptureRequest(attrs.evolve(AUTHORIZED, id="..")),
+        "payment.id",
+    ),
+    Bad(
+        "capture of a payment whose id is '.'",
+        "capture",
+        CaptureRequest(attrs.evolve(AUTHORIZED, id=".")),
+        "payment.id",
+    ),
+    Bad(
+        "mandate start that is naive",
+        "create_mandate",
+        mandate_request(start=datetime(2026, 1, 15, 12)),
+        "start",
+    ),
+    Bad(
+        "mandate end that is naive",
+        "create_mandate",
+        mandate_request(end=datetime(2027, 1, 15, 12)),
+        "end",
+    ),
+    Bad(
+        "mandate frequency unit as a string",
+        "create_mandate",
+        mandate_request(frequency=Frequency("MONTHLY", 1)),  # type: ignore[arg-type]
+        "frequency.unit",
+    ),
+    Bad(
+        "mandate frequency as a dict",
+        "create_mandate",
+        mandate_request(frequency={"unit": "MONTHLY", "interval": 1}),
+        "frequency",
+    ),
+    Bad(
+        "mandate frequency interval as a string",
+        "create_mandate",
+        mandate_request(frequency=Frequency(FrequencyUnit.MONTHLY, "1")),  # type: ignore[arg-type]
+        "frequency.interval",
+    ),
+    Bad(
+        "mandate amount type as a string",
+        "create_mandate",
+        mandate_request(amount_type="FIXED"),
+        "amount_type",
+    ),
+    Bad(
+        "mandate initial charge capture mode as a string",
+        "create_mandate",
+        mandate_request(initial_charge=InitialCharge(usd(1_000), capture_mode="automatic")),  # type: ignore[arg-type]
+        "initial_charge.capture_mode",
+    ),
+    Bad(
+        "mandate initial charge as a dict",
+        "create_mandate",
+        mandate_request(initial_charge={"amount": usd(1_000)}),
+        "initial_charge",
+    ),
+    Bad(
+        "mandate with an idempotency key holding a line feed",
+        "create_mandate",
+        mandate_request(idempotency_key="a\nb"),
+        "idempotency_key",
+    ),
+    Bad(
+        "charge of a mandate with capture mode as a string",
+        "charge_mandate",
+        mandate_charge(capture_mode="automatic"),
+        "capture_mode",
+    ),
+    Bad(
+        "charge of a mandate whose id is '..'",
+        "charge_mandate",
+        mandate_charge(mandate_id=".."),
+        "mandate_id",
+    ),
+    Bad(
+        "revoke with an idempotency key holding CR LF",
+        "revoke_mandate",
+        RevokeMandateRequest("agr_1", "k\r\n1"),
+        "idempotency_key",
+    ),
+    Bad("revoke with a mandate id '.'", "revoke_mandate", RevokeMandateRequest("."), "mandate_id"),
+    Bad("get the payment id '..' (GET /v1)", "get_payment", "..", "payment_id"),
+    Bad("get the payment id '.'", "get_payment", ".", "payment_id"),
+    Bad("get the payment id '...'", "get_payment", "...", "payment_id"),
+    Bad("get a payment id with a backslash", "get_payment", "charge_1\\..", "payment_id"),
+    Bad("get the mandate id '..'", "get_mandate", "..", "mandate_id"),
+    Bad("find a reference with a line feed", "find_payment", "order\n1", "merchant_reference"),
+    Bad("find a reference with NUL", "find_payment", "order\x001", "merchant_reference"),
+    Bad("find a reference with a zero-width space", "find_payment", "order\u200b1", "merchant_reference"),
+    Bad("find an over-long reference", "find_payment", LONG, "merchant_reference"),
+    Bad("find a reference that is None", "find_payment", None, "merchant_reference"),
+    Bad("find a blank reference", "find_payment", "   ", "merchant_reference"),
 ]
 
 CONSTRUCTION: list[tuple[str, Callable[[], object], type[Exception]]] = [
@@ -355,6 +516,10 @@ CONSTRUCTION: list[tuple[str, Callable[[], object], type[Exception]]] = [
     ("Money parsed from NaN", lambda: Money.parse("NaN", USD), ValueError),
     ("Money parsed with too many places", lambda: Money.parse("1.005", USD), ValueError),
     ("Money parsed from words", lambda: Money.parse("ten dollars", USD), ValueError),
+    ("Money parsed from 1e999999999", lambda: Money.parse("1e999999999", USD), ValueError),
+    ("Money parsed from 1e-999999999", lambda: Money.parse("1e-999999999", USD), ValueError),
+    ("Money parsed from 31 digits", lambda: Money.parse("9" * 31, USD), ValueError),
+    ("Money parsed from 101 characters", lambda: Money.parse("1" * 101, USD), ValueError),
 ]
 
 
@@ -414,9 +579,9 @@ def test_the_table_covers_at_least_forty_kinds_across_every_operation() -> None:
         "find_payment",
         "get_mandate",
     }
-    assert len(TABLE) >= 100
+    assert len(TABLE) >= 165
     assert len({bad.name for bad in TABLE}) == len(TABLE)  # every row a distinct kind
-    assert len(CONSTRUCTION) == 10
+    assert len(CONSTRUCTION) == 14
 
 
 # -- ids inside requests: the same rules as the ids of reads --------------------------------
