@@ -254,6 +254,7 @@ def test_a_broken_answer_after_the_psp_committed_never_doubles_an_effect(
         "post_commit_understood": 0,
     }
     by_kind: Counter[str] = Counter()
+    by_gateway: Counter[str] = Counter()
     problems: list[str] = []
     for index in range(total):
         operation, kind, via = combinations[index] if index < len(combinations) else rng.choice(combinations)
@@ -281,9 +282,11 @@ def test_a_broken_answer_after_the_psp_committed_never_doubles_an_effect(
             problems.append(f"{operation} via {via} after {kind}: no effect, though the PSP committed")
         stats["post_commit_scenarios"] += 1
         by_kind[kind] += 1
+        by_gateway[via] += 1
         contract.advance(timedelta(seconds=1))
     psp_report.fault_stats.update(stats)
     psp_report.fault_detail["post_commit_by_kind"] = dict(sorted(by_kind.items()))
+    psp_report.fault_detail["post_commit_by_gateway"] = dict(sorted(by_gateway.items()))
     assert stats["post_commit_double_effects"] == 0, "\n".join(problems)
     assert stats["post_commit_lost_effects"] == 0, "\n".join(problems)
     assert not problems, "\n".join(problems)
