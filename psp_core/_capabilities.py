@@ -33,6 +33,7 @@ from ._models import (
     VoidRequest,
 )
 from ._money import Money
+from ._status import PaymentStatus
 
 MAX_TEXT = 512
 """Longest free-text value accepted (PPRO's limit for every string)."""
@@ -279,6 +280,8 @@ def _payment(request: CaptureRequest | VoidRequest | RefundRequest) -> Payment:
     if not isinstance(request.payment, Payment):
         raise ValidationError("payment", f"must be a Payment, got {type(request.payment).__name__}")
     check_id("payment.id", request.payment.id)
+    # A host that stored the payment as JSON and rebuilt it by hand may pass a plain string.
+    _enum("payment.status", request.payment.status, PaymentStatus)
     return request.payment
 
 

@@ -420,6 +420,12 @@ TABLE: list[Bad] = [
         "payment.id",
     ),
     Bad(
+        "capture of a payment whose status is a string",
+        "capture",
+        CaptureRequest(attrs.evolve(AUTHORIZED, status="authorized")),
+        "payment.status",
+    ),
+    Bad(
         "mandate start that is naive",
         "create_mandate",
         mandate_request(start=datetime(2026, 1, 15, 12)),

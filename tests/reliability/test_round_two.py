@@ -615,3 +615,32 @@ def test_a_host_client_that_follows_redirects_never_sends_anything_elsewhere(kin
             run(capture())
     assert [r.url.host for r in reached] == ["ppro.test"]
     assert isinstance(caught.value, ProviderError) and caught.value.http_status == status
+
+
+class _Interrupting(httpx.BaseTransport):
+    """Ctrl-C while a write is on its way: the request has left for the transport."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_sync_write_propagates_with_the_outcome_as_its_cause() -> None:
+    from psp_amazonpay import _plugin
+
+    failures = _Failures()
+    payment = Payment.new(
+        "amazon_pay", "charge_1", PaymentStatus.AUTHORIZED, Money(1_000, USD), authorized=Money(1_000, USD)
+    )
+    gw = Gateway(
+        "amazon_pay",
+        options=options(base_url="https://ppro.test"),
+        environ={},
+        transport=_Interrupting(),
+        plugins=[("amazon_pay", _plugin), ("failures", failures)],
+        load_entrypoints=False,
+    )
+    with gw, pytest.raises(KeyboardInterrupt) as caught:
+        gw.capture(CaptureRequest(payment, idempotency_key="cap-int"))
+    outcome = unknown_outcome_of(caught.value)
+    assert outcome is not None and outcome.idempotency_key == "cap-int"
+    assert failures.errors == [outcome]
