@@ -141,6 +141,7 @@ class _Exchange:
     """A write got a 2xx answer: the provider performed it, whatever the flow makes of it."""
     write_in_flight: bool = False
     """A write's send started and no answer is back yet: cancelling now may leave it done."""
+    last_response: httpx.Response | None = None
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
@@ -273,6 +274,7 @@ class _Exchange:
     def answer(self, flow: Flow[T], request: httpx.Request, response: httpx.Response) -> httpx.Request:
         """Hand ``response`` to the flow; its next request, or StopIteration with the result."""
         self.write_in_flight = False
+        self.last_response = response
         if self.is_write(request) and response.is_success:
             self.committed = True
         try:
@@ -281,6 +283,16 @@ class _Exchange:
             raise
         except Exception as error:
             raise self.verdict(error, response) from None
+
+    def ready(self, request: httpx.Request) -> httpx.Request:
+        """``request`` prepared for sending; refusing it after a write committed leaves that
+        write's outcome open, so the refusal is then an unknown outcome too."""
+        try:
+            return self.prepare(request)
+        except PspError as error:
+            if self.last_response is not None and (self.committed or self.may_have_reached):
+                raise self.verdict(error, self.last_response) from None
+            raise
 
     def verdict(self, error: Exception, response: httpx.Response) -> Exception:
         """The error the host gets when a flow raises on an answer.
@@ -377,7 +389,7 @@ def drive(
     try:
         request = exchange.start(flow)
         while True:
-            response = _send(exchange, client, exchange.prepare(request))
+            response = _send(exchange, client, exchange.ready(request))
             request = exchange.answer(flow, request, response)
     except StopIteration as done:
         result: T = done.value
@@ -439,7 +451,7 @@ async def drive_async(
     try:
         request = exchange.start(flow)
         while True:
-            response = await _send_async(exchange, client, exchange.prepare(request))
+            response = await _send_async(exchange, client, exchange.ready(request))
             request = exchange.answer(flow, request, response)
     except StopIteration as done:
         result: T = done.value

@@ -644,3 +644,43 @@ def test_an_interrupted_sync_write_propagates_with_the_outcome_as_its_cause() ->
     outcome = unknown_outcome_of(caught.value)
     assert outcome is not None and outcome.idempotency_key == "cap-int"
     assert failures.errors == [outcome]
+
+
+def test_a_flow_refused_mid_way_after_its_write_committed_is_an_unknown_outcome() -> None:
+    # The second request of a flow goes to another origin and is refused (credentials never
+    # leave the base URL); the first, a POST, was already answered 200, so the write happened.
+    from psp_amazonpay import _settings
+
+    class TwoStep:
+        @hookimpl
+        def psp_provider_info(self) -> Any:
+            return attrs.evolve(_settings.provider_info(), name="twostep")
+
+        @hookimpl
+        def psp_configure(self, options: Any, environ: Any) -> Any:
+            return _settings.configure(options, environ)
+
+        @hookimpl
+        def psp_revoke_mandate(self, config: Any, request: RevokeMandateRequest) -> Any:
+            yield httpx.Request("POST", f"/v1/payment-agreements/{request.mandate_id}/revocations")
+            yield httpx.Request("GET", "https://collector.example/agreement")
+
+    reached: list[str] = []
+
+    def ppro(request: httpx.Request) -> httpx.Response:
+        reached.append(f"{request.method} {request.url.host}")
+        return httpx.Response(200, json={"status": "REVOKED"})
+
+    gw = Gateway(
+        "twostep",
+        options=options(base_url="https://ppro.test"),
+        environ={},
+        transport=httpx.MockTransport(ppro),
+        plugins=[("twostep", TwoStep())],
+        load_entrypoints=False,
+    )
+    with gw, pytest.raises(TransportError) as caught:
+        gw.revoke_mandate(RevokeMandateRequest("agr_1", idempotency_key="rv-2"))
+    assert reached == ["POST ppro.test"]
+    assert caught.value.outcome_unknown and caught.value.idempotency_key == "rv-2"
+    assert "collector.example" in str(caught.value)
