@@ -417,12 +417,16 @@ def _fuzz(op: Op, status: int, body: Any) -> None:
         try:
             result = _outcome(op, script, gw)
         except PspError as error:
-            if op.name in WRITES and 200 <= status < 300:
-                # The one rule for writes: PPRO answered 2xx, so it acted; whatever the body,
-                # the host is told the outcome is unknown and given the key, never "nothing".
-                assert isinstance(error, TransportError), repr(error)
-                assert error.outcome_unknown and error.idempotency_key, repr(error)
-            return
+            failure: PspError | None = error
+        else:
+            failure = None
+    if failure is not None:
+        if op.name in WRITES and 200 <= status < 300:
+            # The one rule for writes: PPRO answered 2xx, so it acted; whatever the body,
+            # the host is told the outcome is unknown and given the key, never "nothing".
+            assert isinstance(failure, TransportError), repr(failure)
+            assert failure.outcome_unknown and failure.idempotency_key, repr(failure)
+        return
     assert result is None or isinstance(result, Payment | Mandate)
     if op.name == "find_payment":
         assert result is None or isinstance(result, Payment)
