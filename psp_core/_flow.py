@@ -142,6 +142,7 @@ class _Exchange:
     write_in_flight: bool = False
     """A write's send started and no answer is back yet: cancelling now may leave it done."""
     last_response: httpx.Response | None = None
+    """The answer the flow saw last: a later failure is attributed to its request."""
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
@@ -157,8 +158,9 @@ class _Exchange:
         for name, secret in self.endpoint.secret_headers:
             headers[name] = secret.reveal()
         if request.method not in _IDEMPOTENT_METHODS:
-            # Namespaced by operation, so a host that reuses one key for an authorize and a
-            # refund never has the provider treat the second as a replay of the first.
+            # Scoped by operation and resource, so a host that reuses one key for an authorize
+            # and a refund, or for captures of two payments, never has the provider treat the
+            # second as a replay of the first.
             scoped = scoped_idempotency_key(self.operation, self.resource, self.idempotency_key)
             headers[self.config.idempotency_header] = idempotency_key_for(scoped, self.posts)
             self.posts += 1
