@@ -4,6 +4,8 @@ nothing is sent.
 Each row goes through a real Amazon Pay gateway over the sandbox transport; the transport's
 request counter (and the sandbox's own) must stay at zero. A few inputs cannot even be
 built (a float ``Money``); those rows assert the construction-time TypeError/ValueError.
+Settings no gateway can work with (credentials that cannot be a header, unbounded times) are
+the CONFIGURATION rows: a ``ConfigurationError`` naming the option, before any I/O.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 from psp_core import (
     CaptureMode,
     CaptureRequest,
+    ConfigurationError,
     Consumer,
     Frequency,
     FrequencyUnit,
@@ -529,6 +532,44 @@ CONSTRUCTION: list[tuple[str, Callable[[], object], type[Exception]]] = [
 ]
 
 
+CONFIGURATION: list[tuple[str, str, object]] = [
+    ("api key with CR LF", "api_key", "key_ok\r\nX-Injected: 1"),
+    ("api key with a line feed inside", "api_key", "key_ok\nX-Injected: 1"),
+    ("api key with NUL", "api_key", "key\x00ok"),
+    ("non-ASCII api key", "api_key", "key_ünïcode"),
+    ("api key with a line separator", "api_key", "key\u2028ok"),
+    ("merchant id with CR LF", "merchant_id", "merch\r\nX-Injected: 1"),
+    ("non-ASCII merchant id", "merchant_id", "merch_ü"),
+    ("webhook secret with a line feed inside", "webhook_secret", "whsec\nsecond-line"),
+    ("infinite webhook tolerance", "webhook_tolerance_s", math.inf),
+    ("NaN webhook tolerance", "webhook_tolerance_s", math.nan),
+    ("webhook tolerance 1e400 as text", "webhook_tolerance_s", "1e400"),
+    ("webhook tolerance of 10**30 seconds", "webhook_tolerance_s", 10**30),
+    ("webhook tolerance over a day", "webhook_tolerance_s", 86_401),
+    ("negative webhook tolerance", "webhook_tolerance_s", -1),
+    ("infinite timeout", "timeout_s", math.inf),
+    ("timeout over ten minutes", "timeout_s", 601),
+    ("zero timeout", "timeout_s", "0"),
+]
+"""Settings no gateway can work with: a ConfigurationError naming the option, before any I/O."""
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [row[1:] for row in CONFIGURATION], ids=[row[0] for row in CONFIGURATION]
+)
+def test_unsendable_credentials_and_unbounded_settings_are_configuration_errors(
+    option: str, value: object
+) -> None:
+    sb = new_sandbox()
+    with pytest.raises(ConfigurationError) as caught:
+        sandbox_gateway(sb, **{option: value})
+    assert option in str(caught.value)
+    assert sb.request_count == 0
+    if option in ("api_key", "webhook_secret"):
+        shown = str(caught.value) + repr(caught.value)
+        assert not any(str(value)[i : i + 8] in shown for i in range(len(str(value)) - 7))
+
+
 def _call(kind: str, bad: Bad) -> tuple[ValidationError, int]:
     """Run one row; returns the error and how many requests reached the sandbox."""
     sb = new_sandbox()
@@ -588,6 +629,7 @@ def test_the_table_covers_at_least_forty_kinds_across_every_operation() -> None:
     assert len(TABLE) >= 165
     assert len({bad.name for bad in TABLE}) == len(TABLE)  # every row a distinct kind
     assert len(CONSTRUCTION) == 14
+    assert len(CONFIGURATION) >= 15
 
 
 # -- ids inside requests: the same rules as the ids of reads --------------------------------
