@@ -9,6 +9,14 @@ definitive result with exactly one effect at the PSP, or an error after which re
 same key again, or a status read by merchant reference where the write has one) reaches one.
 The figures go into the report: ``fault_scenarios``, ``faults_injected``, ``double_effects``,
 ``unresolved``; ``faults_by_kind`` and ``outcome_unknown`` say what was tried.
+
+The post-commit campaign is the sharpest case: the PSP performed the write and answered 2xx,
+and the answer that arrives is broken (not JSON, cut short, of the wrong type, without its
+id, with an unknown status or another amount, nested too deep to parse). Every write meets
+every such answer through both gateways; the host does what the error tells it (an error
+that does not say "unknown outcome" reads as "nothing happened", so the host retries with a
+new key), and the PSP must end with exactly one effect. Its figures are the report's
+``post_commit_*`` entries.
 """
 
 from __future__ import annotations
@@ -25,7 +33,6 @@ from psp_core import (
     CaptureRequest,
     MandateChargeRequest,
     PspError,
-    RateLimitedError,
     RefundRequest,
     RevokeMandateRequest,
     TransportError,
@@ -127,7 +134,8 @@ def _resume(scenario: Scenario, error: PspError, key: str | None, via: str, rng:
 
     An unknown outcome is resumed with the key the error carries (the host may never have
     seen one) or by a read by merchant reference; an error that says nothing landed is
-    retried as a host would, with its own key or none. Anything else is unresolved.
+    retried as a host would, with a new key (the gateway makes one): if something did land,
+    that retry is the double effect the campaign exists to catch. Anything else is unresolved.
     """
     if isinstance(error, TransportError) and error.outcome_unknown:
         if error.idempotency_key is None:
@@ -139,8 +147,8 @@ def _resume(scenario: Scenario, error: PspError, key: str | None, via: str, rng:
             except PspError:
                 pass  # the read failed too; resume with the key
         key = error.idempotency_key
-    elif not isinstance(error, TransportError | RateLimitedError):
-        return False
+    else:
+        key = None
     try:
         scenario.write(key, via)
     except PspError:
@@ -212,3 +220,74 @@ def test_random_faults_never_double_or_lose_an_effect(
     assert stats["unresolved"] == 0, "\n".join(problems)
     if fault_scenarios >= len(operations):
         assert set(by_operation) == set(operations)
+
+
+BROKEN_AFTER_COMMIT = (
+    "garbled_after_store",
+    "truncated_after_store",
+    "wrong_type_after_store",
+    "missing_id_after_store",
+    "unknown_status_after_store",
+    "wrong_amount_after_store",
+    "deep_nesting_after_store",
+)
+"""The broken-2xx fault kinds of :data:`psp_core.FAULT_KINDS`: the PSP committed the write."""
+
+
+@pytest.mark.psp_verifies("faults")
+def test_a_broken_answer_after_the_psp_committed_never_doubles_an_effect(
+    contract: Contract, fault_scenarios: int, psp_report: ProviderReport
+) -> None:
+    kinds = [kind for kind in BROKEN_AFTER_COMMIT if kind in contract.sandbox.fault_kinds]
+    if not kinds or fault_scenarios <= 0:
+        pytest.skip("the sandbox breaks no answers" if not kinds else "no fault scenarios requested")
+    operations = _operations(contract)
+    combinations = [(op, kind, via) for op in operations for kind in kinds for via in ("sync", "async")]
+    # Every combination at least once, then as many more as asked for, in a seeded order.
+    rng = random.Random(f"post-commit:{contract.seed}")
+    total = max(fault_scenarios, len(combinations))
+    stats = {
+        "post_commit_scenarios": 0,
+        "post_commit_double_effects": 0,
+        "post_commit_lost_effects": 0,
+        "post_commit_outcome_unknown": 0,
+        "post_commit_understood": 0,
+    }
+    by_kind: Counter[str] = Counter()
+    by_gateway: Counter[str] = Counter()
+    problems: list[str] = []
+    for index in range(total):
+        operation, kind, via = combinations[index] if index < len(combinations) else rng.choice(combinations)
+        scenario = _scenario(contract, operation)
+        before = scenario.effects()
+        key = f"post-commit-{contract.seed}-{index}" if rng.random() < 0.5 else None
+        contract.sandbox.inject_fault(kind)
+        try:
+            scenario.write(key, via)
+        except PspError as error:
+            contract.sandbox.clear_faults()
+            unknown = isinstance(error, TransportError) and error.outcome_unknown
+            stats["post_commit_outcome_unknown"] += unknown
+            if not _resume(scenario, error, key, via, rng):
+                problems.append(f"{operation} via {via} after {kind}: unresolved after {error!r}")
+        else:
+            stats["post_commit_understood"] += 1  # the breakage missed a field the write needs
+        contract.sandbox.clear_faults()
+        added = scenario.effects() - before
+        if added > 1:
+            stats["post_commit_double_effects"] += 1
+            problems.append(f"{operation} via {via} after {kind}: {added} effects")
+        elif added < 1:
+            stats["post_commit_lost_effects"] += 1
+            problems.append(f"{operation} via {via} after {kind}: no effect, though the PSP committed")
+        stats["post_commit_scenarios"] += 1
+        by_kind[kind] += 1
+        by_gateway[via] += 1
+        contract.advance(timedelta(seconds=1))
+    psp_report.fault_stats.update(stats)
+    psp_report.fault_detail["post_commit_by_kind"] = dict(sorted(by_kind.items()))
+    psp_report.fault_detail["post_commit_by_gateway"] = dict(sorted(by_gateway.items()))
+    assert stats["post_commit_double_effects"] == 0, "\n".join(problems)
+    assert stats["post_commit_lost_effects"] == 0, "\n".join(problems)
+    assert not problems, "\n".join(problems)
+    assert stats["post_commit_outcome_unknown"] > 0  # the campaign did reach the rule it checks

@@ -22,6 +22,7 @@ from psp_core import (
 
 from ._settings import DEFAULT_WEBHOOK_TOLERANCE_S
 from .sandbox import DECLINE_RANGE, Sandbox, SandboxConfig, WebhookDelivery, sign
+from .sandbox._faults import BROKEN_ANSWERS
 
 _API_KEY = "contract_api_key"
 _MERCHANT_ID = "contract_merchant"
@@ -42,6 +43,7 @@ _FAULTS: Mapping[str, str] = {
     "timeout": "timeout",
     "409_in_flight": "409_in_flight",
     "latency": "latency",
+    **{kind: kind for kind in BROKEN_ANSWERS},
 }
 
 _MOVED = {"captures": "CAPTURED", "refunds": "REFUNDED", "voids": "VOIDED"}

@@ -83,7 +83,9 @@ def _error_message(response: httpx.Response) -> str:
     try:
         body = structure(response.json(), ErrorBody, "error")
     except Exception:
-        snippet = response.content[:200].decode("utf-8", "replace").strip()
+        # The whole body, never a cut of it: a cut could split a secret an upstream echoed
+        # and leave a piece too short to recognize. The core scrubs, then bounds the text.
+        snippet = " ".join(response.content.decode("utf-8", "replace").split())
         return snippet or response.reason_phrase or "no details"
     return body.failure_message or body.message or response.reason_phrase or "no details"
 

@@ -168,7 +168,8 @@ def timestamp(raw: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise ProviderResponseError(f"malformed PPRO timestamp {raw[:40]!r}") from None
+        # Quoted whole: the core scrubs secrets first and bounds the text after.
+        raise ProviderResponseError(f"malformed PPRO timestamp {raw!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 

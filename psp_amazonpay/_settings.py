@@ -126,7 +126,19 @@ def _secret(
         return value
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"amazon_pay: {name} must be a non-empty string ({_describe(name)})")
+    _header_safe(name, value.strip(), shown=False)
     return Secret(value.strip())
+
+
+def _header_safe(name: str, value: str, *, shown: bool) -> None:
+    """Refuse what cannot go into an HTTP header (CR, LF, NUL, non-ASCII), without showing a secret."""
+    bad = next((char for char in value if not " " <= char <= "~"), None)
+    if bad is not None:
+        what = f"{value!r}" if shown else "the value (not shown)"
+        raise ConfigurationError(
+            f"amazon_pay: {name} contains {bad!r}, which cannot be sent in an HTTP header; check "
+            f"{what} for a pasted line break or a non-ASCII character ({_describe(name)})"
+        )
 
 
 def _flag(name: str, options: Mapping[str, object], environ: Mapping[str, str], default: bool) -> bool:
@@ -143,6 +155,11 @@ def _flag(name: str, options: Mapping[str, object], environ: Mapping[str, str], 
     raise ConfigurationError(f"amazon_pay: {name} must be true or false, got {value!r} ({_describe(name)})")
 
 
+MAX_SECONDS: Mapping[str, float] = {"timeout_s": 600.0, "webhook_tolerance_s": 86_400.0}
+"""Upper bounds (decisions, documented in docs/amazon_pay.md): a longer timeout would hold a
+worker for no gain, and a tolerance beyond a day makes a captured webhook replayable for days."""
+
+
 def _seconds(name: str, options: Mapping[str, object], environ: Mapping[str, str], default: float) -> float:
     value = _raw(name, options, environ)
     if value is None:
@@ -153,9 +170,12 @@ def _seconds(name: str, options: Mapping[str, object], environ: Mapping[str, str
         )
     except ValueError:
         seconds = -1.0
-    if not seconds > 0:
+    maximum = MAX_SECONDS[name]
+    # "not <=" also refuses NaN; inf would overflow timedelta (OverflowError) further on.
+    if not 0 < seconds <= maximum:
         raise ConfigurationError(
-            f"amazon_pay: {name} must be a positive number of seconds, got {value!r} ({_describe(name)})"
+            f"amazon_pay: {name} must be a number of seconds above 0 and at most {maximum:g}, "
+            f"got {value!r} ({_describe(name)})"
         )
     return seconds
 
@@ -203,6 +223,7 @@ def configure(options: Mapping[str, object], environ: Mapping[str, str]) -> Prov
     merchant_id = _raw("merchant_id", options, environ)
     if not isinstance(merchant_id, str) or not merchant_id.strip():
         raise ConfigurationError(f"amazon_pay: merchant_id is not set; set the {_describe('merchant_id')}")
+    _header_safe("merchant_id", merchant_id.strip(), shown=True)
     separate = _flag("separate_captures", options, environ, True)
     tolerance = _seconds("webhook_tolerance_s", options, environ, DEFAULT_WEBHOOK_TOLERANCE_S)
     assert api_key is not None

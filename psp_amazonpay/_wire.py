@@ -313,6 +313,8 @@ def from_json(content: bytes, cls: type[T], what: str) -> T:
         raw = json.loads(content)
     except (ValueError, UnicodeDecodeError):
         raise ProviderResponseError(f"{what}: the response is not JSON") from None
+    except RecursionError:
+        raise ProviderResponseError(f"{what}: the response is JSON nested too deeply to read") from None
     return structure(raw, cls, what)
 
 
@@ -322,7 +324,8 @@ def structure(raw: object, cls: type[T], what: str) -> T:
     try:
         return _CONVERTER.structure(raw, cls)
     except cattrs.BaseValidationError as error:
-        detail = "; ".join(cattrs.transform_error(error))[:500]
+        # Whole: the core bounds exception text after scrubbing it, so no cut splits a secret.
+        detail = "; ".join(cattrs.transform_error(error))
         raise ProviderResponseError(f"{what}: unexpected response shape: {detail}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise ProviderResponseError(f"{what}: unexpected response shape: {error}") from None

@@ -20,8 +20,9 @@ from ._errors import (
     UnsupportedOperationError,
     ValidationError,
     WebhookVerificationError,
+    unknown_outcome_of,
 )
-from ._flow import Flow, idempotency_key_for
+from ._flow import Flow, idempotency_key_for, scoped_idempotency_key
 from ._gateway import AsyncGateway, Gateway
 from ._models import (
     AmountType,
@@ -158,6 +159,8 @@ __all__ = [
     "idempotency_key_for",
     "provider_infos",
     "provider_names",
+    "scoped_idempotency_key",
     "signing",
     "status_from_totals",
+    "unknown_outcome_of",
 ]

@@ -7,6 +7,8 @@ nothing is sent.
 
 from __future__ import annotations
 
+import enum
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -15,20 +17,57 @@ import attrs
 
 from ._errors import UnsupportedOperationError, ValidationError
 from ._models import (
+    AmountType,
     AuthorizeRequest,
     CaptureMode,
     CaptureRequest,
     Consumer,
+    Frequency,
+    FrequencyUnit,
+    InitialCharge,
     MandateChargeRequest,
     MandateRequest,
     Payment,
+    RefundReason,
     RefundRequest,
     VoidRequest,
 )
 from ._money import Money
+from ._status import PaymentStatus
 
 MAX_TEXT = 512
 """Longest free-text value accepted (PPRO's limit for every string)."""
+MAX_LOCALE = 35
+"""Longest locale accepted: the longest well-formed BCP 47 tag a PSP is likely to take."""
+MAX_IDEMPOTENCY_KEY = 255
+
+# Control (Cc), format (Cf: zero-width and bidi marks), surrogate (Cs) and line/paragraph
+# separator characters are refused in every text that is sent: they break headers and logs,
+# let two references look alike, and a reference holding one could not be searched for.
+_UNSENDABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _unsendable(value: str) -> str | None:
+    """The first character of ``value`` that is refused in sent text, or None."""
+    for char in value:
+        if unicodedata.category(char) in _UNSENDABLE_CATEGORIES:
+            return char
+    return None
+
+
+def check_header_safe(field: str, value: str) -> None:
+    """Text that goes into an HTTP header: visible ASCII and inner spaces, nothing else.
+
+    CR, LF and NUL would split or truncate the header; anything outside ASCII cannot be
+    encoded in one at all. Refused before any I/O, so nothing is sent.
+    """
+    bad = next((char for char in value if not " " <= char <= "~"), None)
+    if bad is not None:
+        raise ValidationError(
+            field, f"contains {bad!r}, which cannot go into an HTTP header; use visible ASCII characters"
+        )
+    if value != value.strip():
+        raise ValidationError(field, "has leading or trailing spaces; remove them")
 
 
 @attrs.frozen
@@ -97,6 +136,11 @@ def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -
         raise ValidationError(field, "must not be empty")
     if len(value) > limit:
         raise ValidationError(field, f"is {len(value)} characters long; at most {limit} allowed")
+    bad = _unsendable(value)
+    if bad is not None:
+        raise ValidationError(
+            field, f"contains the control or format character {bad!r}; remove it", allowed="printable text"
+        )
 
 
 def _url(field: str, value: object, *, required: bool) -> None:
@@ -104,7 +148,13 @@ def _url(field: str, value: object, *, required: bool) -> None:
     if value is None:
         return
     assert isinstance(value, str)
-    parts = urlsplit(value)
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValidationError(field, "contains whitespace or a control character; percent-encode it")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number in 0..65535
+    except ValueError as error:
+        raise ValidationError(field, f"is not a valid URL ({error}); fix the host or port") from None
     if parts.scheme != "https" and not _is_loopback_http(value):
         raise ValidationError(field, f"must be an https:// URL, got {value!r}")
     if not parts.hostname:
@@ -147,25 +197,60 @@ def _consumer(field: str, consumer: object, caps: Capabilities) -> None:
         )
     _text(f"{field}.name", consumer.name, required=caps.requires_consumer_name)
     _text(f"{field}.email", consumer.email, required=False)
+    _text(f"{field}.locale", consumer.locale, required=False, limit=MAX_LOCALE)
+    _text(f"{field}.merchant_consumer_reference", consumer.merchant_consumer_reference, required=False)
 
 
 def _reference(field: str, value: object, *, required: bool) -> None:
     _text(field, value, required=required)
 
 
+def check_reference(field: str, value: object) -> None:
+    """A merchant reference, as authorize accepts it and find_payment searches for it."""
+    _reference(field, value, required=True)
+
+
 def check_id(field: str, value: object) -> None:
     """A provider id or reference that goes into a URL path: non-empty, bounded, one segment."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(field, "must be a non-empty string")
-    if len(value) > MAX_TEXT or any(c in value for c in "/?#") or not value.isprintable():
-        raise ValidationError(field, f"{value[:40]!r} is not a valid identifier")
+    # '.' and '..' are path steps, not segments: '/v1/payment-charges/..' is GET /v1.
+    if (
+        len(value) > MAX_TEXT
+        or any(c in value for c in "/?#\\")
+        or not value.isprintable()
+        or value.strip(".") == ""
+    ):
+        raise ValidationError(field, f"{value!r} is not a valid identifier; pass the id the provider gave")
 
 
-def _idempotency_key(value: object) -> None:
+def check_idempotency_key(value: object) -> None:
+    """A host's idempotency key: bounded, and safe to send as a header (it is one)."""
     # A blank key would be shared by every request that passes one.
-    _text("idempotency_key", value, required=False, limit=255)
-    if isinstance(value, str) and not value.strip():
-        raise ValidationError("idempotency_key", "must not be blank; omit it to have one generated")
+    _text("idempotency_key", value, required=False, limit=MAX_IDEMPOTENCY_KEY)
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValidationError("idempotency_key", "must not be blank; omit it to have one generated")
+        check_header_safe("idempotency_key", value)
+
+
+_idempotency_key = check_idempotency_key
+
+
+def _aware(field: str, value: object) -> None:
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(field, "is a naive datetime; pass one with a time zone (datetime.UTC)")
+
+
+def _enum(field: str, value: object, kind: type[enum.Enum]) -> None:
+    if not isinstance(value, kind):
+        raise ValidationError(
+            field,
+            f"must be a {kind.__name__}, got {type(value).__name__} {value!r}",
+            allowed=[member.name for member in kind],
+        )
 
 
 def check_authorize(request: object, caps: Capabilities) -> None:
@@ -195,6 +280,8 @@ def _payment(request: CaptureRequest | VoidRequest | RefundRequest) -> Payment:
     if not isinstance(request.payment, Payment):
         raise ValidationError("payment", f"must be a Payment, got {type(request.payment).__name__}")
     check_id("payment.id", request.payment.id)
+    # A host that stored the payment as JSON and rebuilt it by hand may pass a plain string.
+    _enum("payment.status", request.payment.status, PaymentStatus)
     return request.payment
 
 
@@ -241,6 +328,10 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
     if not caps.refunds:
         raise UnsupportedOperationError("refund", "this provider does not support refunds")
     payment = _payment(request)
+    if request.reason is not None:
+        _enum("reason", request.reason, RefundReason)
+    if payment.captured_at is not None:
+        _aware("payment.captured_at", payment.captured_at)
     if payment.refunded and not caps.multiple_refunds:
         raise UnsupportedOperationError("amount", "this provider allows one refund per payment")
     if (
@@ -285,19 +376,33 @@ def check_mandate(request: object, caps: Capabilities) -> None:
     _reference("merchant_reference", request.merchant_reference, required=True)
     _text("description", request.description, required=False, limit=100)
     _idempotency_key(request.idempotency_key)
-    if not isinstance(request.start, datetime):
-        raise ValidationError("start", f"must be a datetime, got {type(request.start).__name__}")
-    if request.end is not None and (not isinstance(request.end, datetime) or request.end <= request.start):
-        raise ValidationError("end", "must be a datetime after start")
+    _aware("start", request.start)
+    if request.end is not None:
+        _aware("end", request.end)
+        if request.end <= request.start:
+            raise ValidationError("end", "must be a datetime after start")
+    if request.amount_type is not None:
+        _enum("amount_type", request.amount_type, AmountType)
+    if request.frequency is not None:
+        if not isinstance(request.frequency, Frequency):
+            raise ValidationError("frequency", f"must be a Frequency, got {type(request.frequency).__name__}")
+        _enum("frequency.unit", request.frequency.unit, FrequencyUnit)
+        if not isinstance(request.frequency.interval, int) or isinstance(request.frequency.interval, bool):
+            raise ValidationError("frequency.interval", "must be an int between 1 and 1000")
     if request.amount is not None:
         _money("amount", request.amount, caps, check_limits=True)
     if request.frequency is not None and not 1 <= request.frequency.interval <= 1000:
         raise ValidationError("frequency.interval", "must be between 1 and 1000")
     if request.initial_charge is not None:
+        if not isinstance(request.initial_charge, InitialCharge):
+            raise ValidationError(
+                "initial_charge", f"must be an InitialCharge, got {type(request.initial_charge).__name__}"
+            )
         _money("initial_charge.amount", request.initial_charge.amount, caps, check_limits=True)
         _reference(
             "initial_charge.merchant_reference", request.initial_charge.merchant_reference, required=False
         )
+        _enum("initial_charge.capture_mode", request.initial_charge.capture_mode, CaptureMode)
         if request.initial_charge.capture_mode not in caps.capture_modes:
             raise ValidationError(
                 "initial_charge.capture_mode",
@@ -315,6 +420,7 @@ def check_mandate_charge(request: object, caps: Capabilities) -> None:
     _money("amount", request.amount, caps, check_limits=True)
     _reference("merchant_reference", request.merchant_reference, required=True)
     _idempotency_key(request.idempotency_key)
+    _enum("capture_mode", request.capture_mode, CaptureMode)
     if request.capture_mode not in caps.capture_modes:
         raise ValidationError(
             "capture_mode", "is not supported", allowed=sorted(mode.value for mode in caps.capture_modes)

@@ -18,6 +18,8 @@ or the provider gave no definitive answer.
     │   ├── IdempotencyConflictError  the key was reused with other parameters, or is in flight
     │   └── ProviderResponseError     the answer could not be understood or contradicts the request
     ├── TransportError                no definitive answer; ``outcome_unknown`` says if it may have happened
+    │                                 (every write that may have reached the provider and was not
+    │                                 fully understood ends here, with the key to resume with)
     └── WebhookVerificationError      a webhook's signature, timestamp or envelope is not acceptable
 
 Messages never contain secrets: everything that reaches an exception passes through the
@@ -141,17 +143,37 @@ class TransportError(PspError):
         outcome_unknown: bool,
         idempotency_key: str | None = None,
         operation: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.outcome_unknown = outcome_unknown
         self.idempotency_key = idempotency_key
         self.operation = operation
+        self.request_id = request_id
         hint = (
             f"; the outcome is unknown: retry with idempotency key {idempotency_key!r} "
             "or read the payment by its merchant reference"
             if outcome_unknown
             else "; nothing reached the provider, it is safe to retry"
         )
+        if request_id:
+            hint += f" | request {request_id}"
         super().__init__(message + hint)
+
+
+def unknown_outcome_of(error: BaseException | None) -> TransportError | None:
+    """The unknown outcome behind ``error``, looking through its causes, or None.
+
+    A cancelled write (``asyncio.wait_for`` timing out, a cancelled task, Ctrl-C) propagates
+    as the cancellation itself, with the :class:`TransportError` as its cause; this finds it
+    however the cancellation was wrapped, so the host can resume with its key.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, TransportError) and error.outcome_unknown:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 class WebhookVerificationError(PspError):
@@ -175,4 +197,5 @@ __all__ = [
     "UnsupportedOperationError",
     "ValidationError",
     "WebhookVerificationError",
+    "unknown_outcome_of",
 ]

@@ -5,6 +5,12 @@ A flow is a generator that yields ``httpx.Request`` objects and receives the
 URL, adding auth and idempotency headers, retrying, classifying failures and deciding
 whether an outcome is unknown. The sync and async drivers share all of it except the
 ``send`` call itself.
+
+The one rule for writes lives here, not in the plugins: once a write may have reached the
+provider (its send started, or it got a 2xx answer), every later failure (an answer the
+flow cannot parse or check, a foreign exception from a custom transport, a cancellation)
+is an unknown outcome carrying the idempotency key, never an error that reads as "nothing
+happened". docs/errors.md has the table of what each exception means.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import logging
 from collections.abc import Generator, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -23,6 +30,8 @@ from ._errors import (
     ConfigurationError,
     IdempotencyConflictError,
     ProviderError,
+    ProviderResponseError,
+    PspError,
     RateLimitedError,
     TransportError,
 )
@@ -44,11 +53,34 @@ log = logging.getLogger("psp.transport")
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+_RESOURCE_IN_KEY = 64
+"""Longest resource id put into a key as it is; a longer one goes in as a digest."""
+
+
+def scoped_idempotency_key(operation: str, resource: str | None, key: str) -> str:
+    """The key the provider sees for the host's ``key``: scoped by operation and resource.
+
+    ``"capture:<payment id>:<key>"``: a host that reuses one key for captures of two
+    payments, or for an authorize and a refund, never has the provider replay the first
+    answer as the second's (PPRO does not document the scope of its keys). The same
+    operation on the same resource with the same key gives the same header, so a retry or
+    a resume is recognized. The resource id is percent-encoded, so no id can make two
+    scopes collide, and a long one is hashed to keep the header short.
+    """
+    if resource is None:
+        return f"{operation}:{key}"
+    scope = quote(resource, safe="-_.~")
+    if len(scope) > _RESOURCE_IN_KEY:
+        scope = "sha256-" + hashlib.sha256(resource.encode()).hexdigest()[:40]
+    return f"{operation}:{scope}:{key}"
+
+
 def idempotency_key_for(base_key: str, index: int) -> str:
     """The key of the ``index``-th POST of one logical operation.
 
     The first POST carries ``base_key`` unchanged (the core passes the host's key scoped by
-    operation, ``"capture:<key>"``), so resuming with the host's key sends the same header;
+    operation and resource, see :func:`scoped_idempotency_key`), so resuming with the host's
+    key sends the same header;
     later POSTs of the same flow get distinct keys derived from it, so two different requests
     never share a key and a retried flow derives the same ones again.
     """
@@ -101,8 +133,16 @@ class _Exchange:
     policy: RetryPolicy
     idempotency_key: str
     operation: str
+    resource: str | None = None
     posts: int = 0
     may_have_reached: bool = False
+    """An attempt of a write may have reached the provider (5xx, lost answer, 409 in flight)."""
+    committed: bool = False
+    """A write got a 2xx answer: the provider performed it, whatever the flow makes of it."""
+    write_in_flight: bool = False
+    """A write's send started and no answer is back yet: cancelling now may leave it done."""
+    last_response: httpx.Response | None = None
+    """The answer the flow saw last: a later failure is attributed to its request."""
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
@@ -118,9 +158,10 @@ class _Exchange:
         for name, secret in self.endpoint.secret_headers:
             headers[name] = secret.reveal()
         if request.method not in _IDEMPOTENT_METHODS:
-            # Namespaced by operation, so a host that reuses one key for an authorize and a
-            # refund never has the provider treat the second as a replay of the first.
-            scoped = f"{self.operation}:{self.idempotency_key}"
+            # Scoped by operation and resource, so a host that reuses one key for an authorize
+            # and a refund, or for captures of two payments, never has the provider treat the
+            # second as a replay of the first.
+            scoped = scoped_idempotency_key(self.operation, self.resource, self.idempotency_key)
             headers[self.config.idempotency_header] = idempotency_key_for(scoped, self.posts)
             self.posts += 1
         request.extensions["timeout"] = self.endpoint.timeout
@@ -159,6 +200,7 @@ class _Exchange:
         return isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS)
 
     def note_failure(self, request: httpx.Request, error: Exception) -> None:
+        self.write_in_flight = False
         # Only a failure before the connection was made proves a write did not land.
         if self.is_write(request) and not isinstance(error, NOT_SENT_ERRORS):
             self.may_have_reached = True
@@ -168,8 +210,10 @@ class _Exchange:
 
     def give_up(self, request: httpx.Request, error: Exception) -> Exception:
         """The error to raise once retries are spent."""
-        unknown = self.may_have_reached and self.is_write(request)
-        key = self.idempotency_key if self.is_write(request) else None
+        # may_have_reached and committed are only ever set by writes; a read failing after
+        # one (revoking reads the agreement after the POST) leaves that write's outcome open.
+        unknown = self.may_have_reached or self.committed
+        key = self.idempotency_key if unknown or self.is_write(request) else None
         if unknown:
             # Whatever the last attempt met (429, 5xx, 409, a broken answer), an earlier one may
             # have landed: only the key, resumed, can tell without a second effect.
@@ -184,6 +228,8 @@ class _Exchange:
                 idempotency_key=key,
                 operation=self.operation,
             )
+        if isinstance(error, PspError):
+            return error
         if isinstance(error, RetryableResponse):
             response = error.response
             request_id = response.headers.get("Request-Reference") or response.request.headers.get(
@@ -207,11 +253,100 @@ class _Exchange:
                 request_id=request_id,
             )
         return TransportError(
-            f"{self.operation}: {type(error).__name__} talking to {self.config.provider}",
+            f"{self.operation}: {_describe(error)} talking to {self.config.provider}",
             outcome_unknown=False,
             idempotency_key=key,
             operation=self.operation,
         )
+
+    # -- the flow's side: what the flow makes of an answer --------------------------------
+
+    def start(self, flow: Flow[T]) -> httpx.Request:
+        """The flow's first request; a flow failing before any I/O is a plugin bug, nothing sent."""
+        try:
+            return next(flow)
+        except (StopIteration, PspError):
+            raise
+        except Exception as error:
+            raise ConfigurationError(
+                f"{self.operation}: the {self.config.provider!r} provider plugin failed before sending "
+                f"anything ({_describe(error)}); nothing was sent: report this to the plugin's authors"
+            ) from None
+
+    def answer(self, flow: Flow[T], request: httpx.Request, response: httpx.Response) -> httpx.Request:
+        """Hand ``response`` to the flow; its next request, or StopIteration with the result."""
+        self.write_in_flight = False
+        self.last_response = response
+        if self.is_write(request) and response.is_success:
+            self.committed = True
+        try:
+            return flow.send(response)
+        except StopIteration:
+            raise
+        except Exception as error:
+            raise self.verdict(error, response) from None
+
+    def ready(self, request: httpx.Request) -> httpx.Request:
+        """``request`` prepared for sending; refusing it after a write committed leaves that
+        write's outcome open, so the refusal is then an unknown outcome too."""
+        try:
+            return self.prepare(request)
+        except PspError as error:
+            if self.last_response is not None and (self.committed or self.may_have_reached):
+                raise self.verdict(error, self.last_response) from None
+            raise
+
+    def verdict(self, error: Exception, response: httpx.Response) -> Exception:
+        """The error the host gets when a flow raises on an answer.
+
+        After a write the provider performed (a 2xx) or may have performed (an earlier attempt
+        was lost), nothing the flow failed to understand or check proves it did not happen:
+        an unknown outcome with the key to resume with. Otherwise the flow's own psp error
+        stands, and anything else it raised is an answer that could not be understood.
+        """
+        request_id = _request_id(response)
+        if self.committed or self.may_have_reached:
+            return TransportError(
+                f"{self.operation}: the answer (HTTP {response.status_code}) to a request that may have "
+                f"taken effect could not be understood or checked ({_describe(error)})",
+                outcome_unknown=True,
+                idempotency_key=self.idempotency_key,
+                operation=self.operation,
+                request_id=request_id,
+            )
+        if isinstance(error, PspError):
+            return error
+        return ProviderResponseError(
+            f"{self.operation}: the provider's answer could not be understood ({_describe(error)}); "
+            "read the payment again, and report the answer to the plugin's authors if it persists",
+            http_status=response.status_code,
+            request_id=request_id,
+        )
+
+    def interrupted(self, stop: BaseException) -> None:
+        """Attach the outcome to a cancellation or interrupt, which must itself propagate.
+
+        ``asyncio.wait_for`` turns the CancelledError into a TimeoutError whose cause is it, so
+        the host reaches this TransportError (and its key) through the exception chain; the
+        gateway also passes it to ``psp_operation_failed``.
+        """
+        if isinstance(stop, Exception) or isinstance(stop.__cause__, TransportError):
+            return
+        unknown = self.may_have_reached or self.committed or self.write_in_flight
+        if unknown:
+            outcome = TransportError(
+                f"{self.operation}: cancelled after a request that may have taken effect was sent",
+                outcome_unknown=True,
+                idempotency_key=self.idempotency_key,
+                operation=self.operation,
+            )
+        else:
+            outcome = TransportError(
+                f"{self.operation}: cancelled before any write was sent",
+                outcome_unknown=False,
+                operation=self.operation,
+            )
+        stop.__cause__ = outcome
 
     def retry_context(self) -> Any:  # stamina does not export the iterator's type
         return stamina.retry_context(
@@ -222,6 +357,20 @@ class _Exchange:
             wait_max=self.policy.wait_max_s,
             wait_jitter=self.policy.wait_jitter_s,
         )
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    try:
+        sent: str | None = response.request.headers.get("Request-Reference")
+    except RuntimeError:  # a response built without its request (a test double)
+        sent = None
+    answered: str | None = response.headers.get("Request-Reference")
+    return answered or sent
 
 
 _RETRYABLE = (RetryableResponse, httpx.TransportError)
@@ -235,26 +384,33 @@ def drive(
     policy: RetryPolicy,
     idempotency_key: str,
     operation: str,
+    resource: str | None = None,
 ) -> T:
     """Run ``flow`` to its result over a sync client."""
-    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation)
+    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
     try:
-        request = next(flow)
+        request = exchange.start(flow)
         while True:
-            response = _send(exchange, client, exchange.prepare(request))
-            request = flow.send(response)
+            response = _send(exchange, client, exchange.ready(request))
+            request = exchange.answer(flow, request, response)
     except StopIteration as done:
         result: T = done.value
         return result
+    except BaseException as stop:
+        exchange.interrupted(stop)
+        raise
 
 
 def _attempt(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    exchange.write_in_flight = exchange.is_write(request)
     try:
-        response = client.send(request)
+        # Never follow a redirect: it would re-send the body, Merchant-Id and key elsewhere.
+        response = client.send(request, follow_redirects=False)
         response.read()
     except Exception as error:
         exchange.note_failure(request, error)
         raise
+    exchange.write_in_flight = False
     return exchange.classify(request, response)
 
 
@@ -265,7 +421,9 @@ def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> 
         return _attempt(exchange, client, request)
     except _RETRYABLE as error:
         first_failure: Exception | None = error
-    except httpx.HTTPError as error:  # not worth retrying (a broken answer): no retry, but a verdict
+    except Exception as error:
+        # Not worth retrying (a broken answer, or a custom transport's own exception such as
+        # OSError): no retry, but a verdict in the error tree.
         raise exchange.give_up(request, error) from None
     try:
         for attempt in exchange.retry_context():
@@ -275,7 +433,7 @@ def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> 
                     failure, first_failure = first_failure, None
                     raise failure
                 return _attempt(exchange, client, request)
-    except (RetryableResponse, httpx.HTTPError) as error:
+    except Exception as error:
         raise exchange.give_up(request, error) from None
     raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
@@ -288,28 +446,34 @@ async def drive_async(
     policy: RetryPolicy,
     idempotency_key: str,
     operation: str,
+    resource: str | None = None,
 ) -> T:
     """Run ``flow`` to its result over an async client; the same flow as :func:`drive`."""
-    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation)
+    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
     try:
-        request = next(flow)
+        request = exchange.start(flow)
         while True:
-            response = await _send_async(exchange, client, exchange.prepare(request))
-            request = flow.send(response)
+            response = await _send_async(exchange, client, exchange.ready(request))
+            request = exchange.answer(flow, request, response)
     except StopIteration as done:
         result: T = done.value
         return result
+    except BaseException as stop:  # CancelledError above all
+        exchange.interrupted(stop)
+        raise
 
 
 async def _attempt_async(
     exchange: _Exchange, client: httpx.AsyncClient, request: httpx.Request
 ) -> httpx.Response:
+    exchange.write_in_flight = exchange.is_write(request)
     try:
-        response = await client.send(request)
+        response = await client.send(request, follow_redirects=False)
         await response.aread()
     except Exception as error:
         exchange.note_failure(request, error)
         raise
+    exchange.write_in_flight = False
     return exchange.classify(request, response)
 
 
@@ -320,7 +484,7 @@ async def _send_async(
         return await _attempt_async(exchange, client, request)
     except _RETRYABLE as error:
         first_failure: Exception | None = error
-    except httpx.HTTPError as error:
+    except Exception as error:
         raise exchange.give_up(request, error) from None
     try:
         async for attempt in exchange.retry_context():
@@ -329,6 +493,6 @@ async def _send_async(
                     failure, first_failure = first_failure, None
                     raise failure
                 return await _attempt_async(exchange, client, request)
-    except (RetryableResponse, httpx.HTTPError) as error:
+    except Exception as error:
         raise exchange.give_up(request, error) from None
     raise AssertionError("stamina ended without an attempt")  # pragma: no cover

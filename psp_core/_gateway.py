@@ -23,13 +23,21 @@ from ._capabilities import (
     check_authorize,
     check_capture,
     check_id,
+    check_idempotency_key,
     check_mandate,
     check_mandate_charge,
+    check_reference,
     check_refund,
     check_void,
 )
 from ._config import ProviderConfig, ProviderInfo
-from ._errors import ConfigurationError, PspError, ValidationError
+from ._errors import (
+    ConfigurationError,
+    PspError,
+    TransportError,
+    ValidationError,
+    WebhookVerificationError,
+)
 from ._flow import Endpoint, Flow, drive, drive_async
 from ._models import (
     AuthorizeRequest,
@@ -44,7 +52,7 @@ from ._models import (
     WebhookEvent,
 )
 from ._plugins import ProviderHooks, create_plugin_manager
-from ._redact import Redactor, scrub_exception
+from ._redact import Redactor, detach, scrub_exception
 from ._retry import RetryPolicy
 
 T = TypeVar("T")
@@ -56,6 +64,26 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_headers(config: ProviderConfig) -> None:
+    """Refuse headers that cannot be sent, before any I/O and without showing a secret's value.
+
+    CR, LF or NUL in a credential would split the request's headers; non-ASCII cannot be
+    encoded at all and would surface mid-request as an encoding error.
+    """
+    values = [(name, value, False) for name, value in config.headers.items()]
+    values += [(name, secret.reveal(), True) for name, secret in config.secret_headers.items()]
+    for name, value, secret in values:
+        bad = next((char for char in value if not " " <= char <= "~"), None)
+        if bad is None:
+            continue
+        shown = "its value is a credential and is not shown" if secret else f"value {value!r}"
+        raise ConfigurationError(
+            f"{config.provider}: the {name} header contains {bad!r}, which cannot be sent in an HTTP "
+            f"header ({shown}); check the configured credentials and ids for pasted line breaks or "
+            "non-ASCII characters"
+        )
+
+
 @attrs.frozen
 class _Call:
     """One prepared operation: everything but the sending."""
@@ -65,6 +93,8 @@ class _Call:
     hook: str
     kwargs: Mapping[str, object]
     idempotency_key: str
+    resource: str | None = None
+    """The payment or mandate the operation acts on: it scopes the idempotency key."""
 
 
 class _GatewayBase:
@@ -91,6 +121,7 @@ class _GatewayBase:
                 f"provider {provider!r} returned {type(config).__name__} from psp_configure; "
                 "it must return a ProviderConfig"
             )
+        _check_headers(config)
         self.config = config
         self.retry = retry or RetryPolicy()
         self.clock = clock or _utcnow
@@ -119,9 +150,16 @@ class _GatewayBase:
         return given if given is not None else uuid.uuid4().hex
 
     def _prepare(
-        self, operation: str, subject: object, hook: str, key: str | None, **hook_kwargs: object
+        self,
+        operation: str,
+        subject: object,
+        hook: str,
+        key: str | None,
+        resource: str | None = None,
+        **hook_kwargs: object,
     ) -> _Call:
-        return _Call(operation, subject, hook, {"config": self.config, **hook_kwargs}, self._key(key))
+        kwargs = {"config": self.config, **hook_kwargs}
+        return _Call(operation, subject, hook, kwargs, self._key(key), resource)
 
     def _prepare_authorize(self, request: AuthorizeRequest) -> _Call:
         check_authorize(request, self.capabilities)
@@ -132,7 +170,8 @@ class _GatewayBase:
         return self._prepare("get_payment", payment_id, "psp_get_payment", None, payment_id=payment_id)
 
     def _prepare_find(self, merchant_reference: str) -> _Call:
-        check_id("merchant_reference", merchant_reference)
+        # The same rule authorize applies: every reference a payment was made with is findable.
+        check_reference("merchant_reference", merchant_reference)
         return self._prepare(
             "find_payment",
             merchant_reference,
@@ -144,19 +183,37 @@ class _GatewayBase:
     def _prepare_capture(self, request: CaptureRequest) -> _Call:
         amount = check_capture(request, self.capabilities)
         return self._prepare(
-            "capture", request, "psp_capture", request.idempotency_key, request=request, amount=amount
+            "capture",
+            request,
+            "psp_capture",
+            request.idempotency_key,
+            request.payment.id,
+            request=request,
+            amount=amount,
         )
 
     def _prepare_void(self, request: VoidRequest) -> _Call:
         amount = check_void(request, self.capabilities)
         return self._prepare(
-            "void", request, "psp_void", request.idempotency_key, request=request, amount=amount
+            "void",
+            request,
+            "psp_void",
+            request.idempotency_key,
+            request.payment.id,
+            request=request,
+            amount=amount,
         )
 
     def _prepare_refund(self, request: RefundRequest) -> _Call:
         amount = check_refund(request, self.capabilities, self.clock())
         return self._prepare(
-            "refund", request, "psp_refund", request.idempotency_key, request=request, amount=amount
+            "refund",
+            request,
+            "psp_refund",
+            request.idempotency_key,
+            request.payment.id,
+            request=request,
+            amount=amount,
         )
 
     def _prepare_create_mandate(self, request: MandateRequest) -> _Call:
@@ -172,15 +229,26 @@ class _GatewayBase:
     def _prepare_charge_mandate(self, request: MandateChargeRequest) -> _Call:
         check_mandate_charge(request, self.capabilities)
         return self._prepare(
-            "charge_mandate", request, "psp_charge_mandate", request.idempotency_key, request=request
+            "charge_mandate",
+            request,
+            "psp_charge_mandate",
+            request.idempotency_key,
+            request.mandate_id,
+            request=request,
         )
 
     def _prepare_revoke_mandate(self, request: RevokeMandateRequest) -> _Call:
         if not isinstance(request, RevokeMandateRequest):
             raise ValidationError("request", f"must be a RevokeMandateRequest, got {type(request).__name__}")
         check_id("mandate_id", request.mandate_id)
+        check_idempotency_key(request.idempotency_key)
         return self._prepare(
-            "revoke_mandate", request, "psp_revoke_mandate", request.idempotency_key, request=request
+            "revoke_mandate",
+            request,
+            "psp_revoke_mandate",
+            request.idempotency_key,
+            request.mandate_id,
+            request=request,
         )
 
     # -- running calls ----------------------------------------------------------------------
@@ -190,7 +258,20 @@ class _GatewayBase:
         try:
             return prepare(subject)
         except PspError as error:
-            raise scrub_exception(error, self.redactor) from None
+            refused = detach(scrub_exception(error, self.redactor))
+        raise refused
+
+    def _interrupted(self, call: _Call, stop: BaseException) -> None:
+        """A cancellation or interrupt propagates as it is; observers learn the outcome."""
+        outcome = stop.__cause__
+        if not isinstance(outcome, TransportError):
+            outcome = TransportError(
+                f"{call.operation}: cancelled before any request was sent",
+                outcome_unknown=False,
+                operation=call.operation,
+            )
+            stop.__cause__ = outcome
+        self._failed(call, outcome)
 
     def _start(self, call: _Call) -> Flow[Any]:
         self.plugin_manager.hook.psp_operation_started(
@@ -216,6 +297,7 @@ class _GatewayBase:
 
     def _failed(self, call: _Call, error: Exception) -> Exception:
         scrub_exception(error, self.redactor)
+        detach(error)
         self._observe(
             "psp_operation_failed",
             provider=self.provider,
@@ -255,10 +337,21 @@ class _GatewayBase:
                 now=self.clock(),
             )
         except PspError as error:
-            raise scrub_exception(error, self.redactor) from None
-        assert isinstance(event, WebhookEvent)
-        self._observe("psp_webhook_received", provider=self.provider, event=event)
-        return event
+            rejected = detach(scrub_exception(error, self.redactor))
+        except Exception as error:  # a plugin's own exception: still the documented rejection
+            rejected = scrub_exception(
+                WebhookVerificationError(
+                    "malformed_envelope",
+                    f"the provider plugin could not read this webhook ({type(error).__name__}: {error}); "
+                    "answer HTTP 400 and report it to the plugin's authors",
+                ),
+                self.redactor,
+            )
+        else:
+            assert isinstance(event, WebhookEvent)
+            self._observe("psp_webhook_received", provider=self.provider, event=event)
+            return event
+        raise rejected
 
 
 class Gateway(_GatewayBase):
@@ -306,10 +399,17 @@ class Gateway(_GatewayBase):
                 self.retry,
                 call.idempotency_key,
                 call.operation,
+                call.resource,
             )
         except Exception as error:
-            raise self._failed(call, error) from None
-        return self._completed(call, result)
+            failure = self._failed(call, error)
+        except BaseException as stop:  # KeyboardInterrupt: propagates, with the outcome as its cause
+            self._interrupted(call, stop)
+            raise
+        else:
+            return self._completed(call, result)
+        # Raised outside the handler, so nothing unscrubbed rides along as __context__.
+        raise failure
 
     def authorize(self, request: AuthorizeRequest) -> Payment:
         """Start a one-time payment; usually ``REQUIRES_ACTION`` with a redirect to follow."""
@@ -382,10 +482,17 @@ class AsyncGateway(_GatewayBase):
                 self.retry,
                 call.idempotency_key,
                 call.operation,
+                call.resource,
             )
         except Exception as error:
-            raise self._failed(call, error) from None
-        return self._completed(call, result)
+            failure = self._failed(call, error)
+        except BaseException as stop:  # CancelledError: propagates, with the outcome as its cause
+            self._interrupted(call, stop)
+            raise
+        else:
+            return self._completed(call, result)
+        # Raised outside the handler, so nothing unscrubbed rides along as __context__.
+        raise failure
 
     async def authorize(self, request: AuthorizeRequest) -> Payment:
         return cast(Payment, await self._run(self._prepare_authorize, request))

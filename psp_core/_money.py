@@ -13,6 +13,17 @@ from typing import Any
 
 import attrs
 
+MAX_DIGITS = 30
+"""Most digits an amount may have in minor units: far beyond any payment, and small enough
+that parsing ``"1e999999999"`` is refused at once instead of computing a billion-digit number."""
+MAX_TEXT = 100
+"""Longest amount text parsed."""
+
+
+def _shown(amount: object) -> str:
+    text = repr(amount)
+    return text if len(text) <= 60 else text[:60] + "..."
+
 
 @functools.cache
 def currency_exponent(code: str) -> int:
@@ -64,6 +75,8 @@ class Money:
         if isinstance(amount, float):
             raise TypeError("parse amounts from a str or Decimal, never a float")
         if isinstance(amount, str):
+            if len(amount) > MAX_TEXT:
+                raise ValueError(f"an amount of {len(amount)} characters is not a payment amount")
             try:
                 value = Decimal(amount.strip())
             except InvalidOperation:
@@ -79,16 +92,23 @@ class Money:
         # context's 28 significant digits, silently changing a huge amount.
         sign, digits, power = value.as_tuple()
         assert isinstance(power, int)  # finite, checked above
-        coefficient = int("".join(map(str, digits)) or "0")
-        shift = power + exponent
-        if shift >= 0:
-            magnitude = coefficient * 10**shift
-        else:
-            magnitude, rest = divmod(coefficient, 10**-shift)
-            if rest:
-                raise ValueError(
-                    f"{amount!r} has more than {exponent} decimal places, the minor unit of {currency}"
-                )
+        # Trailing zeros move into the exponent, so "1.500" and "15e-1" are read alike and the
+        # checks below look at significant digits only.
+        significant = "".join(map(str, digits)).rstrip("0")
+        if not significant:
+            return cls(0, currency)
+        shift = power + (len(digits) - len(significant)) + exponent
+        if shift < 0:
+            # The last significant digit is below the minor unit: never rounded away.
+            raise ValueError(
+                f"{_shown(amount)} has more than {exponent} decimal places, the minor unit of {currency}"
+            )
+        if len(significant) + shift > MAX_DIGITS:
+            raise ValueError(
+                f"{_shown(amount)} is more than {MAX_DIGITS} digits in minor units of {currency}; "
+                "that is not a payment amount"
+            )
+        magnitude = int(significant) * 10**shift
         return cls(-magnitude if sign else magnitude, currency)
 
     @classmethod

@@ -3,15 +3,26 @@
 A :class:`Redactor` knows the secret values of one gateway. It scrubs text, and as a
 ``logging.Filter`` it scrubs every record that passes through the loggers it is attached to
 (psp's own, httpx's and httpcore's), whatever the level.
+
+Scrubbing cannot be cut around: it masks every run of :data:`FRAGMENT` or more characters
+of a secret, not only the whole value (an upstream that echoes a header and a message that
+quotes part of it leave fragments), and text is bounded only after it was scrubbed. Plugins
+therefore quote values whole and leave the bounding to the core.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import weakref
 from collections.abc import Iterable
+from typing import TypeVar
 
 MASK = "********"
+FRAGMENT = 8
+"""Any run of this many characters of a secret is masked, wherever it appears."""
+MAX_MESSAGE = 2_000
+"""Exception texts are cut to this many characters, after scrubbing."""
 # A logger's filters see only records logged on that very logger, not its children's, so
 # every logger that may carry a request's details is named.
 WATCHED_LOGGERS = (
@@ -35,17 +46,50 @@ class Redactor(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self._secrets: set[str] = set()
+        self._fragments: re.Pattern[str] | None = None
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         # Short values would mask innocent text everywhere; keys and secrets are long.
-        self._secrets.update(s for s in secrets if len(s) >= 4)
+        self._secrets.update(secret for secret in secrets if len(secret) >= 4)
+        fragments = {
+            secret[i : i + FRAGMENT] for secret in self._secrets for i in range(len(secret) - FRAGMENT + 1)
+        }
+        # A lookahead finds every start of a fragment, overlapping ones included, in C.
+        alternation = "|".join(re.escape(fragment) for fragment in sorted(fragments))
+        self._fragments = re.compile(f"(?=({alternation}))") if fragments else None
 
     def scrub(self, text: str) -> str:
+        """``text`` with every secret, and every run of FRAGMENT+ characters of one, masked."""
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, MASK)
-        return text
+        if self._fragments is None:
+            return text
+        # Every run of FRAGMENT or more secret characters is covered, end to end, by windows
+        # that are each a piece of a secret; merge the windows and mask each merged span once.
+        spans: list[list[int]] = []
+        for found in self._fragments.finditer(text):
+            start = found.start()
+            end = start + FRAGMENT
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
+        if not spans:
+            return text
+        pieces: list[str] = []
+        position = 0
+        for start, end in spans:
+            pieces += [text[position:start], MASK]
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    def bounded(self, text: str, limit: int = MAX_MESSAGE) -> str:
+        """Scrubbed first, then cut: a cut can never leave the start of a secret unmasked."""
+        text = self.scrub(text)
+        return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
@@ -72,10 +116,26 @@ def _detach(redactor: Redactor, loggers: list[logging.Logger]) -> None:
         logger.removeFilter(redactor)
 
 
-def scrub_exception(error: BaseException, redactor: Redactor) -> BaseException:
-    """Scrub an exception's message and text attributes in place, so no secret escapes."""
-    error.args = tuple(redactor.scrub(a) if isinstance(a, str) else a for a in error.args)
+E = TypeVar("E", bound=BaseException)
+
+
+def scrub_exception(error: E, redactor: Redactor) -> E:
+    """Scrub and bound an exception's message and text attributes in place, so no secret escapes."""
+    error.args = tuple(redactor.bounded(a) if isinstance(a, str) else a for a in error.args)
     for name, value in vars(error).items():
         if isinstance(value, str):
-            setattr(error, name, redactor.scrub(value))
+            setattr(error, name, redactor.bounded(value))
+    return error
+
+
+def detach(error: E) -> E:
+    """Cut ``error`` loose from the exceptions it was raised from or while handling.
+
+    Those are the raw originals (an httpx error holding the request and its Authorization
+    header, a parse error quoting the body): the host must not reach them through
+    ``__cause__`` or ``__context__``. What they said is in the scrubbed message already.
+    """
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
     return error

@@ -33,6 +33,13 @@ FAULT_KINDS: frozenset[str] = frozenset(
         "timeout",
         "409_in_flight",
         "latency",
+        "garbled_after_store",
+        "truncated_after_store",
+        "wrong_type_after_store",
+        "missing_id_after_store",
+        "unknown_status_after_store",
+        "wrong_amount_after_store",
+        "deep_nesting_after_store",
     }
 )
 """Faults a sandbox may support in :meth:`ProviderSandbox.inject_fault`.
@@ -47,6 +54,17 @@ FAULT_KINDS: frozenset[str] = frozenset(
 - ``timeout``: the request times out without the operation being performed.
 - ``409_in_flight``: the PSP says the first request with this idempotency key is still running.
 - ``latency``: the PSP performs the operation after an added delay.
+
+Broken answers after the commit: the PSP performs and stores the operation and answers 2xx,
+but the answer the client reads is broken. Resuming with the same key replays the real one.
+
+- ``garbled_after_store``: not JSON (an HTML page).
+- ``truncated_after_store``: cut short.
+- ``wrong_type_after_store``: JSON of the wrong type (a list).
+- ``missing_id_after_store``: the object without its id.
+- ``unknown_status_after_store``: a status the PSP does not document.
+- ``wrong_amount_after_store``: an amount one minor unit off the request's.
+- ``deep_nesting_after_store``: JSON nested deep enough to raise RecursionError in a parser.
 """
 
 

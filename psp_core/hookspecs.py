@@ -210,7 +210,12 @@ def psp_operation_completed(provider: str, operation: str, request: object, resu
 
 @hookspec
 def psp_operation_failed(provider: str, operation: str, request: object, error: BaseException) -> None:
-    """Called when an operation ends in an exception, before the exception reaches the host."""
+    """Called when an operation ends in an exception, before the exception reaches the host.
+
+    ``error`` is the scrubbed psp error the host gets. For a cancellation (``CancelledError``,
+    ``KeyboardInterrupt``), which propagates as it is, ``error`` is the ``TransportError``
+    saying whether a write may have been sent, with the idempotency key to resume with.
+    """
 
 
 @hookspec

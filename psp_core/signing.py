@@ -46,13 +46,17 @@ def matches_any(expected: str, candidates: list[str]) -> bool:
     return found
 
 
+_MAX_TIMESTAMP_DIGITS = 12
+
+
 def check_timestamp(timestamp: str, now: datetime, tolerance: timedelta) -> None:
-    try:
-        seconds = int(timestamp)
-    except ValueError:
+    # A Unix time in seconds has at most 11 digits for millennia to come; a longer one would
+    # only overflow the arithmetic below (OverflowError) before the signature was checked.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
         raise WebhookVerificationError(
-            "malformed_signature", f"timestamp {timestamp[:20]!r} is not an integer"
-        ) from None
+            "malformed_signature", f"timestamp {timestamp!r} is not a Unix time in seconds"
+        )
+    seconds = int(timestamp)
     age = now.timestamp() - seconds
     if age > tolerance.total_seconds():
         raise WebhookVerificationError(

@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping
 
 from attrs import frozen
+
+
+def _json_edit(edit: Callable[[dict[str, object]], object]) -> Callable[[bytes], bytes]:
+    def broken(body: bytes) -> bytes:
+        payload = json.loads(body)
+        if isinstance(payload, dict):
+            edit(payload)
+        return json.dumps(payload).encode()
+
+    return broken
+
+
+def _other_amount(payload: dict[str, object]) -> None:
+    """The first amount in the answer, one minor unit off (the operation's, else the first
+    authorization's): an answer that contradicts the request it answers."""
+    if isinstance(payload.get("amount"), int):
+        payload["amount"] = int(payload["amount"]) + 1  # type: ignore[call-overload]
+        return
+    authorizations = payload.get("authorizations")
+    if isinstance(authorizations, list) and authorizations and isinstance(authorizations[0], dict):
+        first = authorizations[0]
+        if isinstance(first.get("amount"), int):
+            first["amount"] += 1
+
+
+BROKEN_ANSWERS: Mapping[str, Callable[[bytes], bytes]] = {
+    "garbled_after_store": lambda body: b"<html><body>502 Bad Gateway</body></html>",
+    "truncated_after_store": lambda body: body[: len(body) // 2],
+    "wrong_type_after_store": lambda body: b'["accepted"]',
+    "missing_id_after_store": _json_edit(lambda payload: payload.pop("id", None)),
+    "unknown_status_after_store": _json_edit(lambda payload: payload.update(status="SETTLED")),
+    "wrong_amount_after_store": _json_edit(_other_amount),
+    # Deep enough that Python's json module raises RecursionError.
+    "deep_nesting_after_store": lambda body: b"[" * 100_000 + b"]" * 100_000,
+}
+"""Broken 2xx answers: the operation is performed and stored (a retry with its key replays
+the real answer), and the answer that reaches the client is mangled in one of these ways."""
+
+
+def break_answer(kind: str, status: int, body: bytes) -> bytes:
+    """The body a client receives under injection ``kind``; only 2xx answers are broken."""
+    breaker = BROKEN_ANSWERS.get(kind)
+    if breaker is None or not 200 <= status < 300:
+        return body
+    return breaker(body)
+
 
 #: One-shot fault kinds accepted by :meth:`Faults.inject_next`.
 FAULT_KINDS = frozenset(
     {
+        *BROKEN_ANSWERS,
         "drop_after_store",
         "timeout_after_store",
         "connection_refused",

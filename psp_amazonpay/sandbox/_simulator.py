@@ -25,7 +25,7 @@ from ._charges import ChargeService
 from ._clock import SandboxClock, iso_ms
 from ._config import SandboxConfig
 from ._errors import ApiError, SandboxStateError, UnknownResourceError, bad_request
-from ._faults import FAULT_KINDS, INJECTED_LATENCY_S, Faults, Injection
+from ._faults import BROKEN_ANSWERS, FAULT_KINDS, INJECTED_LATENCY_S, Faults, Injection, break_answer
 from ._hosted_page import ACTIONS, render_page, render_result
 from ._idempotency import StoredResponse, body_fingerprint
 from ._ids import IdFactory
@@ -228,7 +228,7 @@ class PproSimulator:
         return SimResponse(
             response.status,
             response.headers,
-            response.body,
+            break_answer(after_store, response.status, response.body) if after_store else response.body,
             drop_connection=dropped,
             delay_s=delay,
             timeout=after_store == "timeout_after_store",
@@ -262,6 +262,8 @@ class PproSimulator:
 
     def _early_fault(self, injection: Injection | None, delay: float) -> SimResponse | None:
         if injection is None or injection.kind in ("drop_after_store", "timeout_after_store", "latency"):
+            return None
+        if injection.kind in BROKEN_ANSWERS:  # performed and stored; only the answer breaks
             return None
         if injection.kind == "connection_refused":
             err = self._error(ApiError(503, "Connection refused"), delay)

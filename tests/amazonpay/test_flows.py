@@ -175,22 +175,35 @@ def test_in_band_failures_are_declined_payments_not_exceptions(
     ],
     ids=["amount", "currency", "status", "totals", "no-id", "float", "string-amount", "array"],
 )
-def test_contradicting_or_malformed_answers_are_provider_response_errors(call: Call, body: object) -> None:
-    with pytest.raises(ProviderResponseError) as caught:
-        call(Recorder(respond(200, body)), "authorize", authorize_request())
+def test_contradicting_or_malformed_answers_to_a_write_are_unknown_outcomes(call: Call, body: object) -> None:
+    # PPRO answered 200: the charge exists whatever the answer says, so the host resumes
+    # with the key instead of authorizing again.
+    with pytest.raises(TransportError) as caught:
+        call(Recorder(respond(200, body)), "authorize", authorize_request(idempotency_key="k-1"))
+    assert caught.value.outcome_unknown and caught.value.idempotency_key == "k-1"
     assert caught.value.request_id
 
 
-def test_unknown_status_error_carries_the_raw_value(call: Call) -> None:
+def test_contradicting_or_malformed_answers_to_a_read_are_provider_response_errors(call: Call) -> None:
     with pytest.raises(ProviderResponseError) as caught:
+        call(Recorder(respond(200, charge_json(amount=-1))), "get_payment", "charge_1")
+    assert caught.value.request_id
+
+
+def test_an_unknown_status_names_the_raw_value(call: Call) -> None:
+    with pytest.raises(TransportError) as caught:
         call(Recorder(respond(200, charge_json(status="SOMETHING_NEW"))), "authorize", authorize_request())
-    assert caught.value.provider_code == "SOMETHING_NEW"
+    assert caught.value.outcome_unknown
     assert "SOMETHING_NEW" in str(caught.value)
+    with pytest.raises(ProviderResponseError) as read:
+        call(Recorder(respond(200, charge_json(status="SOMETHING_NEW"))), "get_payment", "charge_1")
+    assert read.value.provider_code == "SOMETHING_NEW"
 
 
-def test_non_json_success_is_a_provider_response_error(call: Call) -> None:
-    with pytest.raises(ProviderResponseError):
+def test_a_non_json_success_to_a_write_is_an_unknown_outcome(call: Call) -> None:
+    with pytest.raises(TransportError) as caught:
         call(Recorder(httpx.Response(200, content=b"<html>oops</html>")), "authorize", authorize_request())
+    assert caught.value.outcome_unknown and caught.value.idempotency_key
 
 
 # -- error answers ---------------------------------------------------------------------------
@@ -426,9 +439,10 @@ def test_refund_refused_in_band_is_a_decline_with_totals_unchanged(call: Call) -
     assert result.refunded.minor == 0 and result.status is PaymentStatus.CAPTURED
 
 
-def test_operation_amount_mismatch_is_a_provider_response_error(call: Call) -> None:
+def test_operation_amount_mismatch_is_an_unknown_outcome(call: Call) -> None:
+    # PPRO captured something: the host must not capture again with a new key.
     payment = _authorized(call)
-    with pytest.raises(ProviderResponseError):
+    with pytest.raises(TransportError, match="outcome is unknown"):
         call(
             Recorder(respond(200, _operation("capture", 999, "CAPTURED"))),
             "capture",

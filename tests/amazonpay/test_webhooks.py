@@ -18,7 +18,6 @@ from psp_core import (
     Money,
     OperationKind,
     PaymentStatus,
-    ProviderResponseError,
     WebhookVerificationError,
 )
 
@@ -329,9 +328,11 @@ def test_agreement_events(
     assert (event.decline is not None) is ("failure" in data)
 
 
-def test_event_with_unknown_charge_status_is_a_typed_error() -> None:
-    with pytest.raises(ProviderResponseError):
+def test_event_with_unknown_charge_status_is_the_documented_webhook_error() -> None:
+    # The one error the documented handler answers with HTTP 400 (issue #12, finding 7).
+    with pytest.raises(WebhookVerificationError, match="NEW_THING") as caught:
         parse(envelope("PAYMENT_CHARGE_CREATED", {"paymentChargeStatus": "NEW_THING"}))
+    assert caught.value.reason == "malformed_envelope"
 
 
 def test_operation_event_without_amount_has_no_operation() -> None:

@@ -4,13 +4,15 @@ nothing is sent.
 Each row goes through a real Amazon Pay gateway over the sandbox transport; the transport's
 request counter (and the sandbox's own) must stay at zero. A few inputs cannot even be
 built (a float ``Money``); those rows assert the construction-time TypeError/ValueError.
+Settings no gateway can work with (credentials that cannot be a header, unbounded times) are
+the CONFIGURATION rows: a ``ConfigurationError`` naming the option, before any I/O.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -20,6 +22,7 @@ import pytest
 from psp_core import (
     CaptureMode,
     CaptureRequest,
+    ConfigurationError,
     Consumer,
     Frequency,
     FrequencyUnit,
@@ -342,6 +345,173 @@ TABLE: list[Bad] = [
     Bad("find an empty merchant reference", "find_payment", "", "merchant_reference"),
     Bad("get an empty mandate id", "get_mandate", "", "mandate_id"),
     Bad("get a mandate id escaping its path", "get_mandate", "../payment-charges", "mandate_id"),
+    # -- issue #12 (round two): header-unsafe text, unbounded fields, path steps, enums as
+    #    strings, naive datetimes, URLs that are not URLs --------------------------------------
+    authorize("idempotency key with CR LF", "idempotency_key", idempotency_key="k-1\r\nX-Evil: 1"),
+    authorize("idempotency key with NUL", "idempotency_key", idempotency_key="k\x001"),
+    authorize("idempotency key with a tab", "idempotency_key", idempotency_key="k\t1"),
+    authorize("non-ASCII idempotency key", "idempotency_key", idempotency_key="clé-1"),
+    authorize("idempotency key with a leading space", "idempotency_key", idempotency_key=" k-1"),
+    authorize("merchant reference with a line feed", "merchant_reference", merchant_reference="order\n1"),
+    authorize("merchant reference with NUL", "merchant_reference", merchant_reference="order\x001"),
+    authorize(
+        "merchant reference with a zero-width space", "merchant_reference", merchant_reference="order\u200b1"
+    ),
+    authorize(
+        "merchant reference with a bidi override", "merchant_reference", merchant_reference="order\u202e1"
+    ),
+    authorize(
+        "merchant reference with a lone surrogate", "merchant_reference", merchant_reference="o\ud8001"
+    ),
+    authorize(
+        "consumer locale over 35 characters", "consumer.locale", consumer=consumer(locale="en-" + "x" * 40)
+    ),
+    authorize("consumer locale with a line feed", "consumer.locale", consumer=consumer(locale="en\nUS")),
+    authorize("consumer locale of the wrong type", "consumer.locale", consumer=consumer(locale=["en"])),
+    authorize(
+        "over-long merchant consumer reference",
+        "consumer.merchant_consumer_reference",
+        consumer=consumer(merchant_consumer_reference=LONG),
+    ),
+    authorize("consumer name with NUL", "consumer.name", consumer=consumer(name="John\x00Smith")),
+    authorize("consumer email with CR LF", "consumer.email", consumer=consumer(email="a@b.c\r\nBcc: x")),
+    authorize("description with an escape character", "description", description="Order \x1b[31m1"),
+    authorize("label value with CR LF", "labels['k']", labels={"k": "v\r\nX: 1"}),
+    authorize("return URL with NUL", "return_url", return_url="https://shop.example/r\x00x"),
+    authorize("return URL with CR LF", "return_url", return_url="https://shop.example/r\r\nLocation: x"),
+    authorize("return URL with port 99999", "return_url", return_url="https://shop.example:99999/r"),
+    authorize(
+        "return URL with a port that is a word", "return_url", return_url="https://shop.example:http/r"
+    ),
+    authorize("return URL with a space", "return_url", return_url="https://shop.example/a b"),
+    authorize("webhook URL with port 99999", "webhook_url", webhook_url="https://shop.example:99999/hooks"),
+    Bad(
+        "capture with an idempotency key holding CR LF",
+        "capture",
+        CaptureRequest(AUTHORIZED, idempotency_key="k\r\n1"),
+        "idempotency_key",
+    ),
+    Bad(
+        "void with a reference holding a line feed",
+        "void",
+        VoidRequest(AUTHORIZED, merchant_reference="void\n1"),
+        "merchant_reference",
+    ),
+    Bad(
+        "refund with a non-ASCII idempotency key",
+        "refund",
+        RefundRequest(CAPTURED, idempotency_key="rembourse-é"),
+        "idempotency_key",
+    ),
+    Bad("refund reason as a string", "refund", RefundRequest(CAPTURED, reason="RETURN"), "reason"),  # type: ignore[arg-type]
+    Bad(
+        "refund of a payment with a naive capture time",
+        "refund",
+        RefundRequest(attrs.evolve(CAPTURED, captured_at=datetime(2026, 1, 14, 12, 0))),
+        "payment.captured_at",
+    ),
+    Bad(
+        "capture of a payment whose id is '..'",
+        "capture",
+        CaptureRequest(attrs.evolve(AUTHORIZED, id="..")),
+        "payment.id",
+    ),
+    Bad(
+        "capture of a payment whose id is '.'",
+        "capture",
+        CaptureRequest(attrs.evolve(AUTHORIZED, id=".")),
+        "payment.id",
+    ),
+    Bad(
+        "capture of a payment whose status is a string",
+        "capture",
+        CaptureRequest(attrs.evolve(AUTHORIZED, status="authorized")),
+        "payment.status",
+    ),
+    Bad(
+        "mandate start that is naive",
+        "create_mandate",
+        mandate_request(start=datetime(2026, 1, 15, 12)),
+        "start",
+    ),
+    Bad(
+        "mandate end that is naive",
+        "create_mandate",
+        mandate_request(end=datetime(2027, 1, 15, 12)),
+        "end",
+    ),
+    Bad(
+        "mandate frequency unit as a string",
+        "create_mandate",
+        mandate_request(frequency=Frequency("MONTHLY", 1)),  # type: ignore[arg-type]
+        "frequency.unit",
+    ),
+    Bad(
+        "mandate frequency as a dict",
+        "create_mandate",
+        mandate_request(frequency={"unit": "MONTHLY", "interval": 1}),
+        "frequency",
+    ),
+    Bad(
+        "mandate frequency interval as a string",
+        "create_mandate",
+        mandate_request(frequency=Frequency(FrequencyUnit.MONTHLY, "1")),  # type: ignore[arg-type]
+        "frequency.interval",
+    ),
+    Bad(
+        "mandate amount type as a string",
+        "create_mandate",
+        mandate_request(amount_type="FIXED"),
+        "amount_type",
+    ),
+    Bad(
+        "mandate initial charge capture mode as a string",
+        "create_mandate",
+        mandate_request(initial_charge=InitialCharge(usd(1_000), capture_mode="automatic")),  # type: ignore[arg-type]
+        "initial_charge.capture_mode",
+    ),
+    Bad(
+        "mandate initial charge as a dict",
+        "create_mandate",
+        mandate_request(initial_charge={"amount": usd(1_000)}),
+        "initial_charge",
+    ),
+    Bad(
+        "mandate with an idempotency key holding a line feed",
+        "create_mandate",
+        mandate_request(idempotency_key="a\nb"),
+        "idempotency_key",
+    ),
+    Bad(
+        "charge of a mandate with capture mode as a string",
+        "charge_mandate",
+        mandate_charge(capture_mode="automatic"),
+        "capture_mode",
+    ),
+    Bad(
+        "charge of a mandate whose id is '..'",
+        "charge_mandate",
+        mandate_charge(mandate_id=".."),
+        "mandate_id",
+    ),
+    Bad(
+        "revoke with an idempotency key holding CR LF",
+        "revoke_mandate",
+        RevokeMandateRequest("agr_1", "k\r\n1"),
+        "idempotency_key",
+    ),
+    Bad("revoke with a mandate id '.'", "revoke_mandate", RevokeMandateRequest("."), "mandate_id"),
+    Bad("get the payment id '..' (GET /v1)", "get_payment", "..", "payment_id"),
+    Bad("get the payment id '.'", "get_payment", ".", "payment_id"),
+    Bad("get the payment id '...'", "get_payment", "...", "payment_id"),
+    Bad("get a payment id with a backslash", "get_payment", "charge_1\\..", "payment_id"),
+    Bad("get the mandate id '..'", "get_mandate", "..", "mandate_id"),
+    Bad("find a reference with a line feed", "find_payment", "order\n1", "merchant_reference"),
+    Bad("find a reference with NUL", "find_payment", "order\x001", "merchant_reference"),
+    Bad("find a reference with a zero-width space", "find_payment", "order\u200b1", "merchant_reference"),
+    Bad("find an over-long reference", "find_payment", LONG, "merchant_reference"),
+    Bad("find a reference that is None", "find_payment", None, "merchant_reference"),
+    Bad("find a blank reference", "find_payment", "   ", "merchant_reference"),
 ]
 
 CONSTRUCTION: list[tuple[str, Callable[[], object], type[Exception]]] = [
@@ -355,7 +525,49 @@ CONSTRUCTION: list[tuple[str, Callable[[], object], type[Exception]]] = [
     ("Money parsed from NaN", lambda: Money.parse("NaN", USD), ValueError),
     ("Money parsed with too many places", lambda: Money.parse("1.005", USD), ValueError),
     ("Money parsed from words", lambda: Money.parse("ten dollars", USD), ValueError),
+    ("Money parsed from 1e999999999", lambda: Money.parse("1e999999999", USD), ValueError),
+    ("Money parsed from 1e-999999999", lambda: Money.parse("1e-999999999", USD), ValueError),
+    ("Money parsed from 31 digits", lambda: Money.parse("9" * 31, USD), ValueError),
+    ("Money parsed from 101 characters", lambda: Money.parse("1" * 101, USD), ValueError),
 ]
+
+
+CONFIGURATION: list[tuple[str, str, object]] = [
+    ("api key with CR LF", "api_key", "key_ok\r\nX-Injected: 1"),
+    ("api key with a line feed inside", "api_key", "key_ok\nX-Injected: 1"),
+    ("api key with NUL", "api_key", "key\x00ok"),
+    ("non-ASCII api key", "api_key", "key_ünïcode"),
+    ("api key with a line separator", "api_key", "key\u2028ok"),
+    ("merchant id with CR LF", "merchant_id", "merch\r\nX-Injected: 1"),
+    ("non-ASCII merchant id", "merchant_id", "merch_ü"),
+    ("webhook secret with a line feed inside", "webhook_secret", "whsec\nsecond-line"),
+    ("infinite webhook tolerance", "webhook_tolerance_s", math.inf),
+    ("NaN webhook tolerance", "webhook_tolerance_s", math.nan),
+    ("webhook tolerance 1e400 as text", "webhook_tolerance_s", "1e400"),
+    ("webhook tolerance of 10**30 seconds", "webhook_tolerance_s", 10**30),
+    ("webhook tolerance over a day", "webhook_tolerance_s", 86_401),
+    ("negative webhook tolerance", "webhook_tolerance_s", -1),
+    ("infinite timeout", "timeout_s", math.inf),
+    ("timeout over ten minutes", "timeout_s", 601),
+    ("zero timeout", "timeout_s", "0"),
+]
+"""Settings no gateway can work with: a ConfigurationError naming the option, before any I/O."""
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [row[1:] for row in CONFIGURATION], ids=[row[0] for row in CONFIGURATION]
+)
+def test_unsendable_credentials_and_unbounded_settings_are_configuration_errors(
+    option: str, value: object
+) -> None:
+    sb = new_sandbox()
+    with pytest.raises(ConfigurationError) as caught:
+        sandbox_gateway(sb, **{option: value})
+    assert option in str(caught.value)
+    assert sb.request_count == 0
+    if option in ("api_key", "webhook_secret"):
+        shown = str(caught.value) + repr(caught.value)
+        assert not any(str(value)[i : i + 8] in shown for i in range(len(str(value)) - 7))
 
 
 def _call(kind: str, bad: Bad) -> tuple[ValidationError, int]:
@@ -414,9 +626,10 @@ def test_the_table_covers_at_least_forty_kinds_across_every_operation() -> None:
         "find_payment",
         "get_mandate",
     }
-    assert len(TABLE) >= 100
+    assert len(TABLE) >= 165
     assert len({bad.name for bad in TABLE}) == len(TABLE)  # every row a distinct kind
-    assert len(CONSTRUCTION) == 10
+    assert len(CONSTRUCTION) == 14
+    assert len(CONFIGURATION) >= 15
 
 
 # -- ids inside requests: the same rules as the ids of reads --------------------------------

@@ -31,6 +31,7 @@ from psp_core import (
     RefundRequest,
     RetryPolicy,
     RevokeMandateRequest,
+    TransportError,
     VoidRequest,
 )
 
@@ -204,6 +205,7 @@ ALL = {"charge", "page", "operation", "agreement", "revocation"}
 CHARGES = {"charge", "page"}
 MUTATIONS: dict[str, tuple[Callable[[Any, str], Any], set[str]]] = {
     "malformed JSON": (_raw(b'{"id": "charge_1", "status": '), ALL),
+    "JSON nested too deeply to parse": (_raw(b"[" * 100_000 + b"]" * 100_000), ALL),
     "empty body": (_raw(b""), ALL),
     "binary garbage": (_raw(b"\xff\xfe\x00\x01"), ALL),
     "an HTML page": (_raw(b"<html><body>Bad Gateway</body></html>"), ALL),
@@ -281,16 +283,31 @@ def _cases() -> list[Any]:
 CASES = _cases()
 
 
+WRITES = {"authorize", "capture", "void", "refund", "create_mandate", "charge_mandate", "revoke_mandate"}
+
+
 @pytest.mark.parametrize(("op", "name", "mutate"), CASES)
-def test_a_malformed_200_is_a_provider_response_error_attributed_to_its_request(
+def test_a_malformed_200_to_a_read_is_a_provider_response_error_and_to_a_write_an_unknown_outcome(
     op: Op, name: str, mutate: Callable[[Any, str], Any]
 ) -> None:
+    # A 2xx to a write means PPRO performed it: an answer the plugin cannot read or check
+    # does not undo that, so the host must resume with the key, never retry with a new one
+    # (issue #12, finding 1: a host retried such a capture and PPRO captured twice).
     script = Scripted()
     script.answer = (200, _content(mutate(op.valid(), op.shape)))
-    with scripted_gateway(script) as gw, pytest.raises(ProviderResponseError) as caught:
+    with scripted_gateway(script) as gw, pytest.raises(PspError) as caught:
         _outcome(op, script, gw)
-    assert caught.value.http_status == 200
-    assert caught.value.request_id is not None  # the Request-Reference PPRO support asks for
+    error = caught.value
+    if op.name in WRITES:
+        assert isinstance(error, TransportError), repr(error)
+        assert error.outcome_unknown
+        assert error.idempotency_key is not None
+        assert error.operation == op.name
+    else:
+        assert isinstance(error, ProviderResponseError), repr(error)
+        assert error.http_status == 200
+    assert error.request_id is not None  # the Request-Reference PPRO support asks for
+    assert error.__context__ is None and error.__cause__ is None  # no unscrubbed original rides along
     assert script.requests == 1  # a malformed answer is never retried blindly
 
 
@@ -399,8 +416,17 @@ def _fuzz(op: Op, status: int, body: Any) -> None:
     with scripted_gateway(script) as gw:
         try:
             result = _outcome(op, script, gw)
-        except PspError:
-            return
+        except PspError as error:
+            failure: PspError | None = error
+        else:
+            failure = None
+    if failure is not None:
+        if op.name in WRITES and 200 <= status < 300:
+            # The one rule for writes: PPRO answered 2xx, so it acted; whatever the body,
+            # the host is told the outcome is unknown and given the key, never "nothing".
+            assert isinstance(failure, TransportError), repr(failure)
+            assert failure.outcome_unknown and failure.idempotency_key, repr(failure)
+        return
     assert result is None or isinstance(result, Payment | Mandate)
     if op.name == "find_payment":
         assert result is None or isinstance(result, Payment)

@@ -569,4 +569,4 @@ def test_every_fault_ends_in_a_payment_or_a_psp_error_never_a_raw_httpx_error(ki
             drive.close()
         assert recording.count <= ATTEMPTS
         assert sb.charge_count("order-1") <= 1
-    assert len(outcomes) == len(FAULT_KINDS) == 9
+    assert len(outcomes) == len(FAULT_KINDS) == 16  # 9 transport faults, 7 broken answers after commit

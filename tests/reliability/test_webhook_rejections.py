@@ -25,6 +25,7 @@ from psp_core import (
     RefundRequest,
     WebhookVerificationError,
 )
+from psp_core.signing import hmac_sha256_hex
 
 from .conftest import WEBHOOK_SECRET, authorized_payment, new_sandbox, sandbox_gateway
 
@@ -208,6 +209,15 @@ MALFORMED: dict[str, Callable[[WebhookDelivery], bytes]] = {
     "data is a number": lambda d: json.dumps({**_envelope(d), "data": 7}).encode(),
     "data is a boolean": lambda d: json.dumps({**_envelope(d), "data": True}).encode(),
     "time that is not a time": lambda d: json.dumps({**_envelope(d), "time": "yesterday"}).encode(),
+    # Issue #12, finding 7: these raised ProviderResponseError or RecursionError, which the
+    # documented handler (answer 400 on WebhookVerificationError) does not catch.
+    "unknown charge status": lambda d: json.dumps(
+        {**_envelope(d), "data": {**_envelope(d)["data"], "paymentChargeStatus": "SETTLED"}}
+    ).encode(),
+    "lower-case currency": lambda d: json.dumps(
+        {**_envelope(d), "data": {**_envelope(d)["data"], "amount": {"value": 100, "currency": "usd"}}}
+    ).encode(),
+    "JSON nested too deeply to parse": lambda d: b"[" * 100_000 + b"]" * 100_000,
 }
 
 
@@ -222,7 +232,7 @@ def test_validly_signed_but_malformed_envelopes_are_rejected_and_counted(
             tally[(name, reason_of(gw, resigned(sb, body), body))] += 1
     expected = Counter({(name, "malformed_envelope"): len(deliveries) for name in MALFORMED})
     assert tally == expected
-    assert sum(tally.values()) == 17 * 8
+    assert sum(tally.values()) == 20 * 8
 
 
 # Found by this suite: 'data' that is a list or a string used to be read as an empty object.
@@ -277,3 +287,21 @@ def test_unknown_event_types_are_verified_then_unhandled_never_guessed(
             # An unknown type still needs a valid signature.
             assert reason_of(gw, {"Content-Type": "application/json"}, body) == "missing_signature"
     assert kinds == {EventKind.UNHANDLED: len(unknown_types) * len(deliveries)}
+
+
+# Issue #12, finding 7: a 400-digit timestamp raised OverflowError before the signature was
+# checked; any timestamp that is not a plain Unix time is now a malformed signature.
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["9" * 400, "1" * 13, "-1700000000", "+1700000000", "1e9", "\u0661\u0667" + "\u0660" * 8, " 1700000000x"],
+)
+def test_a_timestamp_that_is_not_a_unix_time_is_a_malformed_signature(
+    life: tuple[Sandbox, Gateway, list[WebhookDelivery]], stamp: str
+) -> None:
+    _, gw, deliveries = life
+    body = deliveries[0].body
+    signature = hmac_sha256_hex(WEBHOOK_SECRET, f"{stamp}.".encode() + body)
+    headers = {"PPRO-Signature": f"t={stamp},s={signature}", "Content-Type": "application/json"}
+    assert reason_of(gw, headers, body) == "malformed_signature"
