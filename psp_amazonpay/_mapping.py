@@ -261,7 +261,7 @@ def payment_from_charge(
         # A charge read while PPRO is still creating it (AUTHORIZATION_PROCESSING) has no
         # authorization yet, and PPRO's charge has no top-level amount: the payment is
         # reported with a zero amount until an authorization names it.
-        amount = Money.zero(currency)
+        amount = money(0, currency)
     ops: list[Operation] = []
     for kind, items in (
         (OperationKind.AUTHORIZATION, authorizations),

@@ -508,6 +508,11 @@ class PproSimulator:
                 return _json_response(200, self._faults_json())
             case ("POST", ["consumer", rid, action]):
                 return _json_response(200, {"id": rid, "status": self.consumer_action(rid, action)})
+            case (_, ["scenarios"]) | (
+                "POST",
+                ["charges", _, "provider-confirmation" | "release" | "discard"],
+            ):
+                return _json_response(200, self._charges.admin(method, parts, self._admin_json(body)))
             case ("POST", ["expire"]):
                 return _json_response(200, {"expired": self._expire_locked()})
             case ("POST", ["charges", cid, "chargeback"]):
