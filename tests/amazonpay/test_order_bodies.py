@@ -463,3 +463,32 @@ def test_an_automatic_capture_authorization_event_is_processing() -> None:
 def test_capture_mode_is_unchanged_by_the_new_fields() -> None:
     body = _body(psp_authorize(CONFIG, authorize_request(capture_mode=CaptureMode.SEPARATE, order=Order())))
     assert body["autoCapture"] is False and body["order"] == {}
+
+
+def _schema_strategy(name: str) -> st.SearchStrategy[Any]:
+    from .test_properties import _inline, _strategy, spec
+
+    components = spec(CHARGES)["components"]["schemas"]
+    return _strategy(_inline(components[name], components))
+
+
+def test_schema_generated_consumers_and_orders_give_a_result_or_a_typed_error() -> None:
+    from psp_core import PspError
+
+    @given(_schema_strategy("Consumer"), _schema_strategy("Order"))
+    @settings(max_examples=40, suppress_health_check=list(HealthCheck))
+    def check(consumer: Any, order: Any) -> None:
+        try:
+            payment = _read(
+                charge_json("CAPTURED", authz="AUTHORIZED", captures=[1000], consumer=consumer, order=order)
+            )
+        except PspError:
+            return
+        assert payment.order is not None and payment.consumer is not None
+        sent_items = order.get("orderItems", [])
+        assert [(i.name, i.quantity, i.unit_price.minor) for i in payment.order.items] == [
+            (i["name"], i["quantity"], i["amount"]) for i in sent_items
+        ]
+        assert payment.consumer.country == consumer["country"]
+
+    check()
