@@ -6,14 +6,17 @@ each test drives the plugin through the sync and the async gateway and checks wh
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, sign
+from psp_amazonpay.sandbox import Sandbox, SandboxConfig, SandboxStateError, sign
 from psp_core import (
     Address,
     AsyncGateway,
@@ -38,6 +41,8 @@ from psp_core import (
     ValidationError,
     VoidRequest,
     apply_event,
+    apply_update,
+    can_transition,
 )
 
 from .conftest import RETURN_URL, authorize_request, run
@@ -408,3 +413,85 @@ def test_recurring_charges_carry_their_details_and_their_own_webhook_url(sb: San
     # Without its own URL a charge's events go to the account's default, not to the agreement's.
     plain: Payment = call("charge_mandate", MandateChargeRequest(mandate.id, Money(500, "USD"), "third"))
     assert {e.url for e in sb.events if e.subject == plain.id} == {ACCOUNT_HOOKS}
+
+
+# -- any interleaving of the scenarios: reads only move forward ------------------------------------
+
+scenario_settings = st.fixed_dictionaries(
+    {
+        "authorization_processing_s": st.sampled_from([0, 5, None]),
+        "provider_confirmation": st.booleans(),
+        "provider_confirmation_delay_s": st.sampled_from([5, None]),
+        "capture_processing_s": st.sampled_from([0, 5, None]),
+    }
+)
+actions = st.lists(
+    st.sampled_from(
+        [
+            "approve",
+            "decline",
+            "advance-5",
+            "advance-3600",
+            "release",
+            "confirm-approve",
+            "confirm-decline",
+            "confirm-timeout",
+            "discard",
+            "capture",
+            "void",
+        ]
+    ),
+    max_size=8,
+)
+
+
+@given(scenario_settings, st.sampled_from(CaptureMode), actions)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_interleaving_of_states_reads_forward_and_refuses_early_captures(
+    knobs: dict[str, Any], mode: CaptureMode, steps: list[str]
+) -> None:
+    sb = make_sandbox()
+    admin(sb, "scenarios", knobs)
+    with (
+        httpx.Client(transport=sb.transport(), base_url="http://sandbox.local") as control,
+        Gateway(
+            "amazon_pay",
+            options=_options(),
+            environ={},
+            transport=sb.transport(),
+            retry=RetryPolicy.no_wait(),
+            clock=sb.clock.now,
+        ) as gw,
+    ):
+        payment = gw.authorize(authorize_request(1000, capture_mode=mode))
+        for step in steps:
+            if step in ("approve", "decline"):
+                with contextlib.suppress(SandboxStateError):
+                    getattr(sb, step)(payment.id)
+            elif step.startswith("advance-"):
+                sb.clock.advance(int(step.split("-")[1]))
+            elif step in ("release", "discard"):
+                control.post(f"/__sandbox__/charges/{payment.id}/{step}", json={})
+            elif step.startswith("confirm-"):
+                control.post(
+                    f"/__sandbox__/charges/{payment.id}/provider-confirmation",
+                    json={"outcome": step.split("-")[1]},
+                )
+            else:
+                request = CaptureRequest(payment) if step == "capture" else VoidRequest(payment)
+                if payment.status is PaymentStatus.PROCESSING or not payment.capturable:
+                    before = sb.request_count
+                    with pytest.raises(ValidationError):
+                        getattr(gw, step)(request)
+                    assert sb.request_count == before
+                else:
+                    payment = getattr(gw, step)(request)
+            read = gw.get_payment(payment.id)
+            assert can_transition(payment.status, read.status), (payment.status, read.status, step)
+            assert read.captured + read.voided <= read.authorized
+            assert read.authorized.minor in (0, 1000) and read.amount.minor in (0, 1000)
+            if read.provider_status in ("AUTHORIZATION_ASYNC", "CAPTURE_PROCESSING"):
+                assert read.status is PaymentStatus.PROCESSING and not read.capturable
+            if read.provider_status == "DISCARDED":
+                assert read.decline is not None and read.decline.provider_type == "DISCARD"
+            payment = apply_update(payment, read) if read.amount.minor else payment
