@@ -45,9 +45,6 @@ DECLINE_CODES: dict[int, str] = {
     7: "EXPIRED_SESSION",
 }
 REFUND_REASONS = frozenset({"RETURN", "DUPLICATE", "FRAUD", "CUSTOMER_REQUEST", "PRE_DISPUTE", "OTHER"})
-#: Steps a scenario can hold back (``Charge.hold``): the start of authorization, the provider's
-#: confirmation of an authorization, and an automatic capture.
-HOLDS = ("authorization", "provider_confirmation", "capture")
 #: Where a merchant discard is possible: before anything was captured or voided.
 DISCARDABLE = frozenset(
     {"AUTHORIZATION_PROCESSING", "AUTHENTICATION_PENDING", "AUTHORIZATION_ASYNC", "CAPTURE_PENDING"}

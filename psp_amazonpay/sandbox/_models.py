@@ -191,7 +191,8 @@ class Charge:
     order: Json | None = None
     initiator: str | None = None
     schedule_type: str | None = None
-    # A step the sandbox holds back (see _charges.HOLDS) and when it runs on its own.
+    # A step a scenario holds back ("authorization", "provider_confirmation" or "capture") and
+    # when it runs on its own (None: only when released through the admin route).
     hold: str | None = None
     hold_until: datetime | None = None
 
