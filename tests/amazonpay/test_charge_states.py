@@ -194,6 +194,30 @@ def test_an_agreement_charge_can_wait_for_the_provider(sb: Sandbox, call: Call) 
     assert call("get_payment", charge.id).status is PaymentStatus.CAPTURED
 
 
+def test_provider_confirmation_webhooks_fold_to_processing_then_authorized(sb: Sandbox) -> None:
+    admin(sb, "scenarios", {"provider_confirmation": True, "provider_confirmation_delay_s": None})
+    with Gateway(
+        "amazon_pay", options=_options(), environ={}, transport=sb.transport(), clock=sb.clock.now
+    ) as gw:
+        stored = gw.authorize(authorize_request(1000, capture_mode=CaptureMode.SEPARATE))
+        sb.approve(stored.id)
+        now = int(sb.clock.now().timestamp())
+
+        def fold(payment: Payment) -> Payment:
+            for event in [e for e in sb.events if e.subject == stored.id]:
+                parsed = gw.parse_webhook(sign(event.body, SECRET, now, False), event.body)
+                payment = apply_event(payment, parsed)
+            return payment
+
+        waiting = fold(stored)
+        assert waiting.status is PaymentStatus.PROCESSING and not waiting.capturable
+        kinds = [e.event_type for e in sb.events if e.subject == stored.id]
+        assert kinds[-1] == "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING"
+        admin(sb, f"charges/{stored.id}/provider-confirmation", {"outcome": "approve"})
+        confirmed = fold(waiting)
+        assert confirmed.status is PaymentStatus.AUTHORIZED and confirmed.capturable == Money(1000, "USD")
+
+
 # -- CAPTURE_PROCESSING on an automatic capture ------------------------------------------------
 
 
