@@ -270,6 +270,11 @@ def payment_from_charge(
         (OperationKind.VOID, charge.voids),
     ):
         ops.extend(operation(kind, item, currency) for item in items if operation_counts(kind, item.status))
+    if charge.status == "CAPTURE_PROCESSING" and not any(op.kind is OperationKind.CAPTURE for op in ops):
+        # An automatic capture is in flight. Counted, the authorization would make the totals
+        # say AUTHORIZED, and folding this read into a stored payment would offer it for
+        # capture while PPRO captures it; the capture brings the money (as in the webhooks).
+        ops = [op for op in ops if op.kind is not OperationKind.AUTHORIZATION]
 
     def total(kind: OperationKind) -> Money:
         return Money(sum(op.amount.minor for op in ops if op.kind is kind), currency)

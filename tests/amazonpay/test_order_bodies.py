@@ -407,7 +407,13 @@ def test_states_before_authorization_are_results() -> None:
         Money(0, "USD"),
     )
     capturing = _read(charge_json("CAPTURE_PROCESSING", authz="AUTHORIZED"))
-    assert capturing.status is PaymentStatus.PROCESSING and capturing.authorized == Money(1000, "USD")
+    assert capturing.status is PaymentStatus.PROCESSING and not capturing.authorized
+    # Folded into the stored payment, the read keeps it processing, never capturable.
+    from psp_core import Payment, apply_update
+
+    stored = Payment.new("amazon_pay", "charge_1", PaymentStatus.REQUIRES_ACTION, Money(1000, "USD"))
+    folded = apply_update(stored, capturing)
+    assert folded.status is PaymentStatus.PROCESSING and not folded.capturable
 
 
 # -- webhooks ----------------------------------------------------------------------------------
