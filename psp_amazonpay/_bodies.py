@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from psp_core import (
+    Address,
     AuthorizeRequest,
     CaptureMode,
     Consumer,
+    InitialCharge,
     MandateChargeRequest,
     MandateRequest,
     Money,
+    Order,
     RefundReason,
 )
 
 from . import _wire
-from ._mapping import REFUND_REASONS
+from ._mapping import INITIATORS, REFUND_REASONS, SCHEDULE_TYPES, SHIPPING_METHODS
 from ._settings import PAYMENT_METHOD, AmazonPaySettings
 
 
@@ -36,6 +39,21 @@ def iso_utc(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+def _address(address: Address | None) -> _wire.WireAddress | None:
+    if address is None:
+        return None
+    return _wire.WireAddress(
+        first_name=address.first_name,
+        last_name=address.last_name,
+        phone_number=address.phone,
+        street=address.street,
+        postal_code=address.postal_code,
+        city=address.city,
+        region=address.region,
+        country=address.country,
+    )
+
+
 def _consumer(consumer: Consumer) -> _wire.WireConsumer:
     return _wire.WireConsumer(
         country=consumer.country,
@@ -43,6 +61,33 @@ def _consumer(consumer: Consumer) -> _wire.WireConsumer:
         email=consumer.email,
         locale=consumer.locale,
         merchant_consumer_reference=consumer.merchant_consumer_reference,
+        phone=consumer.phone,
+        billing_address=_address(consumer.billing_address),
+    )
+
+
+def wire_order(order: Order | None) -> _wire.WireOrder | None:
+    """PPRO's ``order``: item prices are per unit, in minor units of the charge's currency."""
+    if order is None:
+        return None
+    return _wire.WireOrder(
+        order_items=tuple(
+            _wire.WireOrderItem(
+                name=item.name,
+                quantity=item.quantity,
+                amount=item.unit_price.minor,
+                sku=item.sku,
+                category=item.category,
+                sub_category=item.subcategory,
+            )
+            for item in order.items
+        ),
+        shipping_method=SHIPPING_METHODS[order.shipping_method]
+        if order.shipping_method is not None
+        else None,
+        shipping_address=_address(order.shipping_address),
+        order_reference_number=order.reference,
+        total_tax_amount=order.tax.minor if order.tax is not None else None,
     )
 
 
@@ -61,6 +106,7 @@ def charge_body(request: AuthorizeRequest, settings: AmazonPaySettings) -> _wire
         webhooks_url=request.webhook_url,
         payment_descriptor=request.description,
         labels=dict(request.labels) or None,
+        order=wire_order(request.order),
     )
 
 
@@ -87,22 +133,40 @@ def agreement_body(request: MandateRequest, settings: AmazonPaySettings) -> _wir
         amount=wire_money(request.amount) if request.amount is not None else None,
         amount_type=request.amount_type.name if request.amount_type is not None else None,
         description=request.description,
-        initial_payment_charge=_wire.InitialChargeBody(
-            amount=wire_money(initial.amount),
-            auto_capture=auto_capture(initial.capture_mode, settings),
-            merchant_payment_charge_reference=initial.merchant_reference,
-        )
-        if initial is not None
-        else None,
+        initial_payment_charge=_initial_charge(initial, settings) if initial is not None else None,
         webhooks_url=request.webhook_url,
+    )
+
+
+def _initial_charge(initial: InitialCharge, settings: AmazonPaySettings) -> _wire.InitialChargeBody:
+    # The reference sits beside ``amount``, as PPRO's PaymentCharge schema has it; the product
+    # page's example nests it inside ``amount``, where the schema has no such field.
+    return _wire.InitialChargeBody(
+        amount=wire_money(initial.amount),
+        auto_capture=auto_capture(initial.capture_mode, settings),
+        merchant_payment_charge_reference=initial.merchant_reference,
+        webhooks_url=initial.webhook_url,
+        payment_descriptor=initial.description,
+        labels=dict(initial.labels) or None,
+        order=wire_order(initial.order),
+        initiator=INITIATORS[initial.initiator] if initial.initiator is not None else None,
+        schedule_type=SCHEDULE_TYPES[initial.schedule_type] if initial.schedule_type is not None else None,
     )
 
 
 def agreement_charge_body(
     request: MandateChargeRequest, settings: AmazonPaySettings
 ) -> _wire.AgreementChargeBody:
+    # ``amount`` is PPRO's Money ``{value, currency}``; the product page's example says
+    # ``amount.amount`` and ``paymentChargeMerchantReference``, which the schema does not have.
     return _wire.AgreementChargeBody(
         amount=wire_money(request.amount),
         merchant_payment_charge_reference=request.merchant_reference,
         auto_capture=auto_capture(request.capture_mode, settings),
+        webhooks_url=request.webhook_url,
+        payment_descriptor=request.description,
+        labels=dict(request.labels) or None,
+        order=wire_order(request.order),
+        initiator=INITIATORS[request.initiator] if request.initiator is not None else None,
+        schedule_type=SCHEDULE_TYPES[request.schedule_type] if request.schedule_type is not None else None,
     )

@@ -14,18 +14,25 @@ from datetime import UTC, datetime
 import attrs
 
 from psp_core import (
+    Address,
+    ChargeInitiator,
+    Consumer,
     Decline,
     DeclineCode,
+    LineItem,
     Mandate,
     MandateStatus,
     Money,
     NextAction,
     Operation,
     OperationKind,
+    Order,
     Payment,
     PaymentStatus,
     ProviderResponseError,
     RefundReason,
+    ScheduleType,
+    ShippingMethod,
     status_from_totals,
 )
 
@@ -252,7 +259,10 @@ def payment_from_charge(
     elif expected is not None:
         amount = expected
     else:
-        raise ProviderResponseError(f"charge {charge.id}: PPRO reported no authorization, so no amount")
+        # A charge read while PPRO is still creating it (AUTHORIZATION_PROCESSING) has no
+        # authorization yet, and PPRO's charge has no top-level amount: the payment is
+        # reported with a zero amount until an authorization names it.
+        amount = money(0, currency)
     ops: list[Operation] = []
     for kind, items in (
         (OperationKind.AUTHORIZATION, authorizations),
@@ -261,6 +271,11 @@ def payment_from_charge(
         (OperationKind.VOID, charge.voids),
     ):
         ops.extend(operation(kind, item, currency) for item in items if operation_counts(kind, item.status))
+    if charge.status == "CAPTURE_PROCESSING" and not any(op.kind is OperationKind.CAPTURE for op in ops):
+        # An automatic capture is in flight. Counted, the authorization would make the totals
+        # say AUTHORIZED, and folding this read into a stored payment would offer it for
+        # capture while PPRO captures it; the capture brings the money (as in the webhooks).
+        ops = [op for op in ops if op.kind is not OperationKind.AUTHORIZATION]
 
     def total(kind: OperationKind) -> Money:
         return Money(sum(op.amount.minor for op in ops if op.kind is kind), currency)
@@ -271,6 +286,13 @@ def payment_from_charge(
     table = charge_status(charge.status)
     if table is _P.FAILED:
         table = failed_status(charge.failure)
+    discard = (
+        discard_decline(charge.discards[-1].type)
+        if charge.status == "DISCARDED" and charge.discards
+        else None
+    )
+    if discard is not None:
+        table = discard_status(discard)
     status = combine(table, status_from_totals(authorized, captured, refunded, voided, zero), captured)
     captures = [op.at for op in ops if op.kind is OperationKind.CAPTURE and op.at is not None]
     reference = merchant_reference or next(
@@ -279,7 +301,7 @@ def payment_from_charge(
     )
     # Sub-object failures (a refused refund) are reported on the charge too; only a failed
     # charge is a declined payment, an old refused operation does not decline it.
-    decline = decline_of(charge.failure) if status in _STOPPED else None
+    decline = (discard or decline_of(charge.failure)) if status in _STOPPED else None
     try:
         return Payment(
             provider=PROVIDER,
@@ -299,6 +321,8 @@ def payment_from_charge(
             operations=tuple(sorted(ops, key=lambda op: (op.kind.value, op.id))),
             captured_at=min(captures) if captures else None,
             created_at=timestamp(charge.created_at),
+            consumer=consumer_of(charge.consumer),
+            order=order_of(charge.order, currency),
         )
     except ValueError as error:
         raise ProviderResponseError(f"charge {charge.id}: PPRO's totals are inconsistent: {error}") from None
@@ -324,3 +348,122 @@ def mandate_from_agreement(agreement: _wire.Agreement, merchant_reference: str |
 def with_decline(mandate: Mandate, failure: _wire.Failure | None) -> Mandate:
     decline = decline_of(failure)
     return attrs.evolve(mandate, decline=decline) if decline is not None else mandate
+
+
+# -- order, consumer and discard reasons ---------------------------------------------------------
+
+SHIPPING_METHODS: Mapping[ShippingMethod, str] = {
+    ShippingMethod.VIRTUAL: "VIRTUAL",
+    ShippingMethod.TRACKED_DELIVERY: "TRACKED_DELIVERY",
+    ShippingMethod.UNTRACKED_DELIVERY: "UNTRACKED_DELIVERY",
+    ShippingMethod.IN_STORE_PICKUP: "IN_STORE_PICKUP",
+    ShippingMethod.LOCKER_PICKUP: "LOCKER_PICKUP",
+    ShippingMethod.HYBRID: "HYBRID",
+}
+_SHIPPING_METHODS_BACK = {raw: method for method, raw in SHIPPING_METHODS.items()}
+
+INITIATORS: Mapping[ChargeInitiator, str] = {
+    ChargeInitiator.CONSUMER: "CONSUMER",
+    ChargeInitiator.MERCHANT: "MERCHANT",
+}
+
+SCHEDULE_TYPES: Mapping[ScheduleType, str] = {
+    ScheduleType.SCHEDULED: "SCHEDULED",
+    ScheduleType.SCHEDULED_RETRY: "SCHEDULED_RETRY",
+    ScheduleType.UNSCHEDULED: "UNSCHEDULED",
+}
+"""PPRO also lists RECURRING, "planned for deprecation": it is never sent."""
+
+DISCARD_TYPES: Mapping[str, tuple[PaymentStatus, DeclineCode, str]] = {
+    "AUTHENTICATION_TIMEOUT": (
+        _P.EXPIRED,
+        DeclineCode.EXPIRED,
+        "the consumer did not complete authentication within the payment method's time limit",
+    ),
+    "PROVIDER_CONFIRMATION_TIMEOUT": (
+        _P.EXPIRED,
+        DeclineCode.EXPIRED,
+        "the payment provider did not confirm the authorization in time",
+    ),
+    "MERCHANT_INITIATED_DISCARD": (
+        _P.FAILED,
+        DeclineCode.CANCELLED_BY_MERCHANT,
+        "the merchant discarded the payment before it was authorized",
+    ),
+}
+"""Why PPRO discarded a charge. A timeout is EXPIRED; the merchant's own discard is FAILED
+(there is no normalized "cancelled" status), and the reason is kept as the decline."""
+
+
+def discard_decline(raw: str | None) -> Decline:
+    """The reason a DISCARDED charge took no money; an unknown type stays EXPIRED, raw kept."""
+    status_code_message = DISCARD_TYPES.get(raw or "")
+    if status_code_message is None:
+        return Decline(DeclineCode.EXPIRED, raw or "UNKNOWN", "discarded", provider_type="DISCARD")
+    _, code, message = status_code_message
+    return Decline(code, raw or "", message, provider_type="DISCARD")
+
+
+def discard_status(decline: Decline) -> PaymentStatus:
+    known = DISCARD_TYPES.get(decline.provider_code)
+    return known[0] if known is not None else _P.EXPIRED
+
+
+def _address(raw: _wire.WireAddress | None) -> Address | None:
+    if raw is None:
+        return None
+    return Address(
+        first_name=raw.first_name,
+        last_name=raw.last_name,
+        street=raw.street,
+        postal_code=raw.postal_code,
+        city=raw.city,
+        region=raw.region,
+        country=raw.country,
+        phone=raw.phone_number,
+    )
+
+
+def consumer_of(raw: _wire.WireConsumer | None) -> Consumer | None:
+    """The consumer PPRO reports on a charge (for Amazon Pay: what the buyer has at Amazon)."""
+    if raw is None:
+        return None
+    return Consumer(
+        country=raw.country,
+        name=raw.name,
+        email=raw.email,
+        locale=raw.locale,
+        merchant_consumer_reference=raw.merchant_consumer_reference,
+        phone=raw.phone,
+        billing_address=_address(raw.billing_address),
+    )
+
+
+def order_of(raw: _wire.WireOrder | None, currency: str) -> Order | None:
+    """The order PPRO reports on a charge; an unknown shipping method is an error, not a guess."""
+    if raw is None:
+        return None
+    method: ShippingMethod | None = None
+    if raw.shipping_method is not None:
+        method = _SHIPPING_METHODS_BACK.get(raw.shipping_method)
+        if method is None:
+            raise ProviderResponseError(
+                f"unknown PPRO shipping method {raw.shipping_method!r}", provider_code=raw.shipping_method
+            )
+    return Order(
+        items=tuple(
+            LineItem(
+                name=item.name,
+                quantity=item.quantity,
+                unit_price=money(item.amount, currency),
+                sku=item.sku,
+                category=item.category,
+                subcategory=item.sub_category,
+            )
+            for item in raw.order_items
+        ),
+        shipping_address=_address(raw.shipping_address),
+        shipping_method=method,
+        reference=raw.order_reference_number,
+        tax=money(raw.total_tax_amount, currency) if raw.total_tax_amount is not None else None,
+    )

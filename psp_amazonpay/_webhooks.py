@@ -167,6 +167,12 @@ def _operation(rule: EventRule, envelope: _wire.Envelope, data: _wire.EventData)
     return Operation(kind=rule.operation, id=op_id, amount=amount, at=_occurred_at(envelope))
 
 
+def _capture_in_flight(event_type: str, data: _wire.EventData) -> bool:
+    return event_type == "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED" and (
+        data.is_multi_step is False or data.payment_charge_status == "CAPTURE_PROCESSING"
+    )
+
+
 def parse_webhook(
     config: ProviderConfig, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> WebhookEvent:
@@ -220,8 +226,17 @@ def _normalize(body: bytes) -> WebhookEvent:
             payment_status = _mapping.failed_status(data.failure)
         if rule.kind is EventKind.PAYMENT_CHARGED_BACK:
             payment_status = _P.CHARGED_BACK
+    if envelope.type == "PAYMENT_CHARGE_DISCARDED":
+        # The discard type says why no money moved: a timeout, or the merchant's own discard.
+        decline = _mapping.discard_decline(data.discard_type)
+        payment_status = _mapping.discard_status(decline)
     operation = _operation(rule, envelope, data)
-    if rule.operation is not None and operation is None:
+    if operation is not None and _capture_in_flight(envelope.type, data):
+        # An automatic capture follows this authorization at once: reporting the
+        # authorization alone would make the payment look capturable while PPRO captures it.
+        # The capture event (or a read) brings the money; until then it is processing.
+        operation, payment_status = None, _P.PROCESSING
+    elif rule.operation is not None and operation is None:
         # PPRO's schema makes the operation's id and amount optional. Without them the event
         # says money moved but not how much; its charge status (PPRO names a charge after
         # its last operation: REFUNDED after a partial refund) would then be a guess that

@@ -30,12 +30,50 @@ class WireMoney:
 
 
 @attrs.frozen
+class WireAddress:
+    first_name: str | None = None
+    last_name: str | None = None
+    phone_number: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+@attrs.frozen
 class WireConsumer:
+    """PPRO's ``Consumer``, sent with a charge or agreement and read back from a charge."""
+
     country: str
     name: str | None = None
     email: str | None = None
     locale: str | None = None
     merchant_consumer_reference: str | None = None
+    phone: str | None = None
+    billing_address: WireAddress | None = None
+
+
+@attrs.frozen
+class WireOrderItem:
+    name: str
+    quantity: int
+    amount: int
+    """The price of one item, in minor units of the charge's currency."""
+    sku: str | None = None
+    category: str | None = None
+    sub_category: str | None = None
+
+
+@attrs.frozen
+class WireOrder:
+    """PPRO's ``Order``, sent with a charge and read back from one."""
+
+    order_items: tuple[WireOrderItem, ...] = ()
+    shipping_method: str | None = None
+    shipping_address: WireAddress | None = None
+    order_reference_number: str | None = None
+    total_tax_amount: int | None = None
 
 
 @attrs.frozen
@@ -62,6 +100,7 @@ class ChargeBody:
     webhooks_url: str | None = None
     payment_descriptor: str | None = None
     labels: Mapping[str, str] | None = None
+    order: WireOrder | None = None
 
 
 @attrs.frozen
@@ -91,9 +130,17 @@ class WireFrequency:
 
 @attrs.frozen
 class InitialChargeBody:
+    """``initialPaymentCharge`` of an agreement (PPRO's ``PaymentCharge``)."""
+
     amount: WireMoney
     auto_capture: bool
     merchant_payment_charge_reference: str | None = None
+    webhooks_url: str | None = None
+    payment_descriptor: str | None = None
+    labels: Mapping[str, str] | None = None
+    order: WireOrder | None = None
+    initiator: str | None = None
+    schedule_type: str | None = None
 
 
 @attrs.frozen
@@ -121,6 +168,12 @@ class AgreementChargeBody:
     amount: WireMoney
     merchant_payment_charge_reference: str
     auto_capture: bool
+    webhooks_url: str | None = None
+    payment_descriptor: str | None = None
+    labels: Mapping[str, str] | None = None
+    order: WireOrder | None = None
+    initiator: str | None = None
+    schedule_type: str | None = None
 
 
 # -- responses ------------------------------------------------------------------------------
@@ -169,6 +222,16 @@ class ChargeOperation:
 
 
 @attrs.frozen
+class Discard:
+    """Why a charge was DISCARDED: ``type`` is the consumer's or provider's timeout, or the merchant."""
+
+    id: str | None = None
+    status: str | None = None
+    type: str | None = None
+    created_at: str | None = None
+
+
+@attrs.frozen
 class Charge:
     id: str
     status: str
@@ -181,6 +244,9 @@ class Charge:
     refunds: tuple[ChargeOperation, ...] = ()
     voids: tuple[ChargeOperation, ...] = ()
     created_at: str | None = None
+    discards: tuple[Discard, ...] = ()
+    consumer: WireConsumer | None = None
+    order: WireOrder | None = None
 
 
 @attrs.frozen
@@ -235,6 +301,8 @@ class EventData:
     amount: WireMoney | None = None
     failure: Failure | None = None
     authentication_methods: tuple[AuthenticationMethod, ...] = ()
+    discard_type: str | None = None
+    is_multi_step: bool | None = None
 
 
 @attrs.frozen

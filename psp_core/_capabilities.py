@@ -8,6 +8,7 @@ nothing is sent.
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -17,19 +18,25 @@ import attrs
 
 from ._errors import UnsupportedOperationError, ValidationError
 from ._models import (
+    Address,
     AmountType,
     AuthorizeRequest,
     CaptureMode,
     CaptureRequest,
+    ChargeInitiator,
     Consumer,
     Frequency,
     FrequencyUnit,
     InitialCharge,
+    LineItem,
     MandateChargeRequest,
     MandateRequest,
+    Order,
     Payment,
     RefundReason,
     RefundRequest,
+    ScheduleType,
+    ShippingMethod,
     VoidRequest,
 )
 from ._money import Money
@@ -199,6 +206,7 @@ def _consumer(field: str, consumer: object, caps: Capabilities) -> None:
     _text(f"{field}.email", consumer.email, required=False)
     _text(f"{field}.locale", consumer.locale, required=False, limit=MAX_LOCALE)
     _text(f"{field}.merchant_consumer_reference", consumer.merchant_consumer_reference, required=False)
+    check_contact_details(field, consumer)
 
 
 def _reference(field: str, value: object, *, required: bool) -> None:
@@ -274,6 +282,7 @@ def check_authorize(request: object, caps: Capabilities) -> None:
     for key, value in request.labels.items():
         _text(f"labels[{key!r}]", key, required=True, limit=50)
         _text(f"labels[{key!r}]", value, required=False, limit=200)
+    check_order("order", request.order, request.amount.currency)
 
 
 def _payment(request: CaptureRequest | VoidRequest | RefundRequest) -> Payment:
@@ -309,6 +318,7 @@ def check_capture(request: object, caps: Capabilities) -> Money:
             "capture", "this provider captures automatically; no separate capture"
         )
     payment = _payment(request)
+    check_not_processing(payment, "captured")
     if payment.captured and not caps.multiple_captures:
         raise UnsupportedOperationError("amount", "this provider allows one capture per payment")
     return _settled_amount(request, payment.capturable, "capture", caps.partial_capture, caps)
@@ -319,6 +329,7 @@ def check_void(request: object, caps: Capabilities) -> Money:
         raise ValidationError("request", f"must be a VoidRequest, got {type(request).__name__}")
     if not caps.void:
         raise UnsupportedOperationError("void", "this provider does not support voids")
+    check_not_processing(_payment(request), "voided")
     return _settled_amount(request, _payment(request).capturable, "void", caps.partial_void, caps)
 
 
@@ -409,6 +420,7 @@ def check_mandate(request: object, caps: Capabilities) -> None:
                 "is not supported",
                 allowed=sorted(mode.value for mode in caps.capture_modes),
             )
+        check_charge_details("initial_charge.", request.initial_charge)
 
 
 def check_mandate_charge(request: object, caps: Capabilities) -> None:
@@ -424,4 +436,140 @@ def check_mandate_charge(request: object, caps: Capabilities) -> None:
     if request.capture_mode not in caps.capture_modes:
         raise ValidationError(
             "capture_mode", "is not supported", allowed=sorted(mode.value for mode in caps.capture_modes)
+        )
+    check_charge_details("", request)
+
+
+# -- order, consumer details and the details of a mandate charge ---------------------------------
+
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+_LOCALE = re.compile(r"[a-z]{2}-[A-Z]{2}")
+MAX_LABELS = 50
+MAX_QUANTITY = 2**31 - 1
+"""PPRO sends quantities as 32-bit integers."""
+
+
+def _enum_member(field: str, value: object, kind: type[enum.Enum]) -> None:
+    if value is not None and not isinstance(value, kind):
+        raise ValidationError(
+            field, f"must be a {kind.__name__}, got {value!r}", allowed=[m.name for m in kind]
+        )
+
+
+def _country_code(field: str, value: object) -> None:
+    _text(field, value, required=False)
+    if isinstance(value, str) and not _COUNTRY_CODE.fullmatch(value):
+        raise ValidationError(field, f"{value!r} is not an ISO 3166-1 alpha-2 code such as 'US'")
+
+
+def _email(field: str, value: object) -> None:
+    _text(field, value, required=False)
+    if value is None:
+        return
+    assert isinstance(value, str)
+    local, at, domain = value.rpartition("@")
+    # The provider checks the address format; catch what is plainly not one before sending.
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in value):
+        raise ValidationError(field, f"{value[:60]!r} is not an email address such as 'jo@example.com'")
+
+
+def check_address(field: str, address: object) -> None:
+    """A billing or shipping address: bounded texts and an alpha-2 country."""
+    if address is None:
+        return
+    if not isinstance(address, Address):
+        raise ValidationError(field, f"must be an Address, got {type(address).__name__}")
+    for name in ("first_name", "last_name", "street", "postal_code", "city", "region", "phone"):
+        _text(f"{field}.{name}", getattr(address, name), required=False)
+    _country_code(f"{field}.country", address.country)
+
+
+def check_contact_details(field: str, consumer: Consumer) -> None:
+    """The consumer's email, phone, locale and billing address, when given."""
+    _email(f"{field}.email", consumer.email)
+    _text(f"{field}.phone", consumer.phone, required=False)
+    _text(f"{field}.merchant_consumer_reference", consumer.merchant_consumer_reference, required=False)
+    _text(f"{field}.locale", consumer.locale, required=False)
+    if consumer.locale is not None and not _LOCALE.fullmatch(consumer.locale):
+        raise ValidationError(f"{field}.locale", f"{consumer.locale!r} is not a locale such as 'en-US'")
+    check_address(f"{field}.billing_address", consumer.billing_address)
+
+
+def _order_money(field: str, value: object, currency: str) -> None:
+    if isinstance(value, float):
+        raise ValidationError(field, "is a float; amounts are Money in integer minor units")
+    if not isinstance(value, Money):
+        raise ValidationError(field, f"must be Money, got {type(value).__name__}")
+    if value.currency != currency:
+        raise ValidationError(f"{field}.currency", f"the payment is in {currency}", allowed=[currency])
+    if value.minor < 0:
+        raise ValidationError(f"{field}.minor", f"must not be negative, got {value.minor}")
+
+
+def _line_item(field: str, item: object, currency: str) -> None:
+    if not isinstance(item, LineItem):
+        raise ValidationError(field, f"must be a LineItem, got {type(item).__name__}")
+    _text(f"{field}.name", item.name, required=True)
+    quantity = item.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationError(
+            f"{field}.quantity", f"must be a whole number from 1 to {MAX_QUANTITY}, got {quantity!r}"
+        )
+    _order_money(f"{field}.unit_price", item.unit_price, currency)
+    for name in ("sku", "category", "subcategory"):
+        _text(f"{field}.{name}", getattr(item, name), required=False)
+
+
+def check_order(field: str, order: object, currency: str) -> None:
+    """Line items, shipping and tax of an order, in the payment's ``currency``."""
+    if order is None:
+        return
+    if not isinstance(order, Order):
+        raise ValidationError(field, f"must be an Order, got {type(order).__name__}")
+    if not isinstance(order.items, tuple):
+        raise ValidationError(
+            f"{field}.items", f"must be a tuple of LineItem, got {type(order.items).__name__}"
+        )
+    for index, item in enumerate(order.items):
+        _line_item(f"{field}.items[{index}]", item, currency)
+    check_address(f"{field}.shipping_address", order.shipping_address)
+    _enum_member(f"{field}.shipping_method", order.shipping_method, ShippingMethod)
+    _text(f"{field}.reference", order.reference, required=False)
+    if order.tax is not None:
+        _order_money(f"{field}.tax", order.tax, currency)
+
+
+def check_labels(field: str, labels: object) -> None:
+    """At most 50 labels; keys up to 50 characters, values up to 200 (PPRO's limits)."""
+    if not isinstance(labels, Mapping):
+        raise ValidationError(field, f"must be a mapping of strings, got {type(labels).__name__}")
+    if len(labels) > MAX_LABELS:
+        raise ValidationError(field, f"{len(labels)} labels; at most {MAX_LABELS} allowed")
+    for key, value in labels.items():
+        _text(f"{field}[{key!r}]", key, required=True, limit=50)
+        _text(f"{field}[{key!r}]", value, required=True, limit=200)
+
+
+def check_charge_details(prefix: str, charge: InitialCharge | MandateChargeRequest) -> None:
+    """What a mandate charge (or a mandate's initial charge) carries besides its amount."""
+    _url(f"{prefix}webhook_url", charge.webhook_url, required=False)
+    _text(f"{prefix}description", charge.description, required=False)
+    check_labels(f"{prefix}labels", charge.labels)
+    check_order(f"{prefix}order", charge.order, charge.amount.currency)
+    _enum_member(f"{prefix}initiator", charge.initiator, ChargeInitiator)
+    _enum_member(f"{prefix}schedule_type", charge.schedule_type, ScheduleType)
+
+
+def check_not_processing(payment: Payment, verb: str) -> None:
+    """Nothing is captured or voided while the provider is still settling the payment.
+
+    A PROCESSING payment has an authorization on its way or an automatic capture in flight
+    (PPRO: AUTHORIZATION_ASYNC, CAPTURE_PROCESSING); a capture or void sent now would race it.
+    """
+    if payment.status is PaymentStatus.PROCESSING:
+        raise ValidationError(
+            "payment.status",
+            f"payment {payment.id} is still processing at the provider (provider status "
+            f"{payment.provider_status or 'unknown'}), so nothing can be {verb} yet; read it again "
+            "with get_payment, or wait for its webhook, and retry once it is authorized",
         )

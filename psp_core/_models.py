@@ -33,6 +33,7 @@ class DeclineCode(enum.Enum):
     SUSPECTED_FRAUD = "suspected_fraud"
     AUTHENTICATION_FAILED = "authentication_failed"
     CANCELLED_BY_CONSUMER = "cancelled_by_consumer"
+    CANCELLED_BY_MERCHANT = "cancelled_by_merchant"
     EXPIRED = "expired"
     AMOUNT_NOT_SUPPORTED = "amount_not_supported"
     CURRENCY_NOT_SUPPORTED = "currency_not_supported"
@@ -87,6 +88,20 @@ class Frequency:
 
 
 @attrs.frozen
+class Address:
+    """A postal address (billing or shipping); ``country`` is ISO 3166-1 alpha-2."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen
 class Consumer:
     """The paying person. ``country`` is ISO 3166-1 alpha-2."""
 
@@ -95,6 +110,65 @@ class Consumer:
     email: str | None = None
     locale: str | None = None
     merchant_consumer_reference: str | None = None
+    phone: str | None = None
+    billing_address: Address | None = None
+
+
+class ShippingMethod(enum.Enum):
+    """How the goods reach the consumer."""
+
+    VIRTUAL = "virtual"
+    """Digital goods or services: nothing is shipped."""
+    TRACKED_DELIVERY = "tracked_delivery"
+    UNTRACKED_DELIVERY = "untracked_delivery"
+    IN_STORE_PICKUP = "in_store_pickup"
+    LOCKER_PICKUP = "locker_pickup"
+    HYBRID = "hybrid"
+
+
+@attrs.frozen
+class LineItem:
+    """One line of an order: ``quantity`` times ``unit_price``."""
+
+    name: str
+    quantity: int
+    unit_price: Money
+    sku: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+
+
+@attrs.frozen
+class Order:
+    """What is being bought, where it goes, and the tax on it.
+
+    ``reference`` is the merchant's order number, the same across every payment attempt
+    for the order (``merchant_reference`` names one attempt).
+    """
+
+    items: tuple[LineItem, ...] = ()
+    shipping_address: Address | None = None
+    shipping_method: ShippingMethod | None = None
+    reference: str | None = None
+    tax: Money | None = None
+
+
+class ChargeInitiator(enum.Enum):
+    """Who starts a charge: the consumer (present, e.g. at checkout) or the merchant alone."""
+
+    CONSUMER = "consumer"
+    MERCHANT = "merchant"
+
+
+class ScheduleType(enum.Enum):
+    """Where a mandate charge sits in the billing plan."""
+
+    SCHEDULED = "scheduled"
+    """A charge of the agreed schedule (a monthly fee)."""
+    SCHEDULED_RETRY = "scheduled_retry"
+    """A new attempt at a scheduled charge that failed."""
+    UNSCHEDULED = "unscheduled"
+    """A one-off charge outside the schedule (a top-up)."""
 
 
 @attrs.frozen
@@ -158,6 +232,10 @@ class Payment:
     operations: tuple[Operation, ...] = ()
     captured_at: datetime | None = None
     created_at: datetime | None = None
+    consumer: Consumer | None = None
+    """The consumer as the provider reports them (for Amazon Pay, the details saved at Amazon)."""
+    order: Order | None = None
+    """The order as the provider reports it, shipping address and method included."""
 
     def __attrs_post_init__(self) -> None:
         totals = {
@@ -239,6 +317,7 @@ class AuthorizeRequest:
     webhook_url: str | None = None
     description: str | None = None
     labels: Mapping[str, str] = attrs.field(factory=dict)
+    order: Order | None = None
 
 
 @attrs.frozen
@@ -274,11 +353,21 @@ class RefundRequest:
 
 @attrs.frozen
 class InitialCharge:
-    """The first charge made together with a mandate, approved by the consumer."""
+    """The first charge made together with a mandate, approved by the consumer.
+
+    ``webhook_url`` receives this charge's events (the mandate's own ``webhook_url`` receives
+    the mandate's); ``description`` may appear on the consumer's statement.
+    """
 
     amount: Money
     merchant_reference: str | None = None
     capture_mode: CaptureMode = CaptureMode.AUTOMATIC
+    webhook_url: str | None = None
+    description: str | None = None
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    order: Order | None = None
+    initiator: ChargeInitiator | None = None
+    schedule_type: ScheduleType | None = None
 
 
 @attrs.frozen
@@ -301,13 +390,23 @@ class MandateRequest:
 
 @attrs.frozen
 class MandateChargeRequest:
-    """A merchant-initiated charge against an active mandate; no consumer interaction."""
+    """A charge against an active mandate; no consumer interaction.
+
+    ``webhook_url`` receives this charge's events; without it they go to the account's
+    default URL, not to the mandate's. ``description`` may appear on the consumer's statement.
+    """
 
     mandate_id: str
     amount: Money
     merchant_reference: str
     capture_mode: CaptureMode = CaptureMode.AUTOMATIC
     idempotency_key: str | None = None
+    webhook_url: str | None = None
+    description: str | None = None
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    order: Order | None = None
+    initiator: ChargeInitiator | None = None
+    schedule_type: ScheduleType | None = None
 
 
 @attrs.frozen

@@ -55,7 +55,9 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
   is hoisted to the initial charge's reference. The initial charge shares the agreement's hosted
   page; approving the agreement makes it ACTIVE and then authorizes the initial charge.
   Agreement charges are FAILED with AGREEMENT_REVOKED (revoked) or AGREEMENT_INACTIVE (any other
-  non-ACTIVE status). Revoking a non-ACTIVE agreement is a 400.
+  non-ACTIVE status). Revoking a non-ACTIVE agreement is a 400. An agreement charge and the
+  initial charge send their events to their own ``webhooksUrl`` or else ``default_webhooks_url``,
+  never to the agreement's URL (which is for the agreement's own events).
 * **Search** ``GET /v1/payment-charges`` needs exactly one of ``merchantPaymentChargeReference``
   / ``agreementId``; a page holds at most :data:`SEARCH_PAGE_SIZE` charges and
   :data:`MAX_RESPONSE_BYTES` of JSON, and ``nextPage`` (omitted on the last page: the schema has
@@ -84,6 +86,12 @@ setting is validated before any is applied, a bad one is a 400 naming it):
   ``timeout``, ``500``, ``503``, ``429`` (optional Retry-After) and ``409_in_flight`` (nothing
   performed), and ``latency`` (performed after an added delay).
 * ``POST /__sandbox__/consumer/{id}/{approve|decline|cancel}`` - consumer action, JSON answer
+* ``GET|POST /__sandbox__/scenarios`` - knobs for the states PPRO documents (``_scenarios``):
+  ``authorization_processing_s``, ``provider_confirmation``, ``provider_confirmation_delay_s``,
+  ``capture_processing_s``, ``buyer_details``
+* ``POST /__sandbox__/charges/{id}/provider-confirmation`` ``{"outcome": "approve|decline|timeout"}``,
+  ``POST /__sandbox__/charges/{id}/release`` (run a held step now) and
+  ``POST /__sandbox__/charges/{id}/discard`` ``{"merchantDiscardReference"?}`` (merchant discard)
 * ``POST /__sandbox__/expire`` - discard what timed out now
 * ``POST /__sandbox__/charges/{id}/chargeback`` ``{"amount"?}`` - emits CHARGEBACK_SUCCEEDED
 * ``GET  /__sandbox__/events`` - every emitted envelope, in order

@@ -16,6 +16,26 @@ AMOUNT_TYPES = frozenset({"MAX", "EXACT", "VARIABLE"})
 _REVOKED = frozenset({"REVOKED_BY_CONSUMER", "REVOKED_BY_MERCHANT", "REVOKED_BY_PROVIDER"})
 
 
+def charge_details(body: Json, prefix: str) -> dict[str, Any]:
+    """What an agreement charge (or ``initialPaymentCharge``) carries besides amount and reference.
+
+    The charge's own ``webhooksUrl`` receives its events. PPRO's agreement schema says the
+    agreement's ``webhooksUrl`` is where "the agreement state changes will be notified", and its
+    webhooks page says a URL given in a request, or else the account's default, receives the
+    events (https://developerhub.ppro.com/global-api/docs/webhooks): nothing makes a charge
+    inherit its agreement's URL, so without its own it falls back to the account default only.
+    """
+    v.consumer_update(body, f"{prefix}consumer")
+    return {
+        "webhooks_url": v.webhooks_url(body, f"{prefix}webhooksUrl"),
+        "labels": v.labels(body, f"{prefix}labels"),
+        "descriptor": v.opt_str(body, "paymentDescriptor", f"{prefix}paymentDescriptor"),
+        "order": v.order(body, f"{prefix}order"),
+        "initiator": v.opt_enum(body, "initiator", f"{prefix}initiator", v.INITIATORS),
+        "schedule_type": v.opt_enum(body, "scheduleType", f"{prefix}scheduleType", v.SCHEDULE_TYPES),
+    }
+
+
 class AgreementService:
     """Operations on agreements. Callers hold the simulator lock."""
 
@@ -68,7 +88,9 @@ class AgreementService:
         initial_amount: tuple[int, str] | None = None
         initial_reference: str | None = None
         initial_auto: bool | None = None
+        initial_details: dict[str, Any] = {}
         if initial is not None:
+            initial_details = charge_details(initial, "initialPaymentCharge.")
             initial_amount = v.money(initial, "amount", "initialPaymentCharge.amount")
             initial_reference = v.opt_str(
                 initial,
@@ -145,9 +167,9 @@ class AgreementService:
                 agreement.consumer,
                 reference=initial_reference,
                 auto_capture=initial_auto,
-                webhooks_url=webhooks_url,
                 agreement_id=agreement.id,
                 instrument_id=agreement.instrument_id,
+                **initial_details,
             )
             charge.return_url = return_url
             self._charges.emit(
@@ -156,6 +178,9 @@ class AgreementService:
                 paymentMedium="ECOMMERCE",
                 amount={"value": charge.amount, "currency": charge.currency},
                 consumer=dict(charge.consumer),
+                order=charge.order,
+                initiator=charge.initiator,
+                paymentDescriptor=charge.payment_descriptor,
             )
             # The consumer authenticates once, on the agreement's page, for both resources.
             self._charges.start_authentication(charge, request_url)
@@ -232,7 +257,7 @@ class AgreementService:
         value, currency = v.money(body, "amount", "amount")
         reference = v.opt_str(body, "merchantPaymentChargeReference", "merchantPaymentChargeReference")
         auto_capture = v.opt_bool(body, "autoCapture", "autoCapture")
-        webhooks_url = v.webhooks_url(body) or agreement.webhooks_url
+        details = charge_details(body, "")
         charge = self._charges.new_charge(
             agreement.merchant_id,
             agreement.payment_method,
@@ -241,11 +266,9 @@ class AgreementService:
             agreement.consumer,
             reference=reference,
             auto_capture=auto_capture,
-            webhooks_url=webhooks_url,
-            labels=v.labels(body),
-            descriptor=v.opt_str(body, "paymentDescriptor", "paymentDescriptor"),
             agreement_id=agreement.id,
             instrument_id=agreement.instrument_id,
+            **details,
         )
         self._charges.emit(
             charge,
@@ -253,6 +276,9 @@ class AgreementService:
             paymentMedium="ECOMMERCE",
             amount={"value": value, "currency": currency},
             consumer=dict(charge.consumer),
+            order=charge.order,
+            initiator=charge.initiator,
+            paymentDescriptor=charge.payment_descriptor,
         )
         failure: Failure | None = None
         if agreement.status in _REVOKED:
@@ -269,7 +295,7 @@ class AgreementService:
             )
         if failure is not None:
             self._charges.fail_authorization(charge, failure)
-        else:
+        elif not self._charges.hold_authorization(charge):
             self._charges.authorize(charge)
         return charge
 

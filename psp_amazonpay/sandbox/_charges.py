@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
-from ._errors import SandboxStateError, bad_request
+from ._errors import SandboxStateError, UnknownResourceError, bad_request
 from ._models import (
     Authorization,
     Charge,
@@ -22,6 +22,7 @@ from ._models import (
     Operation,
     redirect_method,
 )
+from ._scenarios import AMAZON_BUYER, PROVIDER_OUTCOMES, Scenarios
 from ._state import SandboxState
 
 PAYMENT_METHOD = "AMAZON_PAY"
@@ -44,6 +45,13 @@ DECLINE_CODES: dict[int, str] = {
     7: "EXPIRED_SESSION",
 }
 REFUND_REASONS = frozenset({"RETURN", "DUPLICATE", "FRAUD", "CUSTOMER_REQUEST", "PRE_DISPUTE", "OTHER"})
+#: Where a merchant discard is possible: before anything was captured or voided.
+DISCARDABLE = frozenset(
+    {"AUTHORIZATION_PROCESSING", "AUTHENTICATION_PENDING", "AUTHORIZATION_ASYNC", "CAPTURE_PENDING"}
+)
+
+
+_AWAITING = frozenset({"AUTHENTICATION_PENDING", "PROVIDER_CONFIRMATION_PENDING"})
 
 
 def decline_for(amount: int) -> Failure | None:
@@ -87,6 +95,7 @@ class ChargeService:
 
     def __init__(self, state: SandboxState) -> None:
         self._s = state
+        self.scenarios = Scenarios()
 
     # ----------------------------------------------------------------- events
     def emit(self, charge: Charge, event_type: str, **extra: Any) -> None:
@@ -98,6 +107,8 @@ class ChargeService:
         }
         if charge.merchant_reference is not None:
             data["merchantPaymentChargeReference"] = charge.merchant_reference
+        if charge.order is not None and isinstance(charge.order.get("orderReferenceNumber"), str):
+            data["orderReferenceNumber"] = charge.order["orderReferenceNumber"]
         data["type"] = event_type
         data.update({k: val for k, val in extra.items() if val is not None})
         self._s.emit(event_type, charge.id, data, self._s.webhook_target(charge.webhooks_url))
@@ -117,6 +128,9 @@ class ChargeService:
         webhooks_url = v.webhooks_url(body)
         labels = v.labels(body)
         return_url = v.redirect_return_url(body)
+        order = v.order(body)
+        initiator = v.opt_enum(body, "initiator", "initiator", v.INITIATORS)
+        schedule_type = v.opt_enum(body, "scheduleType", "scheduleType", v.SCHEDULE_TYPES)
         charge = self.new_charge(
             merchant_id,
             payment_method,
@@ -128,6 +142,9 @@ class ChargeService:
             webhooks_url=webhooks_url,
             labels=labels,
             descriptor=descriptor,
+            order=order,
+            initiator=initiator,
+            schedule_type=schedule_type,
         )
         charge.return_url = return_url
         failure = method_rule_failure(
@@ -145,10 +162,13 @@ class ChargeService:
             amount=self._money(charge, value),
             consumer=dict(consumer),
             authenticationSettings=body.get("authenticationSettings"),
+            order=order,
+            initiator=initiator,
+            paymentDescriptor=descriptor,
         )
         if failure is not None:
             self.fail_authorization(charge, failure)
-        else:
+        elif not self.hold_authorization(charge):
             self.start_authentication(charge, self._s.authenticate_url(charge.id))
         return charge
 
@@ -167,6 +187,9 @@ class ChargeService:
         descriptor: str | None = None,
         agreement_id: str | None = None,
         instrument_id: str | None = None,
+        order: Json | None = None,
+        initiator: str | None = None,
+        schedule_type: str | None = None,
     ) -> Charge:
         now = self._s.clock.now()
         country = consumer.get("country")
@@ -190,6 +213,9 @@ class ChargeService:
             instrument_id=instrument_id,
             payment_descriptor=descriptor,
             labels=labels,
+            order=order,
+            initiator=initiator,
+            schedule_type=schedule_type,
         )
         self._s.charges[charge.id] = charge
         return charge
@@ -205,7 +231,7 @@ class ChargeService:
         charge.updated_at = self._s.clock.now()
 
     def fail_authorization(self, charge: Charge, failure: Failure) -> None:
-        if charge.authorizations and charge.authorizations[-1].status == "AUTHENTICATION_PENDING":
+        if charge.authorizations and charge.authorizations[-1].status in _AWAITING:
             authz = attrs.evolve(
                 charge.authorizations[-1], status="FAILED", failure=failure, updated_at=self._s.clock.now()
             )
@@ -245,7 +271,20 @@ class ChargeService:
     def approve(self, charge: Charge) -> None:
         self._require_pending(charge)
         charge.authentication_methods = []
+        if self.scenarios.buyer_details and charge.payment_method == PAYMENT_METHOD:
+            self._add_buyer_details(charge)
         self.authorize(charge)
+
+    def _add_buyer_details(self, charge: Charge) -> None:
+        # The buyer pays with what is saved at Amazon; what the merchant sent is kept.
+        consumer = dict(charge.consumer)
+        for key, value in AMAZON_BUYER.items():
+            consumer.setdefault(key, value)
+        charge.consumer = consumer
+        order = dict(charge.order or {})
+        if order.get("shippingMethod") != "VIRTUAL":
+            order.setdefault("shippingAddress", AMAZON_BUYER["billingAddress"])
+            charge.order = order
 
     def decline(self, charge: Charge) -> None:
         self._require_pending(charge)
@@ -261,12 +300,38 @@ class ChargeService:
 
     def authorize(self, charge: Charge) -> None:
         """Provider authorization after authentication (or directly, for agreement charges)."""
+        if self.scenarios.provider_confirmation:
+            self._await_provider(charge)
+            return
+        self._grant(charge)
+
+    def _await_provider(self, charge: Charge) -> None:
+        """AUTHORIZATION_ASYNC: the provider confirms (or not) later."""
+        now = self._s.clock.now()
+        if charge.authorizations and charge.authorizations[-1].status == "AUTHENTICATION_PENDING":
+            authz = attrs.evolve(
+                charge.authorizations[-1], status="PROVIDER_CONFIRMATION_PENDING", updated_at=now
+            )
+            charge.authorizations[-1] = authz
+        else:
+            authz = self._authorization(charge, "PROVIDER_CONFIRMATION_PENDING")
+            charge.authorizations.append(authz)
+        self._touch(charge, "AUTHORIZATION_ASYNC")
+        self.emit(
+            charge,
+            "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING",
+            authorizationId=authz.id,
+            amount=self._money(charge, charge.amount),
+        )
+        self._hold(charge, "provider_confirmation", self.scenarios.provider_confirmation_delay_s)
+
+    def _grant(self, charge: Charge) -> None:
         failure = decline_for(charge.amount)
         if failure is not None:
             self.fail_authorization(charge, failure)
             return
         now = self._s.clock.now()
-        if charge.authorizations and charge.authorizations[-1].status == "AUTHENTICATION_PENDING":
+        if charge.authorizations and charge.authorizations[-1].status in _AWAITING:
             authz = attrs.evolve(charge.authorizations[-1], status="AUTHORIZED", updated_at=now)
             charge.authorizations[-1] = authz
         else:
@@ -281,10 +346,88 @@ class ChargeService:
             amount=self._money(charge, charge.amount),
             isMultiStep=multi_step,
         )
-        if not multi_step:
+        if not multi_step and not self._hold(charge, "capture", self.scenarios.capture_processing_s):
             self._store_operation(charge, "capture", charge.amount, None, None)
 
+    # ------------------------------------------------------------ held steps
+    def _hold(self, charge: Charge, step: str, seconds: float | None) -> bool:
+        """Hold ``step`` back for ``seconds`` of sandbox time (None: until released); False if 0."""
+        if seconds == 0:
+            return False
+        charge.hold = step
+        charge.hold_until = None if seconds is None else self._s.clock.now() + timedelta(seconds=seconds)
+        return True
+
+    def hold_authorization(self, charge: Charge) -> bool:
+        """Keep a new charge in AUTHORIZATION_PROCESSING, with no authorization, if told to."""
+        return self._hold(charge, "authorization", self.scenarios.authorization_processing_s)
+
+    def settle_if_due(self, charge: Charge) -> bool:
+        if charge.hold is None or charge.hold_until is None or self._s.clock.now() < charge.hold_until:
+            return False
+        self.release(charge)
+        return True
+
+    def release(self, charge: Charge, outcome: str = "approve") -> None:
+        """Run the held step now; ``outcome`` decides a provider confirmation."""
+        step = charge.hold
+        if step is None:
+            raise SandboxStateError(f"{charge.id} is {charge.status} and waits for nothing")
+        if step != "provider_confirmation" and outcome != "approve":
+            raise SandboxStateError(
+                f"{charge.id} waits for {step}; only a provider confirmation has outcomes"
+            )
+        charge.hold = charge.hold_until = None
+        if step == "authorization":
+            if charge.agreement_id is None:
+                self.start_authentication(charge, self._s.authenticate_url(charge.id))
+            else:
+                self.authorize(charge)
+        elif step == "capture":
+            self._store_operation(charge, "capture", charge.capturable, None, None)
+        elif outcome == "approve":
+            self._grant(charge)
+        elif outcome == "decline":
+            self.fail_authorization(
+                charge,
+                Failure("PROVIDER_DECLINE", "GENERIC_DECLINE", "The provider declined the authorization"),
+            )
+        else:
+            self.discard(charge, "PROVIDER_CONFIRMATION_TIMEOUT")
+
+    def admin(self, method: str, parts: list[str], data: Json) -> Json:
+        """The scenario admin routes (see :mod:`._scenarios`); the caller holds the lock."""
+        if parts == ["scenarios"]:
+            if method == "POST":
+                self.scenarios.update(data)
+            return self.scenarios.to_json()
+        charge = self._s.charges.get(parts[1])
+        if charge is None:
+            raise UnknownResourceError(parts[1])
+        if parts[2] == "discard":
+            reference = v.opt_str(data, "merchantDiscardReference", "merchantDiscardReference")
+            self.merchant_discard(charge, reference)
+        elif parts[2] == "release":
+            self.release(charge)
+        else:
+            outcome = data.get("outcome", "approve")
+            if outcome not in PROVIDER_OUTCOMES:
+                raise bad_request(f"outcome must be one of {', '.join(PROVIDER_OUTCOMES)}")
+            if charge.hold != "provider_confirmation":
+                raise SandboxStateError(f"{charge.id} is {charge.status}, not awaiting the provider")
+            self.release(charge, outcome)
+        return charge.to_json()
+
+    def merchant_discard(self, charge: Charge, reference: str | None) -> None:
+        if charge.status not in DISCARDABLE or charge.captures or charge.voids:
+            raise SandboxStateError(
+                f"{charge.id} is {charge.status}; only a charge with nothing captured "
+                f"or voided can be discarded ({', '.join(sorted(DISCARDABLE))})"
+            )
+        self.discard(charge, "MERCHANT_INITIATED_DISCARD", reference)
+
     def expire_if_due(self, charge: Charge) -> bool:
+        self.settle_if_due(charge)
         if (
             charge.status != "AUTHENTICATION_PENDING"
             or charge.auth_deadline is None
@@ -294,17 +437,19 @@ class ChargeService:
         self.discard(charge, "AUTHENTICATION_TIMEOUT")
         return True
 
-    def discard(self, charge: Charge, discard_type: str) -> None:
+    def discard(self, charge: Charge, discard_type: str, reference: str | None = None) -> None:
         now = self._s.clock.now()
-        discard = Discard(self._s.ids.new("discard"), discard_type, now)
+        discard = Discard(self._s.ids.new("discard"), discard_type, now, reference)
         charge.discards.append(discard)
         charge.authentication_methods = []
+        charge.hold = charge.hold_until = None
         authz_id = charge.authorizations[-1].id if charge.authorizations else None
         self._touch(charge, "DISCARDED")
         self.emit(
             charge,
             "PAYMENT_CHARGE_DISCARDED",
             discardType=discard_type,
+            merchantDiscardReference=reference,
             authorizationId=authz_id,
             amount=self._money(charge, charge.amount),
         )
@@ -327,6 +472,11 @@ class ChargeService:
         return self._store_operation(charge, "void", amount, reference, labels)
 
     def _check_authorized_balance(self, charge: Charge, amount: int, verb: str) -> None:
+        if charge.hold == "capture":
+            raise bad_request(
+                f"Payment charge in status {charge.status} cannot be {verb}: "
+                "its automatic capture is in progress"
+            )
         if charge.authorized_amount == 0 or charge.status in ("FAILED", "DISCARDED"):
             raise bad_request(f"Payment charge in status {charge.status} cannot be {verb}")
         if charge.capturable == 0:

@@ -43,7 +43,7 @@ def _put(out: Json, key: str, value: object) -> None:
 class Authorization:
     id: str
     amount: int
-    status: str  # AUTHORIZED | AUTHENTICATION_PENDING | FAILED
+    status: str  # AUTHORIZED | AUTHENTICATION_PENDING | PROVIDER_CONFIRMATION_PENDING | FAILED
     merchant_reference: str | None
     created_at: datetime
     updated_at: datetime
@@ -99,12 +99,15 @@ class Operation:
 @frozen
 class Discard:
     id: str
-    type: str  # AUTHENTICATION_TIMEOUT | MERCHANT_INITIATED_DISCARD | ...
+    type: str  # AUTHENTICATION_TIMEOUT | PROVIDER_CONFIRMATION_TIMEOUT | MERCHANT_INITIATED_DISCARD
     created_at: datetime
+    merchant_reference: str | None = None
 
     def to_json(self) -> Json:
         at = iso_ms(self.created_at)
-        return {"id": self.id, "status": "DISCARDED", "type": self.type, "createdAt": at, "updatedAt": at}
+        out: Json = {"id": self.id, "status": "DISCARDED"}
+        _put(out, "merchantDiscardReference", self.merchant_reference)
+        return {**out, "type": self.type, "createdAt": at, "updatedAt": at}
 
 
 @frozen
@@ -185,6 +188,13 @@ class Charge:
     voids: list[Operation] = field(factory=list)
     discards: list[Discard] = field(factory=list)
     failure: Failure | None = None
+    order: Json | None = None
+    initiator: str | None = None
+    schedule_type: str | None = None
+    # A step a scenario holds back ("authorization", "provider_confirmation" or "capture") and
+    # when it runs on its own (None: only when released through the admin route).
+    hold: str | None = None
+    hold_until: datetime | None = None
 
     @property
     def authorized_amount(self) -> int:
@@ -219,12 +229,14 @@ class Charge:
             "paymentMedium": "ECOMMERCE",
             "currency": self.currency,
         }
+        _put(out, "initiator", self.initiator)
         _put(out, "country", self.country)
         _put(out, "agreementId", self.agreement_id)
         _put(out, "instrumentId", self.instrument_id)
         _put(out, "paymentDescriptor", self.payment_descriptor)
         out["status"] = self.status
         out["consumer"] = dict(self.consumer)
+        _put(out, "order", self.order)
         _put(out, "failure", self.failure)
         out["authenticationMethods"] = list(self.authentication_methods)
         out["authorizations"] = [a.to_json() for a in self.authorizations]

@@ -597,6 +597,11 @@ class PproSimulator:
                 if action not in ACTIONS:
                     raise bad_request(f"action must be one of {', '.join(ACTIONS)}")
                 return _json_response(200, {"id": rid, "status": self.consumer_action(rid, action)})
+            case (_, ["scenarios"]) | (
+                "POST",
+                ["charges", _, "provider-confirmation" | "release" | "discard"],
+            ):
+                return _json_response(200, self._charges.admin(method, parts, self._admin_json(body)))
             case ("POST", ["expire"]):
                 return _json_response(200, {"expired": self._expire_locked()})
             case ("POST", ["charges", cid, "chargeback"]):

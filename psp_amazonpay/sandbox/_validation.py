@@ -32,6 +32,9 @@ def _reject_constant(name: str) -> object:
     # Python's json accepts NaN and Infinity; JSON (and PPRO) do not.
     raise ValueError(f"{name} is not valid JSON")
 
+# What PPRO's ``format: email`` plainly excludes; the provider's own check may be stricter.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
 
 def parse_object(body: bytes) -> Json:
     if not body.strip():
@@ -148,25 +151,96 @@ def consumer(obj: Json, path: str = "consumer") -> Json:
     country = req_str(found, "country", f"{path}.country")
     if not _COUNTRY.match(country):
         raise bad_request(f"{path}.country must be a two-letter ISO 3166-1 code")
-    opt_str(found, "name", f"{path}.name")
+    for key in ("name", "email", "phone", "locale", "merchantConsumerReference", "taxIdentification"):
+        opt_str(found, key, f"{path}.{key}")
+    email = found.get("email")
+    if email is not None and not _EMAIL.match(email):
+        raise bad_request(f"{path}.email must be an email address")
+    address(found, "billingAddress", f"{path}.billingAddress")
     return found
 
 
-def labels(obj: Json) -> dict[str, str] | None:
+def consumer_update(obj: Json, path: str = "consumer") -> Json | None:
+    """An agreement charge's ``ConsumerUpdate``: only ``taxIdentification`` and ``client``."""
+    found = opt_object(obj, "consumer", path)
+    if found is None:
+        return None
+    opt_str(found, "taxIdentification", f"{path}.taxIdentification")
+    opt_object(found, "client", f"{path}.client")
+    return found
+
+
+def address(obj: Json, key: str, path: str) -> Json | None:
+    """PPRO's ``Address``: every field an optional string, ``country`` alpha-2."""
+    found = opt_object(obj, key, path)
+    if found is None:
+        return None
+    for name in ("firstName", "lastName", "phoneNumber", "street", "postalCode", "city", "region"):
+        opt_str(found, name, f"{path}.{name}")
+    country = opt_str(found, "country", f"{path}.country")
+    if country is not None and not _COUNTRY.match(country):
+        raise bad_request(f"{path}.country must be a two-letter ISO 3166-1 code")
+    return found
+
+
+SHIPPING_METHODS = frozenset(
+    {"VIRTUAL", "TRACKED_DELIVERY", "UNTRACKED_DELIVERY", "IN_STORE_PICKUP", "LOCKER_PICKUP", "HYBRID"}
+)
+INITIATORS = frozenset({"CONSUMER", "MERCHANT"})
+SCHEDULE_TYPES = frozenset({"SCHEDULED", "SCHEDULED_RETRY", "UNSCHEDULED", "RECURRING"})
+
+
+def _opt_int(obj: Json, key: str, path: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{path} must be an integer")
+    return value
+
+
+def order(obj: Json, path: str = "order") -> Json | None:
+    """PPRO's ``Order``: items need ``name``, ``quantity`` and a per-item ``amount``."""
+    found = opt_object(obj, "order", path)
+    if found is None:
+        return None
+    items = found.get("orderItems")
+    if items is not None:
+        if not isinstance(items, list):
+            raise bad_request(f"{path}.orderItems must be an array")
+        for index, item in enumerate(items):
+            where = f"{path}.orderItems[{index}]"
+            if not isinstance(item, dict):
+                raise bad_request(f"{where} must be an object")
+            req_str(item, "name", f"{where}.name")
+            req_int(item, "quantity", f"{where}.quantity", minimum=1)
+            req_int(item, "amount", f"{where}.amount", minimum=0)
+            for key in ("sku", "category", "subCategory"):
+                opt_str(item, key, f"{where}.{key}")
+    opt_enum(found, "shippingMethod", f"{path}.shippingMethod", SHIPPING_METHODS)
+    address(found, "shippingAddress", f"{path}.shippingAddress")
+    opt_str(found, "orderReferenceNumber", f"{path}.orderReferenceNumber")
+    tax = _opt_int(found, "totalTaxAmount", f"{path}.totalTaxAmount")
+    if tax is not None and tax < 0:
+        raise bad_request(f"{path}.totalTaxAmount must not be negative")
+    return found
+
+
+def labels(obj: Json, path: str = "labels") -> dict[str, str] | None:
     value = obj.get("labels")
     if value is None:
         return None
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise bad_request("labels must be an object of string values")
+        raise bad_request(f"{path} must be an object of string values")
     if len(value) > 50:
-        raise bad_request("labels must have at most 50 keys")
+        raise bad_request(f"{path} must have at most 50 keys")
     for key, item in value.items():
         if len(key) > LABEL_KEY_LENGTH:
-            raise bad_request(f"labels keys must be at most {LABEL_KEY_LENGTH} characters")
+            raise bad_request(f"{path} keys must be at most {LABEL_KEY_LENGTH} characters")
         if len(item) > LABEL_VALUE_LENGTH:
-            raise bad_request(f"labels.{key} must be at most {LABEL_VALUE_LENGTH} characters")
+            raise bad_request(f"{path}.{key} must be at most {LABEL_VALUE_LENGTH} characters")
     return dict(value)
 
 
@@ -204,17 +278,17 @@ def effective_port(parts: SplitResult) -> int | None:
     return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
-def webhooks_url(obj: Json) -> str | None:
+def webhooks_url(obj: Json, path: str = "webhooksUrl") -> str | None:
     """PPRO requires https; the sandbox also allows plain http to loopback for local receivers."""
-    url = opt_str(obj, "webhooksUrl", "webhooksUrl")
+    url = opt_str(obj, "webhooksUrl", path)
     if url is None:
         return None
-    parts = split_url(url, "webhooksUrl")
+    parts = split_url(url, path)
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and is_loopback(parts.hostname):
         return url
-    raise bad_request("webhooksUrl must be an https:// URL (http:// is allowed only to loopback)")
+    raise bad_request(f"{path} must be an https:// URL (http:// is allowed only to loopback)")
 
 
 def redirect_return_url(obj: Json) -> str | None:
