@@ -58,7 +58,14 @@ from ._plugins import (
     provider_names,
 )
 from ._redact import Redactor
-from ._reducer import apply_event, apply_mandate_update, apply_operation, apply_update, status_from_totals
+from ._reducer import (
+    apply_event,
+    apply_mandate_event,
+    apply_mandate_update,
+    apply_operation,
+    apply_update,
+    status_from_totals,
+)
 from ._retry import RetryPolicy
 from ._sandbox import (
     FAULT_KINDS,
@@ -79,6 +86,7 @@ from ._status import (
     can_transition,
     can_transition_mandate,
 )
+from ._storage import STORAGE_VERSION, from_json, to_json
 from .hookspecs import hookimpl, hookspec
 
 __all__ = [
@@ -90,6 +98,7 @@ __all__ = [
     "NO_MONEY_OUTCOMES",
     "PAYMENT_RANK",
     "PAYMENT_TRANSITIONS",
+    "STORAGE_VERSION",
     "TERMINAL_PAYMENT_STATUSES",
     "AmountLimits",
     "AmountType",
@@ -144,6 +153,7 @@ __all__ = [
     "WebhookOrder",
     "WebhookVerificationError",
     "apply_event",
+    "apply_mandate_event",
     "apply_mandate_update",
     "apply_operation",
     "apply_update",
@@ -152,6 +162,7 @@ __all__ = [
     "can_transition_mandate",
     "create_plugin_manager",
     "currency_exponent",
+    "from_json",
     "hookimpl",
     "hookspec",
     "hookspecs",
@@ -160,4 +171,5 @@ __all__ = [
     "provider_names",
     "signing",
     "status_from_totals",
+    "to_json",
 ]
