@@ -12,7 +12,6 @@ The documents are read from ``<repo>/../shared/reference/ppro-openapi`` and neve
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -155,19 +154,16 @@ def test_the_sandbox_answers_every_schema_generated_request_without_5xx_and_with
     documents = _documents()
     real = _real_resources(served.base_url)
     tally = Tally()
-    started = time.monotonic()
     for document in documents:
         schema = schemathesis.openapi.from_path(str(document))
         for result in schema.get_all_operations():
             _fuzz_operation(result.ok(), served.base_url, real, tally)
-    elapsed = time.monotonic() - started
     total = sum(tally.statuses.values())
     assert tally.violations == []
     assert len(tally.per_operation) >= 18, tally.per_operation  # every operation of both documents
     assert all(count >= EXAMPLES_PER_OPERATION // 2 for count in tally.per_operation.values())
     assert 150 <= total <= 400, total
     assert tally.statuses[200] > 0 and any(400 <= status < 500 for status in tally.statuses)
-    assert elapsed < 30, elapsed
 
 
 @pytest.mark.loopback
