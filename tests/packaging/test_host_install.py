@@ -227,6 +227,10 @@ def test_a_host_project_installs_psp_without_surprises(tmp_path: Path) -> None:
     # Opting in is one flag (or one pytest_plugins line): the suite's options appear.
     opted_in = env.ok("python", "-m", "pytest", "-p", "psp_contracts.pytest_plugin", "--help", cwd=shop)
     assert "--psp-provider" in opted_in and "--psp-profile" in opted_in
+    # Even opted in, the shop's own tests keep the shop's profile and its 500 examples.
+    env.ok(
+        "python", "-m", "pytest", "-q", "-p", "psp_contracts.pytest_plugin", "-k", "not no_plugin", cwd=shop
+    )
     # ...and the suite runs from the installed package against the shipped provider.
     report = tmp_path / "report.json"
     contract = env.ok("psp", "contract", "amazon_pay", "-k", "undeclared", "--json", str(report), cwd=shop)
