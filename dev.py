@@ -5,6 +5,11 @@
     python3 dev.py test      # the whole test suite, ruff and mypy --strict
     python3 dev.py bench     # the benchmarks (not part of the tests)
 
+Arguments after ``test`` go to pytest, e.g. a deep run:
+``python3 dev.py test --hypothesis-profile psp-thorough --psp-profile thorough``.
+The result is the same with or without a ``CI`` variable: the tests choose their own
+hypothesis profiles (tests/conftest.py) and never depend on the machine's speed.
+
 Each command creates ``.venv`` on first use and reinstalls the project whenever
 pyproject.toml changes, so a fresh clone needs nothing else.
 """

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pluggy
 import pytest
+from hypothesis import settings
 
 from psp_core import (
     PAYMENT_RANK,
@@ -40,6 +41,7 @@ from psp_core import (
 )
 
 from ._providers import Target, start_sandbox
+from .hypothesis_profiles import suite_settings
 
 T = TypeVar("T")
 
@@ -85,8 +87,12 @@ class Contract:
         *,
         seed: int | None = None,
         live_config: ProviderConfig | None = None,
+        hypothesis_settings: settings | None = None,
     ) -> None:
         self.pm = pm
+        # The suite's own hypothesis settings, applied to each check explicitly
+        # (``@contract.hypothesis_settings``) so the caller's profile is never replaced.
+        self.hypothesis_settings = hypothesis_settings or suite_settings()
         self.target = target
         self.provider = target.provider
         self.seed = seed
@@ -144,7 +150,13 @@ class Contract:
 
     def fresh(self) -> Contract:
         """The same provider with a new, empty sandbox."""
-        return Contract(self.pm, self.target, seed=self.seed, live_config=self._live_config)
+        return Contract(
+            self.pm,
+            self.target,
+            seed=self.seed,
+            live_config=self._live_config,
+            hypothesis_settings=self.hypothesis_settings,
+        )
 
     def close(self) -> None:
         if self._gateway is not None:

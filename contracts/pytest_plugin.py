@@ -1,7 +1,11 @@
-"""The contract suite's pytest plugin (entry point ``pytest11: psp_contracts``).
+"""The contract suite's pytest plugin: ``psp_contracts.pytest_plugin``.
 
-Adds the options, parameterizes every contract test over the providers to check, hands each
-test a :class:`~contracts._harness.Contract`, and collects the conformance report:
+Installing psp registers no pytest plugin: a plugin author opts in, with ``psp contract
+PROVIDER``, ``pytest -p psp_contracts.pytest_plugin --pyargs psp_contracts``, or
+``pytest_plugins = ["psp_contracts.pytest_plugin"]`` in their top-level conftest.py
+(docs/plugin_authors.md). It adds the options, parameterizes every contract test over the
+providers to check, hands each test a :class:`~psp_contracts._harness.Contract`, and collects
+the conformance report:
 
 ``--psp-provider NAME``   check only this provider (repeatable; default: every installed one)
 ``--psp-plugin N=mod:obj`` also register ``obj`` as provider ``N`` (a plugin not yet packaged)
@@ -9,14 +13,15 @@ test a :class:`~contracts._harness.Contract`, and collects the conformance repor
 ``--psp-report PATH``     write the conformance report as JSON
 ``--psp-seed N``          seed the sandboxes (ids, fault decisions); default 0
 ``--psp-fault-scenarios N`` how many random fault scenarios the fault campaign runs
+``--psp-profile ci|thorough`` the suite's hypothesis effort (default ``ci``)
 
-The hypothesis profiles ``ci`` (default) and ``thorough`` are registered here too, since a
-plugin author's project has none of ours: ``--hypothesis-profile thorough`` for deep runs.
+The profile applies to the suite's own checks only, as explicit settings
+(:mod:`psp_contracts.hypothesis_profiles`): the hypothesis profile of the project that runs
+the suite is neither replaced nor loaded.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,9 +34,7 @@ from psp_core import ProviderConfig, ProviderInfo
 from . import _report
 from ._harness import Contract
 from ._providers import Target, has_live_credentials, hook_of, live_config, plugin_manager, select
-from .hypothesis_profiles import register as register_hypothesis_profiles
-
-register_hypothesis_profiles()
+from .hypothesis_profiles import DEFAULT_PROFILE, PROFILES, suite_settings
 
 _STATE = pytest.StashKey["ContractSession"]()
 DEFAULT_FAULT_SCENARIOS = 60
@@ -44,6 +47,7 @@ class ContractSession:
         self.config = config
         self._pm: pluggy.PluginManager | None = None
         self.reports: dict[str, _report.ProviderReport] = {}
+        self._settings: settings | None = None
 
     @property
     def pm(self) -> pluggy.PluginManager:
@@ -77,8 +81,14 @@ class ContractSession:
 
     @property
     def profile(self) -> str:
-        chosen = self.config.getoption("hypothesis_profile", None) or os.environ.get("HYPOTHESIS_PROFILE")
-        return str(chosen or "ci")
+        return str(self.config.getoption("psp_profile"))
+
+    @property
+    def hypothesis_settings(self) -> settings:
+        """The settings every check of this run uses (built once, on first use)."""
+        if self._settings is None:
+            self._settings = suite_settings(self.profile)
+        return self._settings
 
     @property
     def seed(self) -> int:
@@ -101,14 +111,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="random fault scenarios in the fault campaign",
     )
+    group.addoption(
+        "--psp-profile",
+        default=DEFAULT_PROFILE,
+        choices=sorted(PROFILES),
+        help=f"the suite's hypothesis effort (default: {DEFAULT_PROFILE}); other tests keep their profile",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "psp_verifies(*names): capabilities or checks a contract test shows")
     config.addinivalue_line("markers", "psp_live: a contract test that can also run against a live PSP")
     config.stash[_STATE] = ContractSession(config)
-    if config.getoption("hypothesis_profile", None) is None and "HYPOTHESIS_PROFILE" not in os.environ:
-        settings.load_profile("ci")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -130,7 +144,13 @@ def contract(request: pytest.FixtureRequest, psp_target: Target) -> Iterator[Con
         if isinstance(found, str):
             pytest.skip(found)
         live = found
-    checked = Contract(session.pm, psp_target, seed=session.seed, live_config=live)
+    checked = Contract(
+        session.pm,
+        psp_target,
+        seed=session.seed,
+        live_config=live,
+        hypothesis_settings=session.hypothesis_settings,
+    )
     session.report(psp_target).capabilities = checked.capabilities
     try:
         yield checked

@@ -61,6 +61,7 @@ def refused_at_the_psp(contract: Contract, payment_id: str, attempt: object, bef
 @verifies("currencies", "amount_limits")
 @pytest.mark.psp_live
 def test_any_valid_amount_round_trips_exactly(contract: Contract) -> None:
+    @contract.hypothesis_settings
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         amount = data.draw(amounts(contract))
@@ -91,6 +92,7 @@ def test_any_valid_amount_round_trips_exactly(contract: Contract) -> None:
 def test_captures_never_exceed_the_authorized_amount(contract: Contract) -> None:
     contract.require("capture_modes.separate", "partial_capture")
 
+    @contract.hypothesis_settings
     @given(amount=amounts(contract, smallest=2), data=st.data())
     def check(amount: Money, data: st.DataObject) -> None:
         assume(not contract.declines(amount))
@@ -116,6 +118,7 @@ def test_captures_never_exceed_the_authorized_amount(contract: Contract) -> None
 def test_refunds_never_exceed_the_captured_amount(contract: Contract) -> None:
     contract.require("refunds", "partial_refund", "multiple_refunds")
 
+    @contract.hypothesis_settings
     @given(amount=amounts(contract, smallest=3), data=st.data())
     def check(amount: Money, data: st.DataObject) -> None:
         assume(not contract.declines(amount))

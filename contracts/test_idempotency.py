@@ -26,6 +26,7 @@ vias = st.sampled_from(["sync", "async"])
 
 @verifies("idempotency")
 def test_authorize_with_the_same_key_creates_one_payment(contract: Contract) -> None:
+    @contract.hypothesis_settings
     @given(first=vias, second=vias)
     def check(first: str, second: str) -> None:
         request = contract.authorize_request(contract.ordinary_amount(), key=contract.reference("key"))

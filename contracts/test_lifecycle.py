@@ -336,7 +336,6 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
 def test_random_operation_sequences_follow_the_state_machine(contract: Contract) -> None:
     contract.sandbox  # noqa: B018 - skips when there is no sandbox to drive
     machine = lifecycle_machine(contract.fresh)
-    budget = max(8, settings().max_examples // 2)
-    run_state_machine_as_test(
-        machine, settings=settings(settings(), max_examples=budget, stateful_step_count=15)
-    )
+    suite = contract.hypothesis_settings
+    budget = max(8, suite.max_examples // 2)
+    run_state_machine_as_test(machine, settings=settings(suite, max_examples=budget, stateful_step_count=15))

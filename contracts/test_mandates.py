@@ -63,6 +63,7 @@ def test_an_undeclared_mandate_is_refused(contract: Contract) -> None:
 def test_an_active_mandate_charges_repeatedly_until_revoked(contract: Contract) -> None:
     contract.require("recurring")
 
+    @contract.hypothesis_settings
     @given(count=st.integers(1, 3), initial=st.booleans())
     def check(count: int, initial: bool) -> None:
         amount = contract.ordinary_amount()

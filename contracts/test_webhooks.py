@@ -112,6 +112,7 @@ def test_late_duplicate_and_reordered_webhooks_never_move_a_payment_back(contrac
     for final in finals:
         assert contract.gateway.get_payment(final.id) == final
 
+    @contract.hypothesis_settings
     @given(order=st.permutations(events))
     def check(order: list[WebhookEvent]) -> None:
         for final in finals:

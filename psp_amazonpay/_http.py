@@ -67,7 +67,9 @@ def raise_for_error(response: httpx.Response, what: str) -> None:
         return
     rid = request_id(response)
     message = _error_message(response)
-    text = f"{what}: PPRO answered HTTP {status}: {message}"
+    # The HTTP status and request id follow from ProviderError itself ("| HTTP 400 | request ..."):
+    # saying them here too would repeat them.
+    text = f"{what}: PPRO refused the request: {message}"
     if status == 409:
         raise IdempotencyConflictError(
             f"{text} (the idempotency key was already used with a different request)",

@@ -88,6 +88,7 @@ def capabilities(separate_captures: bool = True) -> Capabilities:
         chargebacks=True,
         requires_consumer_name=True,
         requires_return_url=True,
+        turned_off_by=None if separate_captures else "separate_captures (PPRO_SEPARATE_CAPTURES)",
     )
 
 

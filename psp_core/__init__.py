@@ -65,7 +65,14 @@ from ._plugins import (
     provider_names,
 )
 from ._redact import Redactor
-from ._reducer import apply_event, apply_mandate_update, apply_operation, apply_update, status_from_totals
+from ._reducer import (
+    apply_event,
+    apply_mandate_event,
+    apply_mandate_update,
+    apply_operation,
+    apply_update,
+    status_from_totals,
+)
 from ._retry import RetryPolicy
 from ._sandbox import (
     FAULT_KINDS,
@@ -86,6 +93,7 @@ from ._status import (
     can_transition,
     can_transition_mandate,
 )
+from ._storage import STORAGE_VERSION, from_json, to_json
 from .hookspecs import hookimpl, hookspec
 
 __all__ = [
@@ -97,6 +105,7 @@ __all__ = [
     "NO_MONEY_OUTCOMES",
     "PAYMENT_RANK",
     "PAYMENT_TRANSITIONS",
+    "STORAGE_VERSION",
     "TERMINAL_PAYMENT_STATUSES",
     "Address",
     "AmountLimits",
@@ -157,6 +166,7 @@ __all__ = [
     "WebhookOrder",
     "WebhookVerificationError",
     "apply_event",
+    "apply_mandate_event",
     "apply_mandate_update",
     "apply_operation",
     "apply_update",
@@ -165,6 +175,7 @@ __all__ = [
     "can_transition_mandate",
     "create_plugin_manager",
     "currency_exponent",
+    "from_json",
     "hookimpl",
     "hookspec",
     "hookspecs",
@@ -174,5 +185,6 @@ __all__ = [
     "scoped_idempotency_key",
     "signing",
     "status_from_totals",
+    "to_json",
     "unknown_outcome_of",
 ]

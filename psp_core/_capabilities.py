@@ -107,6 +107,15 @@ class Capabilities:
     chargebacks: bool = False
     requires_consumer_name: bool = False
     requires_return_url: bool = True
+    turned_off_by: str | None = attrs.field(default=None, eq=False)
+    """The provider setting that took capabilities away (``"separate_captures (PPRO_SEPARATE_CAPTURES)"``),
+    named in refusals so a developer finds the switch; None when the profile is the provider's own."""
+
+    def refusal(self, reason: str) -> str:
+        """``reason``, plus the setting that turned the capability off when there is one."""
+        if self.turned_off_by is None:
+            return reason
+        return f"{reason}; turned off by the provider setting {self.turned_off_by}"
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, for ``psp providers --json`` and the conformance report."""
@@ -130,6 +139,15 @@ class Capabilities:
             "chargebacks": self.chargebacks,
             "requires_consumer_name": self.requires_consumer_name,
         }
+
+
+def _a(word: str) -> str:
+    """The indefinite article for ``word``: "an authorized payment", "a captured payment"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _by_value(mode: CaptureMode) -> str:
+    return mode.value
 
 
 def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -> None:
@@ -271,10 +289,17 @@ def check_authorize(request: object, caps: Capabilities) -> None:
     _reference("merchant_reference", request.merchant_reference, required=True)
     _idempotency_key(request.idempotency_key)
     _text("description", request.description, required=False)
-    if not isinstance(request.capture_mode, CaptureMode) or request.capture_mode not in caps.capture_modes:
+    if not isinstance(request.capture_mode, CaptureMode):
         raise ValidationError(
             "capture_mode",
-            f"{request.capture_mode!r} is not supported",
+            f"must be a CaptureMode such as CaptureMode.SEPARATE, got the "
+            f"{type(request.capture_mode).__name__} {request.capture_mode!r}",
+            allowed=[f"CaptureMode.{mode.name}" for mode in sorted(caps.capture_modes, key=_by_value)],
+        )
+    if request.capture_mode not in caps.capture_modes:
+        raise ValidationError(
+            "capture_mode",
+            caps.refusal(f"{request.capture_mode.value} capture is not offered by this provider"),
             allowed=sorted(mode.value for mode in caps.capture_modes),
         )
     if len(request.labels) > 50:
@@ -315,7 +340,7 @@ def check_capture(request: object, caps: Capabilities) -> Money:
         raise ValidationError("request", f"must be a CaptureRequest, got {type(request).__name__}")
     if CaptureMode.SEPARATE not in caps.capture_modes:
         raise UnsupportedOperationError(
-            "capture", "this provider captures automatically; no separate capture"
+            "capture", caps.refusal("this provider captures automatically; no separate capture")
         )
     payment = _payment(request)
     check_not_processing(payment, "captured")
@@ -328,7 +353,7 @@ def check_void(request: object, caps: Capabilities) -> Money:
     if not isinstance(request, VoidRequest):
         raise ValidationError("request", f"must be a VoidRequest, got {type(request).__name__}")
     if not caps.void:
-        raise UnsupportedOperationError("void", "this provider does not support voids")
+        raise UnsupportedOperationError("void", caps.refusal("this provider does not support voids"))
     check_not_processing(_payment(request), "voided")
     return _settled_amount(request, _payment(request).capturable, "void", caps.partial_void, caps)
 
@@ -367,7 +392,7 @@ def _settled_amount(
     """The amount a capture, void or refund moves (default: all that remains), within what remains."""
     if not remaining:
         status = request.payment.status.value
-        raise ValidationError("payment.status", f"a {status} payment has nothing left to {verb}")
+        raise ValidationError("payment.status", f"{_a(status)} {status} payment has nothing left to {verb}")
     amount = _operation_amount("amount", request.amount, remaining, caps, remaining, f"left to {verb}")
     if amount != remaining and not partial:
         raise UnsupportedOperationError("amount", f"partial {verb} is not supported", allowed=str(remaining))
@@ -413,11 +438,16 @@ def check_mandate(request: object, caps: Capabilities) -> None:
         _reference(
             "initial_charge.merchant_reference", request.initial_charge.merchant_reference, required=False
         )
-        _enum("initial_charge.capture_mode", request.initial_charge.capture_mode, CaptureMode)
-        if request.initial_charge.capture_mode not in caps.capture_modes:
+        mode = request.initial_charge.capture_mode
+        if not isinstance(mode, CaptureMode):
             raise ValidationError(
                 "initial_charge.capture_mode",
-                "is not supported",
+                f"must be a CaptureMode such as CaptureMode.SEPARATE, got the {type(mode).__name__} {mode!r}",
+            )
+        if mode not in caps.capture_modes:
+            raise ValidationError(
+                "initial_charge.capture_mode",
+                caps.refusal(f"{mode.value} capture is not offered by this provider"),
                 allowed=sorted(mode.value for mode in caps.capture_modes),
             )
         check_charge_details("initial_charge.", request.initial_charge)

@@ -1,13 +1,15 @@
 """``psp contract <provider>``: run the provider contract suite and print the conformance report.
 
-The suite lives in the ``contracts`` package; this command runs it with pytest, in-process,
-against the installed package (``--pyargs contracts``), so a plugin author needs no test set-up
-of their own. pytest and hypothesis are imported only when the command runs.
+The suite is the ``psp_contracts`` package (the ``psp[contracts]`` extra); this command runs it
+with pytest, in-process, against the installed package (``--pyargs psp_contracts``), so a
+plugin author needs no test set-up of their own. pytest and hypothesis are imported only when
+the command runs; without them it says which extra to install.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -28,7 +30,10 @@ def add_contract_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         "--fault-scenarios", type=int, default=None, metavar="N", help="random fault scenarios to run"
     )
     parser.add_argument(
-        "--profile", choices=("ci", "thorough"), default="ci", help="hypothesis effort (default: ci)"
+        "--profile",
+        choices=("ci", "thorough"),
+        default="ci",
+        help="the suite's hypothesis effort (default: ci; thorough: 2,000 examples per property)",
     )
     parser.add_argument(
         "--live", action="store_true", help="also run against the real PSP sandbox (credentials from env)"
@@ -48,8 +53,10 @@ def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> l
     ini = workdir / "pytest.ini"
     ini.write_text(_INI, encoding="utf-8")
     argv = [
+        "-p",
+        "psp_contracts.pytest_plugin",
         "--pyargs",
-        "contracts",
+        "psp_contracts",
         "-c",
         str(ini),
         "--rootdir",
@@ -62,12 +69,12 @@ def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> l
         args.provider,
         "--psp-report",
         str(report),
-        "--hypothesis-profile",
+        "--psp-profile",
         args.profile,
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        # Without autoload, name the two plugins the suite needs (ours and hypothesis's).
-        argv = ["-p", "contracts.pytest_plugin", "-p", "_hypothesis_pytestplugin", *argv]
+        # Without autoload, also name hypothesis's plugin (for --hypothesis-seed).
+        argv = ["-p", "_hypothesis_pytestplugin", *argv]
     if args.live:
         argv.append("--psp-live")
     if args.fault_scenarios is not None:
@@ -81,7 +88,15 @@ def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> l
     return argv + list(args.pytest_args)
 
 
+def require_contract_extra() -> None:
+    """Raise ModuleNotFoundError (the CLI names the extra) before pytest starts without them."""
+    for module in ("pytest", "hypothesis"):
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
 def run_contract(args: argparse.Namespace) -> int:
+    require_contract_extra()
     import pytest
 
     workdir = Path(tempfile.mkdtemp(prefix="psp-contract-"))

@@ -15,6 +15,7 @@ happened". docs/errors.md has the table of what each exception means.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 from collections.abc import Generator, Mapping
@@ -49,6 +50,28 @@ Flow = Generator[httpx.Request, httpx.Response, T]
 """What a provider hook returns: yields requests, receives responses, returns the result."""
 
 log = logging.getLogger("psp.transport")
+
+
+class _StaminaEcho(logging.Filter):
+    """Drops stamina's bare ``stamina.retry_scheduled`` record for a retry psp has just logged
+    itself (with the operation, attempt and wait), and nothing else: a host's own stamina
+    retries, and any other record, pass untouched. stamina's hooks are process-wide, so psp
+    does not replace them; it attaches this filter to the ``stamina`` logger on its first retry.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logged = _RETRY_LOGGED.get()
+        if logged is None or record.getMessage() != "stamina.retry_scheduled":
+            return True
+        if getattr(record, "stamina.caused_by", None) != logged:
+            return True
+        _RETRY_LOGGED.set(None)
+        return False
+
+
+# The repr of the failure psp logged a retry for, in the context stamina's hook then runs in.
+_RETRY_LOGGED: contextvars.ContextVar[str | None] = contextvars.ContextVar("psp_retry_logged", default=None)
+_STAMINA_ECHO = _StaminaEcho()
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -143,6 +166,8 @@ class _Exchange:
     """A write's send started and no answer is back yet: cancelling now may leave it done."""
     last_response: httpx.Response | None = None
     """The answer the flow saw last: a later failure is attributed to its request."""
+    retries: int = 0
+    """Failed attempts of the request being retried; each request starts again at zero."""
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
@@ -190,14 +215,40 @@ class _Exchange:
         return response
 
     def backoff(self, error: Exception) -> bool | float:
-        """stamina's hook: False to stop, True to back off, a number to wait that long."""
+        """stamina's hook: False to stop, or the number of seconds to wait before the next attempt.
+
+        Logs one line per retry on ``psp.transport``: the operation, the attempt that failed and
+        why, and the wait.
+        """
+        wait: float | None = None
         if isinstance(error, RetryableResponse):
             if error.retry_after is not None:
                 if error.retry_after > self.policy.max_retry_after_s:
                     return False
-                return error.retry_after
-            return True
-        return isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS)
+                wait = error.retry_after
+        elif not isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS):
+            return False
+        self.retries += 1
+        if self.retries >= self.policy.attempts:
+            return False  # that was the last attempt: give up now rather than announce a retry
+        if wait is None:
+            wait = self.policy.backoff_s(self.retries)
+        reason = (
+            f"HTTP {error.response.status_code}"
+            if isinstance(error, RetryableResponse)
+            else type(error).__name__
+        )
+        log.info(
+            "%s: attempt %d of %d failed (%s); retrying in %.2f s",
+            self.operation,
+            self.retries,
+            self.policy.attempts,
+            reason,
+            wait,
+        )
+        logging.getLogger("stamina").addFilter(_STAMINA_ECHO)  # once: a filter is added only once
+        _RETRY_LOGGED.set(repr(error))
+        return wait
 
     def note_failure(self, request: httpx.Request, error: Exception) -> None:
         self.write_in_flight = False
@@ -349,6 +400,7 @@ class _Exchange:
         stop.__cause__ = outcome
 
     def retry_context(self) -> Any:  # stamina does not export the iterator's type
+        self.retries = 0
         return stamina.retry_context(
             on=self.backoff,
             attempts=self.policy.attempts,

@@ -225,6 +225,9 @@ class Payment:
     voided: Money = attrs.field(validator=_same_currency)
     charged_back: Money = attrs.field(validator=_same_currency)
     provider_status: str = ""
+    """The provider's own status word as last *read* (``get_payment``, ``find_payment``, a webhook).
+    A capture, void or refund answer reports only that operation, so its result keeps the word
+    read before; ``status`` is always current. Read the payment for a fresh word."""
     merchant_reference: str | None = None
     next_action: NextAction | None = None
     decline: Decline | None = None

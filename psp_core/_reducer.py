@@ -195,3 +195,26 @@ def apply_mandate_update(current: Mandate, update: Mandate) -> Mandate:
         initial_payment_id=update.initial_payment_id or current.initial_payment_id,
         merchant_reference=update.merchant_reference or current.merchant_reference,
     )
+
+
+def apply_mandate_event(current: Mandate, event: WebhookEvent) -> Mandate:
+    """Fold a verified webhook event into the stored mandate it concerns, never moving back.
+
+    The mandate counterpart of :func:`apply_event`: duplicates, late and reordered events are
+    safe. An event without a mandate status (a payment event that names the mandate) changes
+    nothing.
+    """
+    if event.mandate_id != current.id or event.provider != current.provider:
+        raise ValueError(f"event is for mandate {event.mandate_id!r}, not {current.id!r}")
+    if event.mandate_status is None:
+        return current
+    reported = attrs.evolve(
+        current,
+        status=event.mandate_status,
+        # The consumer's approval link is spent once the mandate has moved past waiting for it.
+        next_action=current.next_action if event.mandate_status is MandateStatus.REQUIRES_ACTION else None,
+        provider_status=event.provider_status or current.provider_status,
+        decline=event.decline or current.decline,
+        merchant_reference=event.merchant_reference or current.merchant_reference,
+    )
+    return apply_mandate_update(current, reported)

@@ -7,6 +7,8 @@ request that did reach the provider cannot take effect twice.
 
 from __future__ import annotations
 
+import random
+
 import attrs
 import httpx
 
@@ -22,6 +24,17 @@ class RetryPolicy:
     wait_jitter_s: float = 0.5
     max_retry_after_s: float = 10.0
     """A provider's Retry-After longer than this is not waited for; the error reaches the host."""
+
+    def backoff_s(self, retry: int) -> float:
+        """The wait before retry number ``retry`` (1 = the second attempt): exponential with jitter.
+
+        stamina's own formula; the core computes it so that its log line can say the wait.
+        """
+        jitter = random.uniform(0, self.wait_jitter_s) if self.wait_jitter_s else 0.0
+        try:
+            return min(self.wait_max_s, self.wait_initial_s * 2.0 ** (retry - 1) + jitter)
+        except OverflowError:
+            return self.wait_max_s
 
     @classmethod
     def no_wait(cls, attempts: int = 4) -> RetryPolicy:

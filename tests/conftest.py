@@ -1,24 +1,33 @@
-"""Shared test set-up: hypothesis profiles and the fakepay provider fixtures.
+"""Shared test set-up: this repository's hypothesis profiles and the fakepay provider fixtures.
 
-Profiles: ``ci`` (the default; bounded examples, no deadline, so a loaded 2-core machine
-does not flake) and ``thorough`` (deep runs: ``HYPOTHESIS_PROFILE=thorough``). Failing
-examples print a reproduction blob and the seed (``--hypothesis-seed``).
+Profiles, chosen with hypothesis's own option ``--hypothesis-profile``: ``psp-ci`` (the
+default: bounded examples and no deadline, so no test depends on the machine's speed, with or
+without a ``CI`` variable) and ``psp-thorough`` (deep runs). Failing examples print a
+reproduction blob and the seed (``--hypothesis-seed``). The contract suite's checks use the
+suite's own settings (``--psp-profile``), whatever profile is loaded here.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from hypothesis import settings
+from psp_contracts.hypothesis_profiles import PROFILES
 
-from contracts.hypothesis_profiles import register as register_hypothesis_profiles
 from psp_core import AsyncGateway, Gateway, RetryPolicy
 from tests.fakepay import NAME, FakePayPlugin, FakePsp
 
-register_hypothesis_profiles()
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+DEFAULT_PROFILE = "psp-ci"
+settings.register_profile("psp-ci", **PROFILES["ci"])
+settings.register_profile("psp-thorough", **PROFILES["thorough"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # hypothesis's plugin loads a profile named with --hypothesis-profile; without one, this
+    # project's default applies (never hypothesis's own default and its 200 ms deadline).
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile(DEFAULT_PROFILE)
 
 
 @pytest.fixture

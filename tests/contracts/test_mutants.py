@@ -1,7 +1,7 @@
 """The contract suite proves something: it passes on an honest provider and fails, naming the
 right capability in its report, on each deliberately broken one.
 
-Every run is a real ``pytest --pyargs contracts`` in a subprocess, exactly as a plugin author
+Every run is a real ``pytest --pyargs psp_contracts`` in a subprocess, exactly as a plugin author
 runs it; they run concurrently to keep the wall time down.
 """
 
@@ -31,18 +31,18 @@ class Run:
 
 
 RUNS = (
-    Run("honest", f"{PLUGINS}.fakepay_sandbox:PLUGIN", ("contracts",)),
-    Run("over_refund", f"{PLUGINS}.mutants:OVER_REFUND", ("contracts.test_amounts",)),
+    Run("honest", f"{PLUGINS}.fakepay_sandbox:PLUGIN", ("psp_contracts",)),
+    Run("over_refund", f"{PLUGINS}.mutants:OVER_REFUND", ("psp_contracts.test_amounts",)),
     Run(
         "no_idempotency",
         f"{PLUGINS}.mutants:NO_IDEMPOTENCY",
-        ("contracts.test_idempotency", "contracts.test_faults"),
+        ("psp_contracts.test_idempotency", "psp_contracts.test_faults"),
     ),
-    Run("half_limit", f"{PLUGINS}.mutants:HALF_LIMIT", ("contracts.test_capabilities",), ("-k", "limit")),
+    Run("half_limit", f"{PLUGINS}.mutants:HALF_LIMIT", ("psp_contracts.test_capabilities",), ("-k", "limit")),
     Run(
         "webhook_cache",
         f"{PLUGINS}.mutants:WEBHOOK_CACHE",
-        ("contracts.test_webhooks", "contracts.test_lifecycle"),
+        ("psp_contracts.test_webhooks", "psp_contracts.test_lifecycle"),
     ),
 )
 
@@ -76,7 +76,7 @@ def _command(run: Run, tmp: Path) -> list[str]:
         str(tmp),
         # Only the plugins the suite needs: a plugin author's environment has no more.
         "-p",
-        "contracts.pytest_plugin",
+        "psp_contracts.pytest_plugin",
         "-p",
         "_hypothesis_pytestplugin",
         "-p",
@@ -88,13 +88,17 @@ def _command(run: Run, tmp: Path) -> list[str]:
         f"fakepay={run.plugin}",
         "--psp-report",
         str(tmp / "report.json"),
+        # Named, though it is the default: the suite's profile is chosen by its own option,
+        # never by an environment variable (hypothesis reads none).
+        "--psp-profile",
+        "ci",
         *run.extra,
     ]
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HYPOTHESIS_PROFILE": "ci"}
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     started = {}
     for run in RUNS:
         tmp = tmp_path_factory.mktemp(run.name)

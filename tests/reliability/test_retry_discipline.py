@@ -354,15 +354,14 @@ def test_the_total_time_bounds_the_retries(kind: str) -> None:
     sb.faults.error_rate = 1.0
     recording = Recording(sb.transport())
     drive = driver(kind, sb, recording, policy)
-    started = time.monotonic()
     try:
         with pytest.raises(ProviderError):
             drive("get_payment", "charge_anything")
     finally:
         drive.close()
-    elapsed = time.monotonic() - started
+    # The 0.05 s sleeps bound the count from above on any machine (a slower one only sends
+    # fewer); no assertion on the elapsed time, which would test the machine's speed.
     assert 2 <= recording.count <= 10, recording.count
-    assert elapsed < 0.3 + 1.0
 
 
 # -- backoff: positive, exponential, jittered; Retry-After honoured up to a bound --------------
