@@ -276,7 +276,7 @@ def test_new_events_match_ppros_webhook_schemas(sandbox: Sandbox, client: httpx.
         ),
         ({"initiator": "SHOP"}, "initiator must be one of"),
         ({"scheduleType": "MONTHLY"}, "scheduleType must be one of"),
-        ({"labels": {"k": "v" * 201}}, "labels['k']"),
+        ({"labels": {"k": "v" * 201}}, "labels.k"),
     ],
 )
 def test_malformed_new_fields_are_400s_naming_the_field(
