@@ -5,7 +5,7 @@ Hosts use :class:`Gateway` or :class:`AsyncGateway`; provider plugins implement 
 """
 
 from . import hookspecs, signing
-from ._capabilities import AmountLimits, Capabilities
+from ._capabilities import AmountLimits, Capabilities, add_months, authorization_deadline, refund_deadline
 from ._config import ProviderConfig, ProviderInfo, Secret
 from ._errors import (
     ConfigurationError,
@@ -41,6 +41,8 @@ from ._models import (
     NextAction,
     Operation,
     OperationKind,
+    OperationSource,
+    OperationStatus,
     Payment,
     RefundReason,
     RefundRequest,
@@ -58,7 +60,14 @@ from ._plugins import (
     provider_names,
 )
 from ._redact import Redactor
-from ._reducer import apply_event, apply_mandate_update, apply_operation, apply_update, status_from_totals
+from ._reducer import (
+    apply_event,
+    apply_mandate_update,
+    apply_operation,
+    apply_update,
+    merge_operation,
+    status_from_totals,
+)
 from ._retry import RetryPolicy
 from ._sandbox import (
     FAULT_KINDS,
@@ -70,6 +79,7 @@ from ._sandbox import (
 )
 from ._status import (
     MANDATE_TRANSITIONS,
+    MONEY_STATUSES,
     NO_MONEY_OUTCOMES,
     PAYMENT_RANK,
     PAYMENT_TRANSITIONS,
@@ -87,6 +97,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "FAULT_KINDS",
     "MANDATE_TRANSITIONS",
+    "MONEY_STATUSES",
     "NO_MONEY_OUTCOMES",
     "PAYMENT_RANK",
     "PAYMENT_TRANSITIONS",
@@ -118,6 +129,8 @@ __all__ = [
     "Operation",
     "OperationBlockedError",
     "OperationKind",
+    "OperationSource",
+    "OperationStatus",
     "Payment",
     "PaymentStatus",
     "ProviderConfig",
@@ -143,11 +156,13 @@ __all__ = [
     "WebhookEvent",
     "WebhookOrder",
     "WebhookVerificationError",
+    "add_months",
     "apply_event",
     "apply_mandate_update",
     "apply_operation",
     "apply_update",
     "arrange_webhooks",
+    "authorization_deadline",
     "can_transition",
     "can_transition_mandate",
     "create_plugin_manager",
@@ -156,8 +171,10 @@ __all__ = [
     "hookspec",
     "hookspecs",
     "idempotency_key_for",
+    "merge_operation",
     "provider_infos",
     "provider_names",
+    "refund_deadline",
     "signing",
     "status_from_totals",
 ]

@@ -142,7 +142,7 @@ class _GatewayBase:
         )
 
     def _prepare_capture(self, request: CaptureRequest) -> _Call:
-        amount = check_capture(request, self.capabilities)
+        amount = check_capture(request, self.capabilities, self.clock())
         return self._prepare(
             "capture", request, "psp_capture", request.idempotency_key, request=request, amount=amount
         )
