@@ -11,8 +11,8 @@ set of updates, with duplicates, must fold to one payment: the truth.
 from __future__ import annotations
 
 import itertools
-import re
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -105,7 +105,7 @@ def true_lives(draw: st.DrawFn) -> tuple[int, list[Step]]:
 
 def truth(amount: int, steps: list[Step]) -> dict[str, int]:
     final = {(s.kind, s.id): s for s in steps}
-    totals = {kind: 0 for kind in K}
+    totals = dict.fromkeys(K, 0)
     for step in final.values():
         if step.status is S.SUCCEEDED:
             totals[step.kind] += step.amount
@@ -408,9 +408,7 @@ def test_adding_calendar_months_keeps_the_time_and_never_overflows_the_month(
 
 
 def test_a_capture_after_the_authorization_expired_is_refused_before_any_request() -> None:
-    authorized = fold(
-        1_000, [event(1, Step(K.AUTHORIZATION, "au", 1_000, S.SUCCEEDED))]
-    )[-1]
+    authorized = fold(1_000, [event(1, Step(K.AUTHORIZATION, "au", 1_000, S.SUCCEEDED))])[-1]
     authorized = attrs.evolve(
         authorized,
         operations=tuple(attrs.evolve(op, at=T0) for op in authorized.operations),

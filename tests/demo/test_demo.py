@@ -108,10 +108,13 @@ def test_the_one_time_payment_is_captured_in_two_parts_and_refunded_in_two_parts
 
 def test_the_consumer_really_goes_through_the_hosted_page_and_back(timeline: dict[str, Any]) -> None:
     approve = step(timeline, "one_time", "consumer approves")
-    assert any("browser: GET /__sandbox__/authenticate/" in line and line.endswith("200")
-               for line in approve["http"])
-    assert any("browser: POST /__sandbox__/authenticate/" in line and line.endswith("303")
-               for line in approve["http"])
+    assert any(
+        "browser: GET /__sandbox__/authenticate/" in line and line.endswith("200") for line in approve["http"]
+    )
+    assert any(
+        "browser: POST /__sandbox__/authenticate/" in line and line.endswith("303")
+        for line in approve["http"]
+    )
     assert any("browser: GET /shop/return?" in line for line in approve["http"])
 
 
