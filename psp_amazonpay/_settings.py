@@ -212,7 +212,8 @@ def _limits(options: Mapping[str, object], environ: Mapping[str, str]) -> Amount
         )
     except ValueError as error:
         raise ConfigurationError(
-            f"amazon_pay: min_amount/max_amount: {error} ({_describe('min_amount')}, {_describe('max_amount')})"
+            f"amazon_pay: min_amount/max_amount: {error} "
+            f"({_describe('min_amount')}, {_describe('max_amount')})"
         ) from None
 
 
