@@ -71,7 +71,7 @@ def supports(caps: Capabilities, feature: str) -> bool:
     if feature == "amount_limits":
         return bool(caps.amount_limits)
     if feature == "refund_window":
-        return caps.refund_window is not None
+        return caps.refund_window is not None or caps.refund_window_months is not None
     return bool(getattr(caps, feature))
 
 
@@ -296,6 +296,15 @@ class Contract:
 
     def advance(self, delta: timedelta) -> None:
         self.sandbox.advance(delta)
+
+    def settled(self, payment: Payment, *, succeed: bool = True) -> Payment:
+        """The payment once the PSP settled its pending refunds (a provider that answers
+        refunds at once has none): the sandbox settles them, and a read reports them."""
+        if not payment.refund_pending:
+            return payment
+        self.require("pending_refunds")
+        assert self.sandbox.settle_refunds(payment.id, succeed=succeed) >= 1, payment
+        return self.gateway.get_payment(payment.id)
 
     def mandate(self, mandate: Mandate) -> Mandate:
         return self.gateway.get_mandate(mandate.id)

@@ -151,8 +151,15 @@ class ProviderSandbox(Protocol):
         """True when the PSP deterministically declines ``amount`` on approval."""
         ...
 
-    def chargeback(self, payment_id: str) -> None:
-        """The consumer disputes the captured payment and wins; raise NotImplementedError if unsupported."""
+    def chargeback(self, payment_id: str, amount: Money | None = None) -> None:
+        """The consumer disputes the captured payment and wins ``amount`` (default: everything
+        still held); raise NotImplementedError if unsupported. Only called with an amount when
+        the provider declares ``partial_chargebacks``."""
+        ...
+
+    def settle_refunds(self, payment_id: str, *, succeed: bool = True) -> int:
+        """Settle the payment's pending refunds now (succeed or fail); returns how many. Only
+        called when the provider declares ``pending_refunds``."""
         ...
 
     # -- webhooks, faults, effects ------------------------------------------------------------
