@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from psp_amazonpay.sandbox import DECLINE_CODES, Sandbox, SandboxConfig
+from psp_amazonpay.sandbox._charges import add_months
 
 from .conftest import AUTH, RETURN_URL, charge_body
 
@@ -59,17 +60,21 @@ def test_one_time_charge_approve_capture_twice_refund_twice(sandbox: Sandbox, cl
 
     r1 = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 300, "refundReason": "RETURN"})
     assert r1.status_code == 200
-    assert r1.json()["status"] == "REFUNDED"
+    assert r1.json()["status"] == "PENDING"
+    assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "REFUND_PROCESSING"
+    # The pending refund reserves its amount: 701 would overdraw 1000 - 300.
+    assert client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 701}).status_code == 400
+    sandbox.clock.advance(sandbox.config.refund_settlement_s or 0)
+    refund_1 = client.get(f"/v1/payment-charges/{cid}/refunds/{r1.json()['id']}").json()
+    assert refund_1["status"] == "REFUNDED" and refund_1["refundReason"] == "RETURN"
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "CAPTURED"
     r2 = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 700})
-    assert r2.status_code == 200
+    assert r2.status_code == 200 and r2.json()["status"] == "PENDING"
+    assert sandbox.settle_refunds(cid) == 1
     charge = client.get(f"/v1/payment-charges/{cid}").json()
     assert charge["status"] == "REFUNDED"
     assert sandbox.effects(cid).captures == 2
     assert sandbox.effects(cid).refunds == 2
-
-    single = client.get(f"/v1/payment-charges/{cid}/refunds/{r1.json()['id']}")
-    assert single.json() == r1.json()
     listed = client.get(f"/v1/payment-charges/{cid}/captures").json()
     assert [c["id"] for c in listed["data"]] == [first.json()["id"], second.json()["id"]]
     types = [e.event_type for e in sandbox.events if e.subject == cid]
@@ -79,7 +84,9 @@ def test_one_time_charge_approve_capture_twice_refund_twice(sandbox: Sandbox, cl
         "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED",
         "PAYMENT_CHARGE_CAPTURE_SUCCEEDED",
         "PAYMENT_CHARGE_CAPTURE_SUCCEEDED",
+        "PAYMENT_CHARGE_REFUND_PENDING",
         "PAYMENT_CHARGE_REFUND_SUCCEEDED",
+        "PAYMENT_CHARGE_REFUND_PENDING",
         "PAYMENT_CHARGE_REFUND_SUCCEEDED",
     ]
     auth_ok = next(e for e in sandbox.events if e.event_type == "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED")
@@ -297,11 +304,13 @@ def test_wrong_state_and_over_amounts_are_400(sandbox: Sandbox, client: httpx.Cl
 def test_refund_after_window_fails_in_band(sandbox: Sandbox, client: httpx.Client) -> None:
     cid = str(_create(client)["id"])
     sandbox.approve(cid)
-    sandbox.clock.advance(182 * 86400)
+    captured_at = sandbox.clock.now()
+    # Six calendar months after the first capture, to the second (not a fixed 183 days).
+    sandbox.clock.advance((add_months(captured_at, 6) - captured_at).total_seconds() - 60)
     assert (
-        client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100}).json()["status"] == "REFUNDED"
+        client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100}).json()["status"] == "PENDING"
     )
-    sandbox.clock.advance(2 * 86400)
+    sandbox.clock.advance(120)
     late = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100})
     assert late.status_code == 200
     assert late.json()["status"] == "FAILED"
@@ -350,3 +359,72 @@ def test_hosted_page_via_transport(sandbox: Sandbox, client: httpx.Client) -> No
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "CAPTURED"
     again = client.post(f"/__sandbox__/authenticate/{cid}", data={"action": "decline"})
     assert again.status_code == 409
+
+
+def test_a_pending_refund_can_be_failed_and_its_amount_is_refundable_again(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    cid = str(_create(client)["id"])
+    sandbox.approve(cid)
+    pending = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 600}).json()
+    failed = sandbox.settle_refund(cid, pending["id"], succeed=False)
+    assert failed["status"] == "FAILED" and failed["failure"]["failureCode"] == "GENERIC_DECLINE"
+    assert sandbox.events[-1].event_type == "PAYMENT_CHARGE_REFUND_FAILED"
+    with pytest.raises(Exception, match="already FAILED"):
+        sandbox.settle_refund(cid, pending["id"])
+    again = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 1000})
+    assert again.status_code == 200 and again.json()["status"] == "PENDING"
+
+
+def test_chargebacks_follow_the_balance_rules(sandbox: Sandbox, client: httpx.Client) -> None:
+    """Issue 12 finding 6: chargebacks <= captured - refunded; nothing after a full refund."""
+    cid = str(_create(client)["id"])
+    sandbox.approve(cid)  # 1000 captured
+    client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 300})  # pending, reserved
+    with pytest.raises(Exception, match="from 1 to 700"):
+        sandbox.chargeback(cid, 701)
+    assert sandbox.chargeback(cid, 200).amount == 200
+    # A refund after a chargeback is held to the same balance.
+    assert client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 501}).status_code == 400
+    assert sandbox.chargeback(cid).amount == 500  # everything still held
+    with pytest.raises(Exception, match="nothing left to charge back"):
+        sandbox.chargeback(cid, 1)
+    assert client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 1}).status_code == 400
+    # The charge itself never shows a chargeback: only the events do.
+    assert "chargebacks" not in client.get(f"/v1/payment-charges/{cid}").json()
+    other = str(_create(client)["id"])
+    sandbox.approve(other)
+    client.post(f"/v1/payment-charges/{other}/refunds", json={"amount": 1000})
+    sandbox.settle_refunds(other)
+    with pytest.raises(Exception, match="nothing left to charge back"):
+        sandbox.chargeback(other)
+
+
+def test_the_admin_chargeback_route_validates_its_amount(sandbox: Sandbox, client: httpx.Client) -> None:
+    cid = str(_create(client)["id"])
+    sandbox.approve(cid)
+    for bad in ("250", 2.5, True):
+        answer = client.post(f"/__sandbox__/charges/{cid}/chargeback", json={"amount": bad})
+        assert answer.status_code == 400, bad
+    assert sandbox.chargebacks == []
+    assert client.post(f"/__sandbox__/charges/{cid}/chargeback", json={"amount": 2000}).status_code == 409
+    ok = client.post(f"/__sandbox__/charges/{cid}/chargeback", json={"amount": 250})
+    assert ok.json() == {"paymentChargeId": cid, "amount": 250}
+    settle = client.post(f"/__sandbox__/charges/{cid}/refunds/nope/settle", json={"outcome": "fail"})
+    assert settle.status_code == 409
+
+
+def test_an_authorization_not_captured_within_30_days_is_released(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    cid = str(client.post("/v1/payment-charges", json=charge_body(autoCapture=False)).json()["id"])
+    sandbox.approve(cid)
+    client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 400})
+    sandbox.clock.advance(sandbox.config.authorization_validity_s - 10)
+    assert client.get(f"/v1/payment-charges/{cid}").json()["voids"] == []
+    sandbox.clock.advance(20)
+    charge = client.get(f"/v1/payment-charges/{cid}").json()
+    assert [(v["amount"], v["status"]) for v in charge["voids"]] == [(600, "VOIDED")]
+    assert "merchantVoidReference" not in charge["voids"][0]
+    late = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 1})
+    assert late.status_code == 400

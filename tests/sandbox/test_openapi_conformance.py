@@ -103,6 +103,7 @@ _WEBHOOK_NAMES = {
     "PAYMENT_CHARGE_AUTHORIZATION_FAILED": "Charge Authorization Failed",
     "PAYMENT_CHARGE_CAPTURE_SUCCEEDED": "Charge Capture Succeeded",
     "PAYMENT_CHARGE_VOID_SUCCEEDED": "Charge Void Succeeded",
+    "PAYMENT_CHARGE_REFUND_PENDING": "Charge Refund Pending",
     "PAYMENT_CHARGE_REFUND_SUCCEEDED": "Charge Refund Succeeded",
     "PAYMENT_CHARGE_REFUND_FAILED": "Charge Refund Failed",
     "PAYMENT_CHARGE_DISCARDED": "Charge Discard Succeeded",
@@ -122,7 +123,7 @@ def test_webhook_envelopes_match_spec(sandbox: Sandbox, client: httpx.Client) ->
     client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500})
     client.post(f"/v1/payment-charges/{cid}/voids", json={"amount": 100})
     client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100})
-    sandbox.chargeback(cid)
+    sandbox.chargeback(cid, 200)  # partial: 500 captured, 100 refund pending
     client.post("/v1/payment-charges", json=charge_body(paymentMethod="NOPE"))
     client.post("/v1/payment-charges", json=charge_body())
     aid = client.post("/v1/payment-agreements", json=agreement_body()).json()["id"]
