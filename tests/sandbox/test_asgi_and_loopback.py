@@ -37,7 +37,11 @@ async def test_async_flow_through_asgi(sandbox: Sandbox) -> None:
             await client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 1000})
         ).status_code == 200
         refund = await client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 1000})
-        assert refund.json()["status"] == "REFUNDED"
+        assert refund.json()["status"] == "PENDING"
+        settled = await client.post(
+            f"/__sandbox__/charges/{cid}/refunds/{refund.json()['id']}/settle", json={}
+        )
+        assert settled.json()["status"] == "REFUNDED"
         assert (await client.get(f"/v1/payment-charges/{cid}")).json()["status"] == "REFUNDED"
         assert (await client.get("/v1/payment-charges/charge_none")).status_code == 404
         assert (await client.get("/v1/payment-charges/x", headers={"Authorization": ""})).status_code == 401
@@ -112,6 +116,7 @@ def test_loopback_end_to_end() -> None:
             with pytest.raises(httpx.RemoteProtocolError):
                 client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100})
             assert sandbox.effects(cid).refunds == 1
+            assert sandbox.settle_refunds(cid) == 1
             deadline = 200
             while len(_Receiver.received) < 5 and deadline:
                 threading.Event().wait(0.02)
