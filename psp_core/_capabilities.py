@@ -288,14 +288,14 @@ def _operation_amount(
     return value
 
 
-def _reserved(payment: Payment, *kinds: OperationKind) -> str:
+def _reserved(payment: Payment, verb: str, *kinds: OperationKind) -> str:
     pending = [op for op in payment.operations if op.kind in kinds and op.pending]
     if not pending:
         return ""
     listed = ", ".join(f"{op.kind.value} {op.id} of {op.amount}" for op in pending)
     return (
         f"; {listed} still pending and reserved: wait for it to settle (a webhook or get_payment) "
-        "before moving more"
+        f"before you {verb} more"
     )
 
 
@@ -357,7 +357,7 @@ def _settled_amount(
 ) -> Money:
     """The amount a capture, void or refund moves (default: all that remains), within what remains."""
     kinds = (OperationKind.REFUND,) if verb == "refund" else (OperationKind.CAPTURE, OperationKind.VOID)
-    reserved = _reserved(request.payment, *kinds)
+    reserved = _reserved(request.payment, verb, *kinds)
     if not remaining:
         status = request.payment.status.value
         raise ValidationError("payment.status", f"a {status} payment has nothing left to {verb}{reserved}")
