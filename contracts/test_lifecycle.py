@@ -282,13 +282,19 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
             tracked.refund_pending += pending
             tracked.refunded += settled
 
-        @precondition(lambda self: caps.pending_refunds and self._any(lambda p: p.refund_pending > 0))
+        @precondition(
+            lambda self: (
+                caps.pending_refunds
+                and self.contract.can_settle_refunds
+                and self._any(lambda p: p.refund_pending > 0)
+            )
+        )
         @rule(data=st.data(), succeed=st.booleans())
         def settle_refunds(self, data: st.DataObject, succeed: bool) -> None:
             tracked = self._pick(data, lambda p: p.refund_pending > 0, "payment with pending refunds")
             if tracked is None:
                 return
-            assert self.contract.sandbox.settle_refunds(tracked.id, succeed=succeed) >= 1
+            assert self.contract.settle_refunds(tracked.id, succeed=succeed) >= 1
             if succeed:
                 tracked.refunded += tracked.refund_pending
             tracked.refund_pending = 0

@@ -120,6 +120,7 @@ class AmazonPaySandbox:
         self.sandbox.chargeback(payment_id, None if amount is None else amount.minor)
 
     def settle_refunds(self, payment_id: str, *, succeed: bool = True) -> int:
+        """The optional ProviderSandbox method for providers with pending refunds."""
         return self.sandbox.settle_refunds(payment_id, succeed=succeed)
 
     def deliver_webhooks(self, order: WebhookOrder = WebhookOrder.AS_SENT) -> list[SandboxWebhook]:

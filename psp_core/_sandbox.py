@@ -154,12 +154,13 @@ class ProviderSandbox(Protocol):
     def chargeback(self, payment_id: str, amount: Money | None = None) -> None:
         """The consumer disputes the captured payment and wins ``amount`` (default: everything
         still held); raise NotImplementedError if unsupported. Only called with an amount when
-        the provider declares ``partial_chargebacks``."""
-        ...
+        the provider declares ``partial_chargebacks``.
 
-    def settle_refunds(self, payment_id: str, *, succeed: bool = True) -> int:
-        """Settle the payment's pending refunds now (succeed or fail); returns how many. Only
-        called when the provider declares ``pending_refunds``."""
+        A provider that declares ``pending_refunds`` also gives its sandbox
+        ``settle_refunds(payment_id, *, succeed=True) -> int`` (settle the payment's pending
+        refunds now, succeeding or failing; returns how many). It is optional, so sandboxes
+        written before it still satisfy this protocol; the contract suite skips the pending
+        refund checks for a sandbox without it."""
         ...
 
     # -- webhooks, faults, effects ------------------------------------------------------------
