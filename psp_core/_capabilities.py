@@ -336,7 +336,7 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
     if not caps.refunds:
         raise UnsupportedOperationError("refund", "this provider does not support refunds")
     payment = _payment(request)
-    if payment.refunded and not caps.multiple_refunds:
+    if (payment.refunded or payment.refund_pending) and not caps.multiple_refunds:
         raise UnsupportedOperationError("amount", "this provider allows one refund per payment")
     deadline = refund_deadline(caps, payment.captured_at)
     if deadline is not None and now > deadline:

@@ -427,3 +427,10 @@ def test_pending_captures_and_voids_reserve_the_authorization() -> None:
     assert pending.capturable == usd(300)
     with pytest.raises(ValidationError, match="cp"):
         check_capture(CaptureRequest(pending, usd(301)), CAPS, T0)
+
+
+def test_a_pending_refund_counts_as_the_one_refund_a_single_refund_provider_allows() -> None:
+    single = attrs.evolve(CAPS, multiple_refunds=False)
+    pending = apply_operation(captured_payment(), Operation(K.REFUND, "rf_1", usd(600), status=S.PENDING))
+    with pytest.raises(ValidationError, match="one refund"):
+        check_refund(RefundRequest(pending, usd(100)), single, T0)
