@@ -73,7 +73,7 @@ def supports(caps: Capabilities, feature: str) -> bool:
     if feature == "amount_limits":
         return bool(caps.amount_limits)
     if feature == "refund_window":
-        return caps.refund_window is not None
+        return caps.refund_window is not None or caps.refund_window_months is not None
     return bool(getattr(caps, feature))
 
 
@@ -308,6 +308,28 @@ class Contract:
 
     def advance(self, delta: timedelta) -> None:
         self.sandbox.advance(delta)
+
+    def settled(self, payment: Payment, *, succeed: bool = True) -> Payment:
+        """The payment once the PSP settled its pending refunds (a provider that answers
+        refunds at once has none): the sandbox settles them, and a read reports them."""
+        if not payment.refund_pending:
+            return payment
+        self.require("pending_refunds")
+        if not self.can_settle_refunds:
+            pytest.skip(
+                f"{self.provider}'s sandbox has no settle_refunds(): it cannot settle pending refunds"
+            )
+        assert self.settle_refunds(payment.id, succeed=succeed) >= 1, payment
+        return self.gateway.get_payment(payment.id)
+
+    @property
+    def can_settle_refunds(self) -> bool:
+        return callable(getattr(self.sandbox, "settle_refunds", None))
+
+    def settle_refunds(self, payment_id: str, *, succeed: bool = True) -> int:
+        """Have the sandbox settle the payment's pending refunds now (an optional sandbox method)."""
+        settled: int = getattr(self.sandbox, "settle_refunds")(payment_id, succeed=succeed)  # noqa: B009
+        return settled
 
     def mandate(self, mandate: Mandate) -> Mandate:
         return self.gateway.get_mandate(mandate.id)

@@ -31,8 +31,11 @@ CAPABILITIES: tuple[str, ...] = (
     "partial_refund",
     "multiple_refunds",
     "refund_window",
+    "pending_refunds",
+    "authorization_validity",
     "recurring",
     "chargebacks",
+    "partial_chargebacks",
     "requires_consumer_name",
 )
 """Every declarable capability, in report order."""
@@ -50,7 +53,12 @@ def declared(caps: Capabilities, name: str) -> object:
     if name == "capture_modes.separate":
         return CaptureMode.SEPARATE in caps.capture_modes
     if name == "refund_window":
+        if caps.refund_window_months is not None:
+            days = f" or {caps.refund_window.days} days" if caps.refund_window is not None else ""
+            return f"{caps.refund_window_months} months{days}"
         return caps.refund_window.days if caps.refund_window is not None else None
+    if name == "authorization_validity":
+        return caps.authorization_validity.days if caps.authorization_validity is not None else None
     value = caps.to_dict().get(name)
     return value
 

@@ -7,10 +7,13 @@ values), with nothing sent.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 import pytest
 
 from psp_core import (
+    TERMINAL_PAYMENT_STATUSES,
     CaptureMode,
     CaptureRequest,
     Money,
@@ -23,6 +26,8 @@ from psp_core import (
     WebhookOrder,
     apply_event,
     apply_update,
+    authorization_deadline,
+    refund_deadline,
 )
 
 from ._harness import COUNTRIES_ELSEWHERE, OFFERED_ELSEWHERE, Contract
@@ -236,8 +241,10 @@ def test_full_refund(contract: Contract) -> None:
         with pytest.raises(UnsupportedOperationError):
             contract.gateway.refund(RefundRequest(payment))
         return
-    contract.gateway.refund(RefundRequest(payment))
-    read = contract.gateway.get_payment(payment.id)
+    answer = contract.gateway.refund(RefundRequest(payment))
+    # Refunded, or pending and reserving the whole amount until the PSP settles it.
+    assert answer.refunded + answer.refund_pending == payment.captured and not answer.refundable
+    read = contract.settled(contract.gateway.get_payment(payment.id))
     assert read.status is PaymentStatus.REFUNDED and read.refunded == payment.captured
     assert contract.sandbox.effects(payment.id).refunds == 1
 
@@ -252,12 +259,14 @@ def test_partial_and_multiple_refunds(contract: Contract) -> None:
             contract.gateway.refund(RefundRequest(payment, part))
         return
     after = contract.gateway.refund(RefundRequest(payment, part))
+    assert after.refundable == payment.captured - part
+    after = contract.settled(after)
     assert contract.gateway.get_payment(payment.id).status is PaymentStatus.PARTIALLY_REFUNDED
     if not contract.supports("multiple_refunds"):
         with pytest.raises(UnsupportedOperationError):
             contract.gateway.refund(RefundRequest(after))
         return
-    contract.gateway.refund(RefundRequest(after))
+    contract.settled(contract.gateway.refund(RefundRequest(after)))
     read = contract.gateway.get_payment(payment.id)
     assert read.refunded == payment.captured and read.status is PaymentStatus.REFUNDED
     assert contract.sandbox.effects(payment.id).refunds == 2
@@ -266,14 +275,14 @@ def test_partial_and_multiple_refunds(contract: Contract) -> None:
 @verifies("refund_window")
 def test_refunds_work_inside_the_declared_window_and_are_refused_after_it(contract: Contract) -> None:
     contract.require("refunds", "partial_refund", "multiple_refunds", "refund_window")
-    window = contract.capabilities.refund_window
-    assert window is not None
     payment = contract.captured()
+    deadline = refund_deadline(contract.capabilities, payment.captured_at)
+    assert deadline is not None, "a payment captured by a provider with a refund window says when"
     part = Money(max(1, payment.captured.minor // 4), payment.amount.currency)
-    contract.advance(window - (contract.now() - (payment.captured_at or contract.now())) - window / 30)
-    inside = contract.gateway.refund(RefundRequest(payment, part))
+    contract.advance(deadline - contract.now() - timedelta(hours=1))
+    inside = contract.settled(contract.gateway.refund(RefundRequest(payment, part)))
     assert inside.refunded == part, "a refund inside the declared window must go through"
-    contract.advance(window / 15)
+    contract.advance(timedelta(hours=2))
     with pytest.raises(ValidationError):
         contract.gateway.refund(RefundRequest(contract.gateway.get_payment(payment.id), part))
     # A host that lost the capture date gets past the gateway; the PSP must still refuse.
@@ -285,6 +294,7 @@ def test_refunds_work_inside_the_declared_window_and_are_refused_after_it(contra
         pass  # a typed refusal
     else:
         assert answer.decline is not None and answer.refunded == part, answer
+        assert not answer.refund_pending, answer
     assert contract.sandbox.effects(payment.id) == effects
     assert contract.gateway.get_payment(payment.id).refunded == part
 
@@ -306,3 +316,82 @@ def test_a_chargeback_is_reported_by_webhook_and_is_final(contract: Contract) ->
     assert stored.charged_back == payment.captured
     # A later read (a PSP may show no chargeback status) never undoes what the webhook said.
     assert apply_update(stored, contract.gateway.get_payment(payment.id)).status is PaymentStatus.CHARGED_BACK
+
+
+@verifies("partial_chargebacks")
+def test_a_partial_chargeback_leaves_the_rest_refundable_and_nothing_more(contract: Contract) -> None:
+    contract.require("chargebacks", "partial_chargebacks", "refunds", "partial_refund")
+    payment = contract.captured()
+    contract.sandbox.deliver_webhooks()
+    disputed = Money(payment.captured.minor // 4, payment.amount.currency)
+    contract.sandbox.chargeback(payment.id, disputed)
+    stored = payment
+    for event in contract.webhook_events(WebhookOrder.DUPLICATED):
+        if event.payment_id == payment.id:
+            stored = apply_event(stored, event)
+    assert stored.charged_back == disputed, "a partial chargeback is recorded, counted once"
+    assert stored.status not in TERMINAL_PAYMENT_STATUSES, "only a chargeback of everything is final"
+    assert stored.refundable == payment.captured - disputed
+    stored = apply_update(stored, contract.gateway.get_payment(payment.id))
+    assert stored.charged_back == disputed
+    # The gateway refuses more than is left before any request; the PSP takes exactly what is.
+    with pytest.raises(ValidationError):
+        contract.gateway.refund(RefundRequest(stored, stored.refundable + Money(1, stored.amount.currency)))
+    rest = contract.settled(contract.gateway.refund(RefundRequest(stored)))
+    final = apply_update(stored, rest)
+    assert final.refunded + final.charged_back == payment.captured
+    assert final.status is PaymentStatus.CHARGED_BACK and not final.refundable
+
+
+# -- pending refunds ---------------------------------------------------------------------------------
+
+
+@verifies("pending_refunds")
+def test_a_pending_refund_reserves_its_amount_until_it_settles_either_way(contract: Contract) -> None:
+    contract.require("refunds", "partial_refund", "multiple_refunds", "pending_refunds")
+    payment = contract.captured()
+    half = Money(payment.captured.minor // 2, payment.amount.currency)
+    answer = contract.gateway.refund(RefundRequest(payment, half))
+    assert answer.refunded + answer.refund_pending == half
+    if not answer.refund_pending:
+        pytest.skip("this sandbox settled the refund in its answer; nothing stayed pending")
+    assert [op.amount for op in answer.pending_refunds] == [half]
+    read = contract.gateway.get_payment(payment.id)
+    assert read.refund_pending == half, "a read keeps the pending refund"
+    over = payment.captured - half + Money(1, payment.amount.currency)
+    requests = contract.sandbox.effects(payment.id)
+    with pytest.raises(ValidationError, match=answer.pending_refunds[0].id):
+        contract.gateway.refund(RefundRequest(read, over))
+    assert contract.sandbox.effects(payment.id) == requests
+    failed = contract.settled(read, succeed=False)
+    assert (failed.refunded, failed.refund_pending, failed.refundable) == (
+        Money.zero(payment.amount.currency),
+        Money.zero(payment.amount.currency),
+        payment.captured,
+    ), "a failed refund releases its reservation"
+    second = contract.settled(contract.gateway.refund(RefundRequest(failed, half)))
+    assert (second.refunded, second.refund_pending) == (half, Money.zero(payment.amount.currency))
+    stored = payment
+    for event in contract.webhook_events(WebhookOrder.REVERSED):
+        if event.payment_id == payment.id:
+            stored = apply_event(apply_event(stored, event), event)
+    assert (stored.refunded, stored.refund_pending) == (half, Money.zero(payment.amount.currency))
+
+
+# -- authorization expiry -----------------------------------------------------------------------------
+
+
+@verifies("authorization_validity")
+def test_a_capture_after_the_authorization_expired_is_refused_before_any_request(contract: Contract) -> None:
+    contract.require("capture_modes.separate", "authorization_validity")
+    payment = contract.authorized()
+    deadline = authorization_deadline(contract.capabilities, payment)
+    assert deadline is not None, "the payment says when it was authorized"
+    contract.advance(deadline - contract.now() + timedelta(seconds=1))
+    requests = contract.sandbox.effects(payment.id)
+    with pytest.raises(ValidationError, match="expired"):
+        contract.gateway.capture(CaptureRequest(payment))
+    assert contract.sandbox.effects(payment.id) == requests
+    # The PSP lets the hold go too: a host that ignores the deadline captures nothing.
+    late = contract.gateway.get_payment(payment.id)
+    assert not late.captured and not late.capturable

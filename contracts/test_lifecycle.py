@@ -55,6 +55,7 @@ WAITING = frozenset({_P.PENDING, _P.REQUIRES_ACTION})
 STOPPED = frozenset({_P.DECLINED, _P.FAILED})
 TIMED_OUT = frozenset({_P.EXPIRED, _P.FAILED, _P.DECLINED})
 TOTALS = ("authorized", "captured", "refunded", "voided")
+REFUNDABLE = frozenset({_P.PARTIALLY_CAPTURED, _P.CAPTURED, _P.PARTIALLY_REFUNDED})
 SIZES = st.sampled_from(["all", "part", "too_much"])
 VIAS = st.sampled_from(["sync", "async"])
 # Approval first: it is what leads on to captures, voids and refunds.
@@ -75,6 +76,7 @@ class Tracked:
     captured: int = 0
     refunded: int = 0
     voided: int = 0
+    refund_pending: int = 0  # accepted by the PSP, not settled: reserved
     seen: Payment | None = None
     host: Payment | None = None
 
@@ -97,7 +99,7 @@ class Tracked:
 
     @property
     def refundable(self) -> int:
-        return self.captured - self.refunded
+        return self.captured - self.refunded - self.refund_pending
 
 
 def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachine]:
@@ -265,11 +267,37 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
                 refusal = UnsupportedOperationError
             if tracked.refunded and not caps.multiple_refunds:
                 refusal = UnsupportedOperationError
-            moved = self._operate(
-                tracked, via, "refund", RefundRequest(view, amount), amount, tracked.refundable, refusal
+            wanted = amount.minor if amount is not None else tracked.refundable
+            if wanted > tracked.refundable:
+                refusal = ValidationError
+            if refusal is not None:
+                with pytest.raises(refusal):
+                    self.contract.call(via, "refund", RefundRequest(view, amount))
+                return
+            result = self.contract.call(via, "refund", RefundRequest(view, amount))
+            # Settled in the answer, or pending and reserving the amount (never neither).
+            pending = (result.refund_pending - view.refund_pending).minor
+            settled = (result.refunded - view.refunded).minor
+            assert (pending, settled) in ((wanted, 0), (0, wanted)), (pending, settled, wanted)
+            tracked.refund_pending += pending
+            tracked.refunded += settled
+
+        @precondition(
+            lambda self: (
+                caps.pending_refunds
+                and self.contract.can_settle_refunds
+                and self._any(lambda p: p.refund_pending > 0)
             )
-            if moved is not None:
-                tracked.refunded += moved
+        )
+        @rule(data=st.data(), succeed=st.booleans())
+        def settle_refunds(self, data: st.DataObject, succeed: bool) -> None:
+            tracked = self._pick(data, lambda p: p.refund_pending > 0, "payment with pending refunds")
+            if tracked is None:
+                return
+            assert self.contract.settle_refunds(tracked.id, succeed=succeed) >= 1
+            if succeed:
+                tracked.refunded += tracked.refund_pending
+            tracked.refund_pending = 0
 
         @precondition(lambda self: self._open() > 0)
         @rule(order=st.sampled_from(list(WebhookOrder)))
@@ -306,11 +334,12 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
             for tracked in self.payments.values():
                 view = self.contract.gateway.get_payment(tracked.id)
                 assert view.amount == tracked.amount
-                for total in TOTALS:
+                for total in (*TOTALS, "refund_pending"):
                     assert getattr(view, total).minor == getattr(tracked, total), (
                         f"{total}: the provider says {getattr(view, total)}, "
                         f"the model {getattr(tracked, total)} minor units"
                     )
+                assert view.refundable.minor == (tracked.refundable if view.status in REFUNDABLE else 0)
                 assert view.status in tracked.expected(), (
                     f"status {view.status.value}, "
                     f"expected one of {sorted(s.value for s in tracked.expected())}"

@@ -46,7 +46,9 @@ _FAULTS: Mapping[str, str] = {
     **{kind: kind for kind in BROKEN_ANSWERS},
 }
 
-_MOVED = {"captures": "CAPTURED", "refunds": "REFUNDED", "voids": "VOIDED"}
+# What counts as an effect: a pending refund is one already (it reserves its amount and
+# settles without another request), a failed operation is not.
+_MOVED = {"captures": ("CAPTURED",), "refunds": ("REFUNDED", "PENDING"), "voids": ("VOIDED",)}
 
 
 class AmazonPaySandbox:
@@ -116,8 +118,12 @@ class AmazonPaySandbox:
     def declines(self, amount: Money) -> bool:
         return amount.currency == "USD" and amount.minor in DECLINE_RANGE
 
-    def chargeback(self, payment_id: str) -> None:
-        self.sandbox.chargeback(payment_id)
+    def chargeback(self, payment_id: str, amount: Money | None = None) -> None:
+        self.sandbox.chargeback(payment_id, None if amount is None else amount.minor)
+
+    def settle_refunds(self, payment_id: str, *, succeed: bool = True) -> int:
+        """The optional ProviderSandbox method for providers with pending refunds."""
+        return self.sandbox.settle_refunds(payment_id, succeed=succeed)
 
     def deliver_webhooks(self, order: WebhookOrder = WebhookOrder.AS_SENT) -> list[SandboxWebhook]:
         delivered: list[SandboxWebhook] = []
@@ -147,8 +153,8 @@ class AmazonPaySandbox:
         # Read from the sandbox's own record, counting only operations that moved money.
         charge = self.sandbox.charge(payment_id)
         counts = {
-            key: sum(1 for op in charge.get(key, []) if op.get("status") == status)
-            for key, status in _MOVED.items()
+            key: sum(1 for op in charge.get(key, []) if op.get("status") in statuses)
+            for key, statuses in _MOVED.items()
         }
         return SandboxEffects(captures=counts["captures"], refunds=counts["refunds"], voids=counts["voids"])
 

@@ -29,9 +29,9 @@ from ._demo_steps import Page, expect_payment, expect_return, expect_webhooks, s
 from ._demo_timeline import Scenario, Step
 
 KEY = "after_sale"
-TITLE = "After the sale: chargeback, and a refund after the 6-month window"
+TITLE = "After the sale: partial and full chargebacks, and a refund after the 6-month window"
 CONSUMER = Consumer(country="US", name="Grace Hopper")
-# Seven months: past PPRO's 6-month refund validity (the sandbox uses 183 days).
+# Seven months: past PPRO's 6-month refund validity (six calendar months after the capture).
 SEVEN_MONTHS = timedelta(days=7 * 30)
 
 
@@ -75,27 +75,64 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
             disputed = paid(step, 5_000, "order-4001")
 
         with scenario.step(
-            "consumer disputes it: chargeback filed",
-            "the sandbox records a chargeback of 50.00 USD",
+            "consumer disputes 20.00 USD: chargeback",
+            "the sandbox records a partial chargeback of 20.00 USD",
             Page.CHARGEBACK,
         ) as step:
-            answer = operator.post(f"/__sandbox__/charges/{disputed.id}/chargeback", json={})
+            answer = operator.post(f"/__sandbox__/charges/{disputed.id}/chargeback", json={"amount": 2_000})
             step.expect(
                 answer.status_code == 200, f"admin route answered {answer.status_code}: {answer.text}"
             )
             step.observed = f"chargeback of {usd(int(answer.json()['amount'])).format()} filed"
 
         with scenario.step(
-            "CHARGEBACK_SUCCEEDED webhook", "verified; the shop's record is charged_back", Page.CHARGEBACK
+            "CHARGEBACK_SUCCEEDED webhook, partial",
+            "verified; record captured, charged back 20.00 USD, 30.00 USD still refundable",
+            Page.PARTIAL_CHARGEBACK,
         ) as step:
             expect_webhooks(step, env, disputed.id, [EventKind.PAYMENT_CHARGED_BACK])
             stored = env.host.payments[disputed.id]
-            step.payment(stored)
-            step.expect(
-                stored.status is PaymentStatus.CHARGED_BACK and stored.charged_back == usd(5_000),
-                f"shop's record is {summary(stored)}, expected charged_back 50.00 USD",
+            expect_payment(
+                step, stored, PaymentStatus.CAPTURED, charged_back=usd(2_000), refundable=usd(3_000)
             )
-            step.observed = summary(stored)
+
+        with scenario.step(
+            "refund 40.00 USD: more than is left",
+            "ValidationError on amount: only 30.00 USD is left to refund",
+            Page.PARTIAL_CHARGEBACK,
+        ) as step:
+            stored = env.host.payments[disputed.id]
+            step.payment(stored)
+            sent_before = len(scenario.http_log)
+            try:
+                gateway.refund(RefundRequest(stored, usd(4_000)))
+            except ValidationError as error:
+                step.expect(error.field == "amount", f"ValidationError on {error.field!r}, expected 'amount'")
+                step.expect(len(scenario.http_log) == sent_before, "the refused refund still sent a request")
+                step.observed = f"ValidationError: {error}"
+            else:
+                step.expect(False, "the gateway sent a refund beyond what the chargeback left")
+
+        with scenario.step(
+            "consumer disputes the rest: chargeback",
+            "the sandbox records 30.00 USD more; the shop's record is charged_back 50.00 USD",
+            Page.CHARGEBACK,
+        ) as step:
+            answer = operator.post(f"/__sandbox__/charges/{disputed.id}/chargeback", json={})
+            step.expect(
+                answer.status_code == 200 and answer.json()["amount"] == 3_000,
+                f"admin route answered {answer.status_code}: {answer.text}",
+            )
+            expect_webhooks(step, env, disputed.id, [EventKind.PAYMENT_CHARGED_BACK] * 2)
+            stored = env.host.payments[disputed.id]
+            expect_payment(
+                step, stored, PaymentStatus.CHARGED_BACK, charged_back=usd(5_000), refundable=usd(0)
+            )
+            over = operator.post(f"/__sandbox__/charges/{disputed.id}/chargeback", json={"amount": 1})
+            step.expect(
+                over.status_code == 409, f"a chargeback beyond the balance answered {over.status_code}"
+            )
+            step.observed = f"{summary(stored)}; a further chargeback is refused ({over.status_code})"
 
         with scenario.step(
             "pay 80.00 USD, automatic capture; consumer approves",

@@ -11,6 +11,7 @@ from psp_core import (
     PaymentStatus,
     RefundReason,
     RefundRequest,
+    ValidationError,
 )
 
 from ._demo_consumer import press
@@ -19,7 +20,11 @@ from ._demo_steps import Page, expect_payment, expect_redirect, expect_return, e
 from ._demo_timeline import Scenario
 
 KEY = "one_time"
-TITLE = "One-time payment: separate capture, two partial captures, two partial refunds"
+TITLE = (
+    "One-time payment: separate capture, two partial captures, two partial refunds (pending, then settled)"
+)
+# The sandbox settles a pending refund after 30 s of its clock (SandboxConfig.refund_settlement_s).
+SETTLEMENT_S = 30
 CONSUMER = Consumer(country="US", name="John Smith", email="john.smith@example.com")
 
 _K = EventKind
@@ -28,7 +33,11 @@ _K = EventKind
 def run(env: DemoEnv, scenario: Scenario) -> None:
     total, first_capture = usd(10_000), usd(4_000)
     first_refund, second_refund = usd(2_500), usd(3_000)
-    with env.gateway(scenario.http_log) as gateway, env.browser(scenario.http_log) as browser:
+    with (
+        env.gateway(scenario.http_log) as gateway,
+        env.browser(scenario.http_log) as browser,
+        env.operator(scenario.http_log) as operator,
+    ):
         with scenario.step(
             "authorize 100.00 USD, capture mode SEPARATE",
             "requires_action with a redirect to the hosted page",
@@ -116,7 +125,9 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
             step.observed += f"; record captured {stored.captured.format()}"
 
         with scenario.step(
-            "refund 25.00 USD", "partially_refunded, 25.00 USD refunded", Page.REFUNDS
+            "refund 25.00 USD",
+            "PPRO answers PENDING: captured, refund pending 25.00 USD, 75.00 USD refundable",
+            Page.PENDING_REFUND,
         ) as step:
             payment = env.host.store(
                 gateway.refund(
@@ -128,10 +139,53 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
                     )
                 )
             )
-            expect_payment(step, payment, PaymentStatus.PARTIALLY_REFUNDED, refunded=first_refund)
+            expect_payment(
+                step, payment, PaymentStatus.CAPTURED, refunded=usd(0), refund_pending=first_refund
+            )
+            step.expect(
+                payment.refundable == total - first_refund,
+                f"{payment.refundable.format()} refundable, expected 75.00 USD",
+            )
 
         with scenario.step(
-            "refund 30.00 USD", "partially_refunded, 55.00 USD refunded", Page.REFUNDS
+            "refund 80.00 USD while 25.00 USD is pending",
+            "ValidationError on amount naming the pending refund; no request sent",
+            Page.PENDING_REFUND,
+        ) as step:
+            step.payment(payment)
+            sent_before = len(scenario.http_log)
+            (pending,) = payment.pending_refunds
+            try:
+                gateway.refund(RefundRequest(payment, amount=usd(8_000)))
+            except ValidationError as error:
+                step.expect(error.field == "amount", f"ValidationError on {error.field!r}, expected 'amount'")
+                step.expect(pending.id in str(error), f"the error does not name the pending refund: {error}")
+                step.expect(len(scenario.http_log) == sent_before, "the refused refund still sent a request")
+                step.observed = f"ValidationError: {error}"
+            else:
+                step.expect(False, "the gateway sent a refund that could overdraw the payment")
+
+        with scenario.step(
+            "sandbox clock +30 s: the refund settles",
+            "REFUND_PENDING then REFUND_SUCCEEDED, verified; partially_refunded 25.00 USD",
+            Page.PENDING_REFUND,
+        ) as step:
+            answer = env.advance_clock(operator, SETTLEMENT_S)
+            step.expect(answer.status_code == 200, f"admin route answered {answer.status_code}")
+            expect_webhooks(step, env, payment.id, [_K.PAYMENT_REFUND_PENDING, _K.PAYMENT_REFUNDED])
+            payment = env.host.store(gateway.get_payment(payment.id))
+            expect_payment(
+                step,
+                payment,
+                PaymentStatus.PARTIALLY_REFUNDED,
+                refunded=first_refund,
+                refund_pending=usd(0),
+            )
+
+        with scenario.step(
+            "refund 30.00 USD; the operator settles it",
+            "pending 30.00 USD, then partially_refunded 55.00 USD",
+            Page.PENDING_REFUND,
         ) as step:
             payment = env.host.store(
                 gateway.refund(
@@ -143,16 +197,31 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
                     )
                 )
             )
+            (pending,) = payment.pending_refunds
+            step.expect(pending.amount == second_refund, f"pending {pending.amount.format()}, expected 30.00")
+            settled = operator.post(f"/__sandbox__/charges/{payment.id}/refunds/{pending.id}/settle", json={})
+            step.expect(settled.status_code == 200, f"admin route answered {settled.status_code}")
+            payment = env.host.store(gateway.get_payment(payment.id))
             expect_payment(
                 step, payment, PaymentStatus.PARTIALLY_REFUNDED, refunded=first_refund + second_refund
             )
 
         with scenario.step(
             "final state: PPRO and the shop's record agree",
-            "partially_refunded, captured 100.00 USD, refunded 55.00 USD",
+            "partially_refunded, captured 100.00 USD, refunded 55.00 USD, 45.00 USD refundable",
             Page.WEBHOOKS,
         ) as step:
-            expect_webhooks(step, env, payment.id, [_K.PAYMENT_REFUNDED, _K.PAYMENT_REFUNDED])
+            expect_webhooks(
+                step,
+                env,
+                payment.id,
+                [
+                    _K.PAYMENT_REFUND_PENDING,
+                    _K.PAYMENT_REFUND_PENDING,
+                    _K.PAYMENT_REFUNDED,
+                    _K.PAYMENT_REFUNDED,
+                ],
+            )
             read = gateway.get_payment(payment.id)
             expect_payment(
                 step,
@@ -160,12 +229,14 @@ def run(env: DemoEnv, scenario: Scenario) -> None:
                 PaymentStatus.PARTIALLY_REFUNDED,
                 captured=total,
                 refunded=first_refund + second_refund,
+                refundable=total - first_refund - second_refund,
             )
             stored = env.host.payments[payment.id]
-            same = (stored.status, stored.captured, stored.refunded) == (
+            same = (stored.status, stored.captured, stored.refunded, stored.refund_pending) == (
                 read.status,
                 read.captured,
                 read.refunded,
+                read.refund_pending,
             )
             step.expect(same, f"PPRO says {summary(read)}; the shop's record says {summary(stored)}")
             step.observed = f"{summary(read)}; record agrees"

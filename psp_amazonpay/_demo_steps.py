@@ -29,6 +29,8 @@ class Page:
     CAPTURED = "product page: after the consumer confirms, the charge transitions to CAPTURED"
     WEBHOOKS = "product page: you can receive webhooks for all changes to the payment charge state"
     REFUNDS = "product page: Refund: Full - Partial - Multiple Partial"
+    PENDING_REFUND = "PPRO spec: a refund is PENDING until it is REFUNDED or FAILED; psp reserves it"
+    PARTIAL_CHARGEBACK = "psp: a partial chargeback is recorded; the rest stays refundable"
     REFUND_WINDOW = "product page: Refund validity: 6 months"
     TIMEOUT = "product page: not authenticated within the timeout window -> DISCARDED"
     CHARGEBACK = "product page: Chargeback: Yes"
@@ -56,8 +58,12 @@ def summary(payment: Payment) -> str:
         parts.append(f"authorized {payment.authorized.format()}")
     if payment.refunded:
         parts.append(f"refunded {payment.refunded.format()}")
+    if payment.refund_pending:
+        parts.append(f"refund pending {payment.refund_pending.format()}")
     if payment.charged_back:
         parts.append(f"charged back {payment.charged_back.format()}")
+    if payment.refunded or payment.refund_pending or payment.charged_back:
+        parts.append(f"refundable {payment.refundable.format()}")
     if payment.decline is not None:
         parts.append(f"decline {payment.decline.code.value} ({payment.decline.provider_code})")
     return ", ".join(parts)

@@ -26,6 +26,8 @@ from psp_core import (
     NextAction,
     Operation,
     OperationKind,
+    OperationSource,
+    OperationStatus,
     Order,
     Payment,
     PaymentStatus,
@@ -69,16 +71,33 @@ AGREEMENT_STATUS: Mapping[str, MandateStatus] = {
     "FAILED": MandateStatus.FAILED,
 }
 
-# Sub-object statuses: which ones move money. Anything not listed is unknown.
-AUTHORIZATION_STATUSES: Mapping[str, bool] = {
-    "AUTHORIZED": True,
-    "AUTHENTICATION_PENDING": False,
-    "PROVIDER_CONFIRMATION_PENDING": False,
-    "FAILED": False,
+_O = OperationStatus
+
+# Sub-object statuses (PPRO's charges spec). Anything not listed is unknown, never a guess.
+AUTHORIZATION_STATUSES: Mapping[str, OperationStatus] = {
+    "AUTHORIZED": _O.SUCCEEDED,
+    "AUTHENTICATION_PENDING": _O.PENDING,
+    "PROVIDER_CONFIRMATION_PENDING": _O.PENDING,
+    "FAILED": _O.FAILED,
 }
-CAPTURE_STATUSES: Mapping[str, bool] = {"CAPTURED": True, "FAILED": False}
-REFUND_STATUSES: Mapping[str, bool] = {"REFUNDED": True, "PENDING": False, "FAILED": False}
-VOID_STATUSES: Mapping[str, bool] = {"VOIDED": True, "FAILED": False}
+CAPTURE_STATUSES: Mapping[str, OperationStatus] = {"CAPTURED": _O.SUCCEEDED, "FAILED": _O.FAILED}
+REFUND_STATUSES: Mapping[str, OperationStatus] = {
+    "REFUNDED": _O.SUCCEEDED,
+    "PENDING": _O.PENDING,
+    "FAILED": _O.FAILED,
+}
+VOID_STATUSES: Mapping[str, OperationStatus] = {"VOIDED": _O.SUCCEEDED, "FAILED": _O.FAILED}
+_REASONS = {
+    raw: reason
+    for reason, raw in {
+        RefundReason.RETURN: "RETURN",
+        RefundReason.DUPLICATE: "DUPLICATE",
+        RefundReason.FRAUD: "FRAUD",
+        RefundReason.CUSTOMER_REQUEST: "CUSTOMER_REQUEST",
+        RefundReason.PRE_DISPUTE: "PRE_DISPUTE",
+        RefundReason.OTHER: "OTHER",
+    }.items()
+}
 
 _D = DeclineCode
 
@@ -142,7 +161,7 @@ def agreement_status(raw: str) -> MandateStatus:
         raise ProviderResponseError(f"unknown PPRO agreement status {raw!r}", provider_code=raw) from None
 
 
-def _sub_status(table: Mapping[str, bool], raw: str, what: str) -> bool:
+def _sub_status(table: Mapping[str, OperationStatus], raw: str, what: str) -> OperationStatus:
     try:
         return table[raw]
     except KeyError:
@@ -195,15 +214,40 @@ def money(value: int, currency: str) -> Money:
 
 
 def operation(
-    kind: OperationKind, op: _wire.ChargeOperation | _wire.Authorization, currency: str
+    kind: OperationKind,
+    op: _wire.ChargeOperation | _wire.Authorization,
+    currency: str,
+    source: OperationSource = OperationSource.READ,
 ) -> Operation:
+    """One PPRO sub-object as an operation, whatever its status (pending and failed ones too)."""
     if op.amount <= 0:
         raise ProviderResponseError(f"PPRO reported a {kind.value} of {op.amount} minor units")
-    return Operation(kind=kind, id=op.id, amount=money(op.amount, currency), at=timestamp(op.created_at))
+    status = operation_status(kind, op.status)
+    if isinstance(op, _wire.Authorization):
+        reference, reason = op.merchant_payment_charge_reference, None
+    else:
+        reference = (
+            op.merchant_capture_reference or op.merchant_refund_reference or op.merchant_void_reference
+        )
+        reason = _REASONS.get(op.refund_reason) if op.refund_reason else None
+    return Operation(
+        kind=kind,
+        id=op.id,
+        amount=money(op.amount, currency),
+        at=timestamp(op.created_at),
+        status=status,
+        merchant_reference=reference,
+        reason=reason,
+        decline=decline_of(op.failure or _wire.Failure(failure_code="UNKNOWN"))
+        if status is OperationStatus.FAILED
+        else None,
+        updated_at=timestamp(op.updated_at),
+        source=source,
+    )
 
 
-def operation_counts(kind: OperationKind, status: str) -> bool:
-    """Whether a sub-object in ``status`` moved money (and so feeds the totals)."""
+def operation_status(kind: OperationKind, status: str) -> OperationStatus:
+    """What a sub-object's PPRO status means; only SUCCEEDED ones feed the totals."""
     table = {
         OperationKind.AUTHORIZATION: AUTHORIZATION_STATUSES,
         OperationKind.CAPTURE: CAPTURE_STATUSES,
@@ -235,8 +279,14 @@ def payment_from_charge(
     expected: Money | None = None,
     merchant_reference: str | None = None,
     mandate_id: str | None = None,
+    source: OperationSource = OperationSource.READ,
 ) -> Payment:
-    """Normalize a charge. ``expected`` is what was requested: PPRO must report exactly it."""
+    """Normalize a charge. ``expected`` is what was requested: PPRO must report exactly it.
+
+    Every capture, void and refund on the charge is on the payment, pending and failed ones
+    too; only succeeded ones count in the totals. PPRO's charge carries no chargebacks (only
+    the CHARGEBACK_SUCCEEDED webhook does), so a read never reports ``charged_back``.
+    """
     currency = charge.currency or (expected.currency if expected else None)
     if currency is None:
         raise ProviderResponseError(f"charge {charge.id}: PPRO reported no currency")
@@ -270,7 +320,7 @@ def payment_from_charge(
         (OperationKind.REFUND, charge.refunds),
         (OperationKind.VOID, charge.voids),
     ):
-        ops.extend(operation(kind, item, currency) for item in items if operation_counts(kind, item.status))
+        ops.extend(operation(kind, item, currency, source) for item in items)
     if charge.status == "CAPTURE_PROCESSING" and not any(op.kind is OperationKind.CAPTURE for op in ops):
         # An automatic capture is in flight. Counted, the authorization would make the totals
         # say AUTHORIZED, and folding this read into a stored payment would offer it for
@@ -278,7 +328,7 @@ def payment_from_charge(
         ops = [op for op in ops if op.kind is not OperationKind.AUTHORIZATION]
 
     def total(kind: OperationKind) -> Money:
-        return Money(sum(op.amount.minor for op in ops if op.kind is kind), currency)
+        return Money(sum(op.amount.minor for op in ops if op.kind is kind and op.counts), currency)
 
     authorized, captured = total(OperationKind.AUTHORIZATION), total(OperationKind.CAPTURE)
     refunded, voided = total(OperationKind.REFUND), total(OperationKind.VOID)
@@ -294,7 +344,7 @@ def payment_from_charge(
     if discard is not None:
         table = discard_status(discard)
     status = combine(table, status_from_totals(authorized, captured, refunded, voided, zero), captured)
-    captures = [op.at for op in ops if op.kind is OperationKind.CAPTURE and op.at is not None]
+    captures = [op.at for op in ops if op.kind is OperationKind.CAPTURE and op.counts and op.at is not None]
     reference = merchant_reference or next(
         (a.merchant_payment_charge_reference for a in authorizations if a.merchant_payment_charge_reference),
         None,

@@ -1,9 +1,11 @@
 """The provider hooks: each returns a sans-I/O flow over the PPRO Global API.
 
 Capture, void and refund return the updated payment by folding PPRO's answer (the new
-capture/void/refund) into the payment the host passed, through the core reducer: one
-request per operation, and the reducer's monotonic merge protects against a stale
-``request.payment``. A host that wants PPRO's whole view reads the payment afterwards.
+capture/void/refund, in whatever status PPRO gave it: a refund is often PENDING) into the
+payment the host passed, through the core reducer: one request per operation, and the
+reducer's monotonic merge protects against a stale ``request.payment``. A pending refund is
+on the returned payment and reserves its amount until a webhook or a read settles it. A host
+that wants PPRO's whole view reads the payment afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from psp_core import (
     MandateRequest,
     Money,
     OperationKind,
+    OperationSource,
     Payment,
     ProviderConfig,
     ProviderInfo,
@@ -61,7 +64,10 @@ def psp_authorize(config: ProviderConfig, request: AuthorizeRequest) -> Flow[Pay
     charge = _http.parse(response, _wire.Charge, "authorize")
     with _http.answering(response):
         return _mapping.payment_from_charge(
-            charge, expected=request.amount, merchant_reference=request.merchant_reference
+            charge,
+            expected=request.amount,
+            merchant_reference=request.merchant_reference,
+            source=OperationSource.ANSWER,
         )
 
 
@@ -105,24 +111,19 @@ def psp_find_payment(config: ProviderConfig, merchant_reference: str) -> Flow[Pa
 
 
 def _fold(payment: Payment, kind: OperationKind, answer: _wire.ChargeOperation, amount: Money) -> Payment:
-    """The payment after one capture/void/refund answer; totals grow only for a success."""
+    """The payment after one capture/void/refund answer, with the operation in its status.
+
+    Totals grow only for a success; a PENDING refund is on the payment and reserves its
+    amount; a FAILED one is kept with its decline, which is also the payment's latest.
+    """
     if answer.amount != amount.minor:
         raise ProviderResponseError(
             f"payment {payment.id}: PPRO reports a {kind.value} of {answer.amount} minor units, "
             f"{amount.minor} were requested"
         )
-    if not _mapping.operation_counts(kind, answer.status):
-        if answer.status == "FAILED":
-            decline = _mapping.decline_of(answer.failure or _wire.Failure(failure_code="UNKNOWN"))
-            return attrs.evolve(payment, decline=decline)
-        return payment  # a PENDING refund: counted when PPRO confirms it
-    op = _mapping.operation(kind, answer, amount.currency)
-    try:
-        return apply_operation(payment, op)
-    except ValueError as error:
-        raise ProviderResponseError(
-            f"payment {payment.id}: PPRO accepted an impossible {kind.value}: {error}"
-        ) from None
+    op = _mapping.operation(kind, answer, amount.currency, OperationSource.ANSWER)
+    folded = apply_operation(payment, op)
+    return attrs.evolve(folded, decline=op.decline) if op.decline is not None else folded
 
 
 def _money_movement(
@@ -187,6 +188,7 @@ def psp_charge_mandate(config: ProviderConfig, request: MandateChargeRequest) ->
             expected=request.amount,
             merchant_reference=request.merchant_reference,
             mandate_id=request.mandate_id,
+            source=OperationSource.ANSWER,
         )
 
 

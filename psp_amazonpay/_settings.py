@@ -42,6 +42,9 @@ SETTINGS: Mapping[str, str] = {
     "separate_captures": "PPRO_SEPARATE_CAPTURES",
     "legacy_webhook_signature": "PPRO_LEGACY_WEBHOOK_SIGNATURE",
     "webhook_tolerance_s": "PPRO_WEBHOOK_TOLERANCE_S",
+    "refund_window_days": "PPRO_REFUND_WINDOW_DAYS",
+    "min_amount": "PPRO_MIN_AMOUNT",
+    "max_amount": "PPRO_MAX_AMOUNT",
 }
 """Option name -> environment variable; both documented in docs/amazon_pay.md."""
 
@@ -63,16 +66,33 @@ class AmazonPaySettings:
     webhook_tolerance: timedelta = timedelta(seconds=DEFAULT_WEBHOOK_TOLERANCE_S)
 
 
-def capabilities(separate_captures: bool = True) -> Capabilities:
+PPRO_AMAZON_PAY_PAGE = "https://developerhub.ppro.com/global-api/docs/amazon-pay"
+AMAZON_PAY_CHARGE_PAGE = "https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html"
+METHOD_LIMITS = AmountLimits(Money(50, "USD"), Money(2_000_000, "USD"))
+"""0.50 to 20,000.00 USD, PPRO's Amazon Pay page; the maximum "can vary by consumer"."""
+
+
+def capabilities(
+    separate_captures: bool = True,
+    *,
+    limits: AmountLimits = METHOD_LIMITS,
+    refund_window: timedelta | None = None,
+) -> Capabilities:
     """The Amazon Pay method profile from PPRO's product page.
 
     PPRO's newer page says separate captures are off for Amazon Pay; with
-    ``separate_captures=False`` capture and void are not offered at all.
+    ``separate_captures=False`` capture and void are not offered at all. ``limits`` and
+    ``refund_window`` are a merchant's own, narrower than the method's.
+
+    - Refund validity: "6 months" (PPRO's Amazon Pay page). PPRO does not say where the
+      window starts; psp decides it runs from the first capture, in calendar months.
+    - Authorization validity: Amazon Pay cancels a charge "after 30 days in the Authorized
+      state" (Amazon Pay API v2, Charge); PPRO publishes no period of its own.
     """
     return Capabilities(
         currencies=frozenset({"USD"}),
         countries=frozenset({"US"}),
-        amount_limits={"USD": AmountLimits(Money(50, "USD"), Money(2_000_000, "USD"))},
+        amount_limits={"USD": limits},
         capture_modes=frozenset({CaptureMode.AUTOMATIC, CaptureMode.SEPARATE})
         if separate_captures
         else frozenset({CaptureMode.AUTOMATIC}),
@@ -83,12 +103,22 @@ def capabilities(separate_captures: bool = True) -> Capabilities:
         refunds=True,
         partial_refund=True,
         multiple_refunds=True,
-        refund_window=timedelta(days=183),
+        refund_window=refund_window,
+        refund_window_months=6,
+        authorization_validity=timedelta(days=30) if separate_captures else None,
         recurring=True,
         chargebacks=True,
         requires_consumer_name=True,
         requires_return_url=True,
         turned_off_by=None if separate_captures else "separate_captures (PPRO_SEPARATE_CAPTURES)",
+        pending_refunds=True,
+        partial_chargebacks=True,
+        sources={
+            "amount_limits": PPRO_AMAZON_PAY_PAGE,
+            "refund_window_months": PPRO_AMAZON_PAY_PAGE,
+            "authorization_validity": AMAZON_PAY_CHARGE_PAGE,
+            "pending_refunds": "https://developerhub.ppro.com/global-api/docs/refund",
+        },
     )
 
 
@@ -181,6 +211,48 @@ def _seconds(name: str, options: Mapping[str, object], environ: Mapping[str, str
     return seconds
 
 
+def _amount(name: str, options: Mapping[str, object], environ: Mapping[str, str]) -> Money | None:
+    value = _raw(name, options, environ)
+    if value is None or isinstance(value, Money):
+        return value
+    if isinstance(value, str):
+        try:
+            return Money.parse(value.strip(), "USD")
+        except (ValueError, ArithmeticError):
+            pass
+    raise ConfigurationError(
+        f"amazon_pay: {name} must be a USD amount such as '250.00' or a Money, got {value!r} "
+        f"({_describe(name)})"
+    )
+
+
+def _limits(options: Mapping[str, object], environ: Mapping[str, str]) -> AmountLimits:
+    try:
+        return METHOD_LIMITS.narrowed(
+            _amount("min_amount", options, environ), _amount("max_amount", options, environ)
+        )
+    except ValueError as error:
+        raise ConfigurationError(
+            f"amazon_pay: min_amount/max_amount: {error} "
+            f"({_describe('min_amount')}, {_describe('max_amount')})"
+        ) from None
+
+
+def _refund_window(options: Mapping[str, object], environ: Mapping[str, str]) -> timedelta | None:
+    value = _raw("refund_window_days", options, environ)
+    if value is None:
+        return None
+    days = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        days = int(value.strip())
+    if days is None or not 1 <= days <= 366:
+        raise ConfigurationError(
+            f"amazon_pay: refund_window_days must be a whole number of days from 1 to 366, got {value!r}; "
+            f"it can only shorten PPRO's six months ({_describe('refund_window_days')})"
+        )
+    return timedelta(days=days)
+
+
 def _base_url(options: Mapping[str, object], environ: Mapping[str, str]) -> str:
     value = _raw("base_url", options, environ)
     if value is None:
@@ -231,7 +303,9 @@ def configure(options: Mapping[str, object], environ: Mapping[str, str]) -> Prov
     return ProviderConfig(
         provider=PROVIDER,
         base_url=_base_url(options, environ),
-        capabilities=capabilities(separate),
+        capabilities=capabilities(
+            separate, limits=_limits(options, environ), refund_window=_refund_window(options, environ)
+        ),
         secret_headers={"Authorization": Secret(f"Bearer {api_key.reveal()}")},
         headers={"Merchant-Id": merchant_id.strip(), "Accept": "application/json"},
         idempotency_header=IDEMPOTENCY_HEADER,

@@ -21,6 +21,8 @@ from psp_core import (
     MandateStatus,
     Operation,
     OperationKind,
+    OperationSource,
+    OperationStatus,
     PaymentStatus,
     ProviderConfig,
     ProviderResponseError,
@@ -44,13 +46,15 @@ class EventRule:
     """How one PPRO event type normalizes.
 
     ``status`` is used when ``data`` carries no status; ``reports_status`` is False for
-    events about one failed operation, which say nothing about the payment as a whole.
+    events about one pending or failed operation, which say nothing about the payment as a
+    whole; ``operation_status`` is the status of the operation the event is about.
     """
 
     kind: EventKind
     status: PaymentStatus | MandateStatus | None = None
     operation: OperationKind | None = None
     reports_status: bool = True
+    operation_status: OperationStatus = OperationStatus.SUCCEEDED
 
 
 EVENT_TYPES: Mapping[str, EventRule] = {
@@ -62,12 +66,20 @@ EVENT_TYPES: Mapping[str, EventRule] = {
     ),
     "PAYMENT_CHARGE_AUTHORIZATION_FAILED": EventRule(EventKind.PAYMENT_DECLINED, _P.FAILED),
     "PAYMENT_CHARGE_CAPTURE_SUCCEEDED": EventRule(EventKind.PAYMENT_CAPTURED, None, OperationKind.CAPTURE),
-    "PAYMENT_CHARGE_CAPTURE_FAILED": EventRule(EventKind.PAYMENT_CAPTURE_FAILED, reports_status=False),
+    "PAYMENT_CHARGE_CAPTURE_FAILED": EventRule(
+        EventKind.PAYMENT_CAPTURE_FAILED, None, OperationKind.CAPTURE, False, OperationStatus.FAILED
+    ),
     "PAYMENT_CHARGE_VOID_SUCCEEDED": EventRule(EventKind.PAYMENT_VOIDED, None, OperationKind.VOID),
-    "PAYMENT_CHARGE_VOID_FAILED": EventRule(EventKind.PAYMENT_VOID_FAILED, reports_status=False),
-    "PAYMENT_CHARGE_REFUND_PENDING": EventRule(EventKind.PAYMENT_REFUND_PENDING, reports_status=False),
+    "PAYMENT_CHARGE_VOID_FAILED": EventRule(
+        EventKind.PAYMENT_VOID_FAILED, None, OperationKind.VOID, False, OperationStatus.FAILED
+    ),
+    "PAYMENT_CHARGE_REFUND_PENDING": EventRule(
+        EventKind.PAYMENT_REFUND_PENDING, None, OperationKind.REFUND, False, OperationStatus.PENDING
+    ),
     "PAYMENT_CHARGE_REFUND_SUCCEEDED": EventRule(EventKind.PAYMENT_REFUNDED, None, OperationKind.REFUND),
-    "PAYMENT_CHARGE_REFUND_FAILED": EventRule(EventKind.PAYMENT_REFUND_FAILED, reports_status=False),
+    "PAYMENT_CHARGE_REFUND_FAILED": EventRule(
+        EventKind.PAYMENT_REFUND_FAILED, None, OperationKind.REFUND, False, OperationStatus.FAILED
+    ),
     "PAYMENT_CHARGE_DISCARDED": EventRule(EventKind.PAYMENT_EXPIRED, _P.EXPIRED),
     "PAYMENT_CHARGE_DISCARD_FAILED": EventRule(EventKind.PAYMENT_DISCARD_FAILED, reports_status=False),
     "CHARGEBACK_SUCCEEDED": EventRule(
@@ -164,7 +176,23 @@ def _operation(rule: EventRule, envelope: _wire.Envelope, data: _wire.EventData)
     if op_id is None or data.amount.value <= 0:
         return None
     amount = _mapping.money(data.amount.value, data.amount.currency)
-    return Operation(kind=rule.operation, id=op_id, amount=amount, at=_occurred_at(envelope))
+    failed = rule.operation_status is OperationStatus.FAILED
+    return Operation(
+        kind=rule.operation,
+        id=op_id,
+        amount=amount,
+        at=_occurred_at(envelope),
+        status=rule.operation_status,
+        merchant_reference={
+            OperationKind.CAPTURE: data.merchant_capture_reference,
+            OperationKind.REFUND: data.merchant_refund_reference,
+            OperationKind.VOID: data.merchant_void_reference,
+        }.get(rule.operation),
+        decline=_mapping.decline_of(data.failure or _wire.Failure(failure_code="UNKNOWN"))
+        if failed
+        else None,
+        source=OperationSource.WEBHOOK,
+    )
 
 
 def _capture_in_flight(event_type: str, data: _wire.EventData) -> bool:

@@ -208,17 +208,23 @@ class Authorization:
     merchant_payment_charge_reference: str | None = None
     failure: Failure | None = None
     created_at: str | None = None
+    updated_at: str | None = None
 
 
 @attrs.frozen
 class ChargeOperation:
-    """A capture, refund or void: PPRO gives the three one shape."""
+    """A capture, refund or void: PPRO gives the three one shape, bar the reference's name."""
 
     id: str
     amount: int
     status: str
     failure: Failure | None = None
     created_at: str | None = None
+    updated_at: str | None = None
+    merchant_capture_reference: str | None = None
+    merchant_refund_reference: str | None = None
+    merchant_void_reference: str | None = None
+    refund_reason: str | None = None
 
 
 @attrs.frozen
@@ -298,6 +304,9 @@ class EventData:
     capture_id: str | None = None
     refund_id: str | None = None
     void_id: str | None = None
+    merchant_capture_reference: str | None = None
+    merchant_refund_reference: str | None = None
+    merchant_void_reference: str | None = None
     amount: WireMoney | None = None
     failure: Failure | None = None
     authentication_methods: tuple[AuthenticationMethod, ...] = ()

@@ -5,7 +5,7 @@ Hosts use :class:`Gateway` or :class:`AsyncGateway`; provider plugins implement 
 """
 
 from . import hookspecs, signing
-from ._capabilities import AmountLimits, Capabilities
+from ._capabilities import AmountLimits, Capabilities, add_months, authorization_deadline, refund_deadline
 from ._config import ProviderConfig, ProviderInfo, Secret
 from ._errors import (
     ConfigurationError,
@@ -46,6 +46,8 @@ from ._models import (
     Operation,
     OperationKind,
     Order,
+    OperationSource,
+    OperationStatus,
     Payment,
     RefundReason,
     RefundRequest,
@@ -71,6 +73,7 @@ from ._reducer import (
     apply_mandate_update,
     apply_operation,
     apply_update,
+    merge_operation,
     status_from_totals,
 )
 from ._retry import RetryPolicy
@@ -84,6 +87,7 @@ from ._sandbox import (
 )
 from ._status import (
     MANDATE_TRANSITIONS,
+    MONEY_STATUSES,
     NO_MONEY_OUTCOMES,
     PAYMENT_RANK,
     PAYMENT_TRANSITIONS,
@@ -102,6 +106,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "FAULT_KINDS",
     "MANDATE_TRANSITIONS",
+    "MONEY_STATUSES",
     "NO_MONEY_OUTCOMES",
     "PAYMENT_RANK",
     "PAYMENT_TRANSITIONS",
@@ -138,6 +143,8 @@ __all__ = [
     "OperationBlockedError",
     "OperationKind",
     "Order",
+    "OperationSource",
+    "OperationStatus",
     "Payment",
     "PaymentStatus",
     "ProviderConfig",
@@ -165,12 +172,14 @@ __all__ = [
     "WebhookEvent",
     "WebhookOrder",
     "WebhookVerificationError",
+    "add_months",
     "apply_event",
     "apply_mandate_event",
     "apply_mandate_update",
     "apply_operation",
     "apply_update",
     "arrange_webhooks",
+    "authorization_deadline",
     "can_transition",
     "can_transition_mandate",
     "create_plugin_manager",
@@ -180,9 +189,11 @@ __all__ = [
     "hookspec",
     "hookspecs",
     "idempotency_key_for",
+    "merge_operation",
     "provider_infos",
     "provider_names",
     "scoped_idempotency_key",
+    "refund_deadline",
     "signing",
     "status_from_totals",
     "to_json",

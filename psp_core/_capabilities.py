@@ -7,6 +7,7 @@ nothing is sent.
 
 from __future__ import annotations
 
+import calendar
 import enum
 import re
 import unicodedata
@@ -31,6 +32,8 @@ from ._models import (
     LineItem,
     MandateChargeRequest,
     MandateRequest,
+    OperationKind,
+    OperationStatus,
     Order,
     Payment,
     RefundReason,
@@ -86,6 +89,24 @@ class AmountLimits:
         if self.minimum.currency != self.maximum.currency or self.minimum > self.maximum:
             raise ValueError(f"bad limits {self.minimum}..{self.maximum}")
 
+    def narrowed(self, minimum: Money | None, maximum: Money | None) -> AmountLimits:
+        """These limits narrowed to a merchant's own; raises ValueError if that would widen them.
+
+        A merchant's contract may allow less than the payment method (PPRO's Amazon Pay
+        maximum "can vary"), never more: the method's limits still apply at the provider.
+        """
+        low = self.minimum if minimum is None else minimum
+        high = self.maximum if maximum is None else maximum
+        for name, value in (("minimum", low), ("maximum", high)):
+            if value.currency != self.minimum.currency:
+                raise ValueError(f"the {name} {value} is not in {self.minimum.currency}")
+            if not self.minimum <= value <= self.maximum:
+                raise ValueError(
+                    f"the {name} {value} is outside the method's limits {self.minimum} to {self.maximum}; "
+                    "a merchant's limits may only narrow them"
+                )
+        return AmountLimits(low, high)
+
 
 @attrs.frozen
 class Capabilities:
@@ -103,6 +124,11 @@ class Capabilities:
     partial_refund: bool = True
     multiple_refunds: bool = True
     refund_window: timedelta | None = None
+    refund_window_months: int | None = None
+    """Refund validity in calendar months after the first capture (1 July 12:00 -> 1 January
+    12:00 for six). With ``refund_window`` too, the earlier deadline applies."""
+    authorization_validity: timedelta | None = None
+    """How long a separate-capture authorization can be captured; None: not published."""
     recurring: bool = False
     chargebacks: bool = False
     requires_consumer_name: bool = False
@@ -116,6 +142,12 @@ class Capabilities:
         if self.turned_off_by is None:
             return reason
         return f"{reason}; turned off by the provider setting {self.turned_off_by}"
+    pending_refunds: bool = False
+    """The provider may answer a refund PENDING and settle it later (a read or a webhook)."""
+    partial_chargebacks: bool = False
+    """A chargeback may take back part of the captured money, leaving the rest refundable."""
+    sources: Mapping[str, str] = attrs.field(factory=dict)
+    """Where a capability's value was published: capability name -> URL."""
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, for ``psp providers --json`` and the conformance report."""
@@ -135,9 +167,16 @@ class Capabilities:
             "partial_refund": self.partial_refund,
             "multiple_refunds": self.multiple_refunds,
             "refund_window_days": self.refund_window.days if self.refund_window else None,
+            "refund_window_months": self.refund_window_months,
+            "authorization_validity_days": self.authorization_validity.days
+            if self.authorization_validity
+            else None,
             "recurring": self.recurring,
             "chargebacks": self.chargebacks,
+            "partial_chargebacks": self.partial_chargebacks,
+            "pending_refunds": self.pending_refunds,
             "requires_consumer_name": self.requires_consumer_name,
+            "sources": dict(sorted(self.sources.items())),
         }
 
 
@@ -148,6 +187,42 @@ def _a(word: str) -> str:
 
 def _by_value(mode: CaptureMode) -> str:
     return mode.value
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """``at`` plus calendar months; a day the target month lacks becomes its last day."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def refund_deadline(caps: Capabilities, captured_at: datetime | None) -> datetime | None:
+    """The last moment a payment first captured at ``captured_at`` may be refunded, if limited."""
+    if captured_at is None:
+        return None
+    deadlines = []
+    if caps.refund_window is not None:
+        deadlines.append(captured_at + caps.refund_window)
+    if caps.refund_window_months is not None:
+        deadlines.append(add_months(captured_at, caps.refund_window_months))
+    return min(deadlines) if deadlines else None
+
+
+def authorization_deadline(caps: Capabilities, payment: Payment) -> datetime | None:
+    """When the payment's authorization stops being capturable, if the provider publishes it.
+
+    It runs from the authorization's creation (the earliest time the provider reported for
+    it), which can only make the deadline earlier than the provider's own, never later.
+    """
+    if caps.authorization_validity is None:
+        return None
+    times = [
+        op.at
+        for op in payment.operations_of(OperationKind.AUTHORIZATION, OperationStatus.SUCCEEDED)
+        if op.at is not None
+    ]
+    start = min(times) if times else payment.created_at
+    return None if start is None else start + caps.authorization_validity
 
 
 def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -> None:
@@ -334,7 +409,18 @@ def _operation_amount(
     return value
 
 
-def check_capture(request: object, caps: Capabilities) -> Money:
+def _reserved(payment: Payment, verb: str, *kinds: OperationKind) -> str:
+    pending = [op for op in payment.operations if op.kind in kinds and op.pending]
+    if not pending:
+        return ""
+    listed = ", ".join(f"{op.kind.value} {op.id} of {op.amount}" for op in pending)
+    return (
+        f"; {listed} still pending and reserved: wait for it to settle (a webhook or get_payment) "
+        f"before you {verb} more"
+    )
+
+
+def check_capture(request: object, caps: Capabilities, now: datetime | None = None) -> Money:
     """Validate a capture; returns the amount to capture."""
     if not isinstance(request, CaptureRequest):
         raise ValidationError("request", f"must be a CaptureRequest, got {type(request).__name__}")
@@ -346,6 +432,14 @@ def check_capture(request: object, caps: Capabilities) -> Money:
     check_not_processing(payment, "captured")
     if payment.captured and not caps.multiple_captures:
         raise UnsupportedOperationError("amount", "this provider allows one capture per payment")
+    deadline = authorization_deadline(caps, payment)
+    if deadline is not None and now is not None and now > deadline and payment.capturable:
+        raise ValidationError(
+            "payment",
+            f"the authorization expired at {deadline.isoformat()} ({caps.authorization_validity} after it "
+            "was granted) and can no longer be captured; read the payment, and authorize a new payment "
+            "for the amount still due",
+        )
     return _settled_amount(request, payment.capturable, "capture", caps.partial_capture, caps)
 
 
@@ -354,8 +448,9 @@ def check_void(request: object, caps: Capabilities) -> Money:
         raise ValidationError("request", f"must be a VoidRequest, got {type(request).__name__}")
     if not caps.void:
         raise UnsupportedOperationError("void", caps.refusal("this provider does not support voids"))
-    check_not_processing(_payment(request), "voided")
-    return _settled_amount(request, _payment(request).capturable, "void", caps.partial_void, caps)
+    payment = _payment(request)
+    check_not_processing(payment, "voided")
+    return _settled_amount(request, payment.capturable, "void", caps.partial_void, caps)
 
 
 def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
@@ -368,16 +463,14 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
         _enum("reason", request.reason, RefundReason)
     if payment.captured_at is not None:
         _aware("payment.captured_at", payment.captured_at)
-    if payment.refunded and not caps.multiple_refunds:
+    if (payment.refunded or payment.refund_pending) and not caps.multiple_refunds:
         raise UnsupportedOperationError("amount", "this provider allows one refund per payment")
-    if (
-        caps.refund_window is not None
-        and payment.captured_at is not None
-        and now > payment.captured_at + caps.refund_window
-    ):
+    deadline = refund_deadline(caps, payment.captured_at)
+    if deadline is not None and now > deadline:
         raise ValidationError(
             "payment.captured_at",
-            f"the refund window of {caps.refund_window.days} days after capture has passed",
+            f"the refund window after the first capture ended at {deadline.isoformat()}; the provider "
+            "refuses later refunds, so return the money to the consumer another way",
         )
     return _settled_amount(request, payment.refundable, "refund", caps.partial_refund, caps)
 
@@ -390,10 +483,16 @@ def _settled_amount(
     caps: Capabilities,
 ) -> Money:
     """The amount a capture, void or refund moves (default: all that remains), within what remains."""
+    kinds = (OperationKind.REFUND,) if verb == "refund" else (OperationKind.CAPTURE, OperationKind.VOID)
+    reserved = _reserved(request.payment, verb, *kinds)
     if not remaining:
         status = request.payment.status.value
-        raise ValidationError("payment.status", f"{_a(status)} {status} payment has nothing left to {verb}")
-    amount = _operation_amount("amount", request.amount, remaining, caps, remaining, f"left to {verb}")
+        raise ValidationError(
+            "payment.status", f"{_a(status)} {status} payment has nothing left to {verb}{reserved}"
+        )
+    amount = _operation_amount(
+        "amount", request.amount, remaining, caps, remaining, f"left to {verb}{reserved}"
+    )
     if amount != remaining and not partial:
         raise UnsupportedOperationError("amount", f"partial {verb} is not supported", allowed=str(remaining))
     _reference("merchant_reference", request.merchant_reference, required=False)

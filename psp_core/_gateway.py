@@ -181,7 +181,7 @@ class _GatewayBase:
         )
 
     def _prepare_capture(self, request: CaptureRequest) -> _Call:
-        amount = check_capture(request, self.capabilities)
+        amount = check_capture(request, self.capabilities, self.clock())
         return self._prepare(
             "capture",
             request,

@@ -191,14 +191,57 @@ class Decline:
     retryable: bool = False
 
 
+class OperationStatus(enum.Enum):
+    """Where one capture, void, refund or chargeback stands. It only moves PENDING -> final."""
+
+    PENDING = "pending"
+    """Accepted by the provider, not settled: a pending refund reserves its amount."""
+    SUCCEEDED = "succeeded"
+    """Money moved; counted in the payment's totals exactly once."""
+    FAILED = "failed"
+    """Refused; counts for nothing (a failed refund releases its reservation)."""
+
+
+class OperationSource(enum.Enum):
+    """How the host learnt of an operation."""
+
+    ANSWER = "answer"
+    """The provider's answer to the call that made it."""
+    READ = "read"
+    """A read of the payment (``get_payment`` / ``find_payment``)."""
+    WEBHOOK = "webhook"
+    """A verified webhook event."""
+
+
 @attrs.frozen
 class Operation:
-    """One completed money movement on a payment, identified by the provider's id."""
+    """One money movement on a payment, identified by the provider's id.
+
+    ``status`` says whether it moved money (only SUCCEEDED operations count in the totals);
+    ``at`` is when the provider created it, ``updated_at`` when it last changed. ``reason``
+    is a refund's reason; ``decline`` why a FAILED operation was refused. ``source``, ``at``
+    and ``updated_at`` say how and when it was learnt, so they are not part of equality.
+    """
 
     kind: OperationKind
     id: str
     amount: Money
     at: datetime | None = attrs.field(default=None, eq=False)
+    status: OperationStatus = OperationStatus.SUCCEEDED
+    merchant_reference: str | None = None
+    reason: RefundReason | None = None
+    decline: Decline | None = None
+    updated_at: datetime | None = attrs.field(default=None, eq=False)
+    source: OperationSource | None = attrs.field(default=None, eq=False)
+
+    @property
+    def counts(self) -> bool:
+        """Whether it moved money, and so is in the payment's totals."""
+        return self.status is OperationStatus.SUCCEEDED
+
+    @property
+    def pending(self) -> bool:
+        return self.status is OperationStatus.PENDING
 
 
 def _same_currency(instance: Any, attribute: attrs.Attribute[Money], value: Money) -> None:
@@ -212,7 +255,10 @@ class Payment:
     """A payment as the provider last reported it, normalized.
 
     ``amount`` is what was requested; ``authorized``, ``captured``, ``refunded``,
-    ``voided`` and ``charged_back`` are totals over ``operations``.
+    ``voided`` and ``charged_back`` are totals over the SUCCEEDED ``operations``. Every
+    capture, void, refund and chargeback the provider reported is in ``operations``, pending
+    and failed ones too. Invariants: authorized <= amount, captured + voided <= authorized,
+    refunded + charged_back <= captured; a payment that would break them cannot be built.
     """
 
     provider: str
@@ -256,32 +302,63 @@ class Payment:
                 raise ValueError(
                     f"{op.kind.value} {op.id} is in {op.amount.currency}, not {self.amount.currency}"
                 )
-        if self.charged_back.minor > self.captured.minor:
-            raise ValueError(f"charged back {self.charged_back} exceeds captured {self.captured}")
+        if self.authorized.minor > self.amount.minor:
+            raise ValueError(f"authorized {self.authorized} exceeds the payment's amount {self.amount}")
         if self.captured.minor + self.voided.minor > self.authorized.minor:
             raise ValueError(
                 f"captured {self.captured} + voided {self.voided} exceed authorized {self.authorized}"
             )
-        if self.refunded.minor > self.captured.minor:
-            raise ValueError(f"refunded {self.refunded} exceeds captured {self.captured}")
+        if self.refunded.minor + self.charged_back.minor > self.captured.minor:
+            raise ValueError(
+                f"refunded {self.refunded} + charged back {self.charged_back} exceed captured {self.captured}"
+            )
+
+    def operations_of(
+        self, kind: OperationKind, status: OperationStatus | None = None
+    ) -> tuple[Operation, ...]:
+        """The operations of one kind (and, if given, one status), in a stable order."""
+        return tuple(
+            op for op in self.operations if op.kind is kind and (status is None or op.status is status)
+        )
+
+    def pending_total(self, *kinds: OperationKind) -> Money:
+        """The total of the PENDING operations of these kinds."""
+        return Money(
+            sum(op.amount.minor for op in self.operations if op.kind in kinds and op.pending),
+            self.amount.currency,
+        )
+
+    @property
+    def pending_refunds(self) -> tuple[Operation, ...]:
+        """Refunds the provider accepted and has not settled: their amounts are reserved."""
+        return self.operations_of(OperationKind.REFUND, OperationStatus.PENDING)
+
+    @property
+    def refund_pending(self) -> Money:
+        """The total of the pending refunds."""
+        return self.pending_total(OperationKind.REFUND)
 
     @property
     def capturable(self) -> Money:
-        """What may still be captured or voided."""
+        """What may still be captured or voided: pending captures and voids are reserved."""
         if self.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_CAPTURED):
             return Money.zero(self.amount.currency)
-        return self.authorized - self.captured - self.voided
+        left = self.authorized - self.captured - self.voided
+        pending = self.pending_total(OperationKind.CAPTURE, OperationKind.VOID)
+        return left - pending if pending < left else Money.zero(self.amount.currency)
 
     @property
     def refundable(self) -> Money:
-        """What may still be refunded."""
+        """What may still be refunded: captured - refunded - pending refunds - charged back."""
         if self.status not in (
             PaymentStatus.PARTIALLY_CAPTURED,
             PaymentStatus.CAPTURED,
             PaymentStatus.PARTIALLY_REFUNDED,
         ):
             return Money.zero(self.amount.currency)
-        return self.captured - self.refunded
+        left = self.captured - self.refunded - self.charged_back
+        pending = self.refund_pending
+        return left - pending if pending < left else Money.zero(self.amount.currency)
 
     @classmethod
     def new(cls, provider: str, id: str, status: PaymentStatus, amount: Money, **fields: Any) -> Payment:

@@ -1,11 +1,24 @@
 """Apply what a provider reports (a fresh read or a webhook event) to a stored payment.
 
-The reducer is pure and monotonic. Operations are merged by the provider's operation id,
-so a duplicate never counts twice; totals only grow; the status is the furthest along of
-what is stored, what is reported, and what the totals imply. A terminal status is never
-left, though the totals of a terminal payment still take in operations reported late.
-For any order of the same updates the result is the same, so a late or duplicate webhook
-cannot move a paid order back to pending.
+The reducer is pure and order-independent: for any set of updates, every order of folding
+them gives the same payment (status, totals and operations), and every status change it
+makes is in ``PAYMENT_TRANSITIONS``. It is built from joins:
+
+- operations are merged by (kind, provider id); an operation's status only moves from
+  PENDING to SUCCEEDED or FAILED (if a provider reports both, SUCCEEDED wins: hiding money
+  that moved is worse than reserving money that did not), so a duplicate never counts twice
+  and a late PENDING never reopens a settled refund;
+- totals are the largest of what is stored, what is reported and what the SUCCEEDED
+  operations add up to, raised so the invariants hold (a refund proves its capture);
+- the status is the furthest along, by ``PAYMENT_RANK`` (no ties), of the no-money words
+  reported (pending, processing, declined, ...) and of what the totals imply. Money
+  statuses (captured, refunded, voided, charged back) come from the totals only, so a
+  provider's name for the charge after its *last* operation cannot lock a payment in a
+  final state its money does not support.
+
+Totals that exceed the payment's amount, or refunds and chargebacks above what was
+captured, are not a new truth: the reducer raises ``ProviderResponseError`` and the stored
+payment stays as it was.
 """
 
 from __future__ import annotations
@@ -15,38 +28,41 @@ from datetime import datetime
 
 import attrs
 
-from ._models import Mandate, Operation, OperationKind, Payment, WebhookEvent
+from ._errors import ProviderResponseError
+from ._models import Mandate, Operation, OperationKind, OperationStatus, Payment, WebhookEvent
 from ._money import Money
 from ._status import (
     MANDATE_RANK,
+    MONEY_STATUSES,
     PAYMENT_RANK,
     TERMINAL_PAYMENT_STATUSES,
     MandateStatus,
     PaymentStatus,
 )
 
-# At equal rank the order of arrival must not decide, so ties break on this fixed order.
-_TIE_ORDER = {status: index for index, status in enumerate(PaymentStatus)}
-
-
-def _further(a: PaymentStatus, b: PaymentStatus) -> PaymentStatus:
-    return max(a, b, key=lambda s: (PAYMENT_RANK[s], _TIE_ORDER[s]))
+_OPERATION_RANK = {OperationStatus.PENDING: 0, OperationStatus.FAILED: 1, OperationStatus.SUCCEEDED: 2}
 
 
 def status_from_totals(
     authorized: Money, captured: Money, refunded: Money, voided: Money, charged_back: Money
 ) -> PaymentStatus | None:
-    """The status the money totals imply, or None before anything was authorized."""
-    if charged_back:
-        return PaymentStatus.CHARGED_BACK
+    """The status the money totals imply, or None before anything was authorized.
+
+    While part of the authorization may still be captured the payment is PARTIALLY_CAPTURED,
+    whatever was refunded or charged back. Once nothing is left to capture: CHARGED_BACK when
+    refunds and chargebacks together took back everything captured and a chargeback was part
+    of it, REFUNDED when refunds alone did, PARTIALLY_REFUNDED when some was refunded, and
+    CAPTURED otherwise (a partial chargeback shows in ``charged_back`` only). Growing totals
+    never lower the implied status's rank, which is what makes the fold order-independent.
+    """
     if not authorized:
-        return None
+        return PaymentStatus.CHARGED_BACK if charged_back else None
     remaining = authorized.minor - captured.minor - voided.minor
     if captured:
         if remaining > 0:
             return PaymentStatus.PARTIALLY_CAPTURED
-        if refunded.minor >= captured.minor:
-            return PaymentStatus.REFUNDED
+        if refunded.minor + charged_back.minor >= captured.minor:
+            return PaymentStatus.CHARGED_BACK if charged_back else PaymentStatus.REFUNDED
         return PaymentStatus.PARTIALLY_REFUNDED if refunded else PaymentStatus.CAPTURED
     if remaining <= 0:
         return PaymentStatus.VOIDED
@@ -54,7 +70,72 @@ def status_from_totals(
 
 
 def _total(operations: Iterable[Operation], kind: OperationKind, currency: str) -> Money:
-    return Money(sum(op.amount.minor for op in operations if op.kind is kind), currency)
+    return Money(sum(op.amount.minor for op in operations if op.kind is kind and op.counts), currency)
+
+
+def _pick(a: object, b: object) -> object:
+    # The same field from two reports of one operation: a value beats none, and two values
+    # are ordered by their text so the choice does not depend on arrival.
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b, key=repr)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min(a, b) if a is not None and b is not None else a or b
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max(a, b) if a is not None and b is not None else a or b
+
+
+def merge_operation(a: Operation, b: Operation) -> Operation:
+    """Two reports of the same operation as one: the further status, every known detail."""
+    if (a.kind, a.id) != (b.kind, b.id):
+        raise ValueError(f"cannot merge {a.kind.value} {a.id} with {b.kind.value} {b.id}")
+    if a.amount != b.amount:
+        raise ProviderResponseError(
+            f"the provider reported {a.kind.value} {a.id} as {a.amount} and as {b.amount}; "
+            "read the payment again and contact the provider if it persists"
+        )
+    first, second = sorted((a, b), key=lambda op: _OPERATION_RANK[op.status], reverse=True)
+    same = first.status is second.status
+    return Operation(
+        kind=a.kind,
+        id=a.id,
+        amount=a.amount,
+        status=first.status,
+        at=_earliest(a.at, b.at),
+        updated_at=_latest(a.updated_at, b.updated_at),
+        merchant_reference=_pick(a.merchant_reference, b.merchant_reference)  # type: ignore[arg-type]
+        if same
+        else first.merchant_reference or second.merchant_reference,
+        reason=_pick(a.reason, b.reason) if same else first.reason or second.reason,  # type: ignore[arg-type]
+        decline=_pick(a.decline, b.decline) if same else first.decline,  # type: ignore[arg-type]
+        source=_pick(a.source, b.source) if same else first.source,  # type: ignore[arg-type]
+    )
+
+
+def _merged_operations(current: Payment, operations: Iterable[Operation]) -> tuple[Operation, ...]:
+    merged = {(op.kind, op.id): op for op in current.operations}
+    currency = current.amount.currency
+    for op in operations:
+        if op.amount.currency != currency:
+            raise ProviderResponseError(
+                f"{op.kind.value} {op.id} is in {op.amount.currency}, the payment {current.id} in {currency}"
+            )
+        key = (op.kind, op.id)
+        merged[key] = merge_operation(merged[key], op) if key in merged else op
+    return tuple(sorted(merged.values(), key=lambda op: (op.kind.value, op.id)))
+
+
+def _fold_status(
+    current: PaymentStatus, reported: PaymentStatus | None, implied: PaymentStatus | None
+) -> PaymentStatus:
+    words = [current] if reported is None else [current, reported]
+    if implied is not None:
+        words = [word for word in words if word not in MONEY_STATUSES] + [implied]
+    return max(words, key=PAYMENT_RANK.__getitem__)
 
 
 def _merge(
@@ -63,13 +144,8 @@ def _merge(
     operations: Iterable[Operation],
     reported: Payment | None,
 ) -> Payment:
-    merged = {(op.kind, op.id): op for op in current.operations}
     currency = current.amount.currency
-    for op in operations:
-        if op.amount.currency != currency:
-            raise ValueError(f"{op.kind.value} {op.id} is in {op.amount.currency}, the payment in {currency}")
-        merged.setdefault((op.kind, op.id), op)
-    ops = tuple(sorted(merged.values(), key=lambda op: (op.kind.value, op.id)))
+    ops = _merged_operations(current, operations)
 
     def total(name: str, kind: OperationKind) -> Money:
         candidates = [getattr(current, name), _total(ops, kind, currency)]
@@ -80,11 +156,12 @@ def _merge(
 
     charged_back = total("charged_back", OperationKind.CHARGEBACK)
     refunded = total("refunded", OperationKind.REFUND)
-    # A refund or chargeback reported before its capture still proves the capture happened, and a capture
-    # or void before its authorization proves the authorization of the whole requested
-    # amount (authorizations are all-or-nothing): totals are raised so the invariants hold,
-    # and the result is the same, whatever order the updates come in.
-    captured = max(total("captured", OperationKind.CAPTURE), refunded, charged_back, key=lambda m: m.minor)
+    # A refund or chargeback reported before its capture still proves the capture happened
+    # (refunds and chargebacks together never exceed what was captured), and a capture or
+    # void before its authorization proves the authorization of the whole requested amount
+    # (authorizations are all-or-nothing): totals are raised so the invariants hold, and the
+    # result is the same whatever order the updates come in.
+    captured = max(total("captured", OperationKind.CAPTURE), refunded + charged_back, key=lambda m: m.minor)
     voided = total("voided", OperationKind.VOID)
     moved = captured + voided
     authorized = max(
@@ -93,71 +170,71 @@ def _merge(
         current.amount if moved else Money.zero(currency),
         key=lambda m: m.minor,
     )
+    implied = status_from_totals(authorized, captured, refunded, voided, charged_back)
     if current.status in TERMINAL_PAYMENT_STATUSES:
-        # A terminal status absorbs every later status, but not money movements: a refund
-        # made before a chargeback and reported after it still happened. Totals are joins,
-        # so every order of one life ends in the same value.
+        status = current.status
+    else:
+        status = _fold_status(current.status, reported_status, implied)
+    newer = reported if reported is not None else current
+    try:
         return attrs.evolve(
             current,
+            status=status,
             authorized=authorized,
             captured=captured,
             refunded=refunded,
             voided=voided,
             charged_back=charged_back,
             operations=ops,
+            provider_status=newer.provider_status or current.provider_status,
+            next_action=newer.next_action if status is PaymentStatus.REQUIRES_ACTION else None,
+            decline=newer.decline or current.decline,
+            captured_at=_earliest(_earliest(current.captured_at, newer.captured_at), _first_capture(ops)),
+            mandate_id=current.mandate_id or newer.mandate_id,
+            merchant_reference=current.merchant_reference or newer.merchant_reference,
         )
-    status = current.status
-    if reported_status is not None:
-        status = _further(status, reported_status)
-    implied = status_from_totals(authorized, captured, refunded, voided, charged_back)
-    if implied is not None:
-        status = _further(status, implied)
-    newer = reported if reported is not None else current
-    return attrs.evolve(
-        current,
-        status=status,
-        authorized=authorized,
-        captured=captured,
-        refunded=refunded,
-        voided=voided,
-        charged_back=charged_back,
-        operations=ops,
-        provider_status=newer.provider_status or current.provider_status,
-        next_action=newer.next_action if status is PaymentStatus.REQUIRES_ACTION else None,
-        decline=newer.decline or current.decline,
-        captured_at=current.captured_at or newer.captured_at or _first_capture(ops),
-        mandate_id=current.mandate_id or newer.mandate_id,
-        merchant_reference=current.merchant_reference or newer.merchant_reference,
-    )
+    except ValueError as error:
+        raise ProviderResponseError(
+            f"payment {current.id}: the provider's reports add up to more than is possible ({error}); "
+            "the stored payment was kept as it was: read the payment again and contact the provider "
+            "if it persists"
+        ) from None
 
 
 def _first_capture(operations: Iterable[Operation]) -> datetime | None:
     # The refund window runs from the first capture, however the host learnt of it.
-    times = [op.at for op in operations if op.kind is OperationKind.CAPTURE and op.at is not None]
+    times = [
+        op.at for op in operations if op.kind is OperationKind.CAPTURE and op.counts and op.at is not None
+    ]
     return min(times) if times else None
 
 
 def apply_operation(current: Payment, operation: Operation) -> Payment:
-    """Fold one operation the provider just confirmed in answer to a request made from ``current``.
+    """Fold one operation the provider just answered in reply to a request made from ``current``.
 
     Unlike a webhook, which may arrive before the events it follows, this answer is to a
     capture, void or refund the host sent from ``current``: one that would take captures and
-    voids past the authorization, or refunds past the captures, is impossible and raises
-    ValueError instead of being absorbed. A replay of an operation already known changes nothing.
+    voids (pending ones included) past the authorization, or refunds, pending refunds and
+    chargebacks past the captures, is impossible and raises ProviderResponseError instead of
+    being absorbed. A replay of an operation already known only settles it further.
     """
-    if any(op.kind is operation.kind and op.id == operation.id for op in current.operations):
-        return current
-    added = {kind: Money.zero(current.amount.currency) for kind in OperationKind}
-    added[operation.kind] = operation.amount
-    captured = current.captured + added[OperationKind.CAPTURE]
-    voided = current.voided + added[OperationKind.VOID]
-    refunded = current.refunded + added[OperationKind.REFUND]
-    if captured + voided > current.authorized or refunded > captured:
-        raise ValueError(
-            f"a {operation.kind.value} of {operation.amount} on payment {current.id} would exceed "
-            f"what it holds (authorized {current.authorized}, captured {current.captured}, "
-            f"voided {current.voided}, refunded {current.refunded})"
-        )
+    known = any(op.kind is operation.kind and op.id == operation.id for op in current.operations)
+    if not known and operation.status is not OperationStatus.FAILED:
+        amount = operation.amount
+        zero = Money.zero(current.amount.currency)
+        capture = amount if operation.kind is OperationKind.CAPTURE else zero
+        void = amount if operation.kind is OperationKind.VOID else zero
+        refund = amount if operation.kind is OperationKind.REFUND else zero
+        reserved_capture = current.pending_total(OperationKind.CAPTURE, OperationKind.VOID)
+        taken = current.captured + current.voided + reserved_capture + capture + void
+        returned = current.refunded + current.refund_pending + current.charged_back + refund
+        if taken > current.authorized or returned > current.captured + capture:
+            raise ProviderResponseError(
+                f"a {operation.kind.value} of {amount} on payment {current.id} would exceed what it "
+                f"holds (authorized {current.authorized}, captured {current.captured}, voided "
+                f"{current.voided}, refunded {current.refunded}, refunds pending {current.refund_pending}, "
+                f"charged back {current.charged_back}); read the payment and check it with the provider"
+            )
     return _merge(current, None, (operation,), None)
 
 
@@ -176,8 +253,8 @@ def apply_event(current: Payment, event: WebhookEvent) -> Payment:
     # An operation event's status says what PPRO-like providers call the charge after *that*
     # operation; the totals decide, so only statuses without money consequences are taken.
     status = None if event.operation is not None else event.payment_status
-    if event.payment_status is PaymentStatus.CHARGED_BACK:
-        status = PaymentStatus.CHARGED_BACK
+    if status in MONEY_STATUSES:
+        status = None
     return _merge(current, status, operations, None)
 
 

@@ -169,8 +169,16 @@ class ProviderSandbox(Protocol):
         """True when the PSP deterministically declines ``amount`` on approval."""
         ...
 
-    def chargeback(self, payment_id: str) -> None:
-        """The consumer disputes the captured payment and wins; raise NotImplementedError if unsupported."""
+    def chargeback(self, payment_id: str, amount: Money | None = None) -> None:
+        """The consumer disputes the captured payment and wins ``amount`` (default: everything
+        still held); raise NotImplementedError if unsupported. Only called with an amount when
+        the provider declares ``partial_chargebacks``.
+
+        A provider that declares ``pending_refunds`` also gives its sandbox
+        ``settle_refunds(payment_id, *, succeed=True) -> int`` (settle the payment's pending
+        refunds now, succeeding or failing; returns how many). It is optional, so sandboxes
+        written before it still satisfy this protocol; the contract suite skips the pending
+        refund checks for a sandbox without it."""
         ...
 
     # -- webhooks, faults, effects ------------------------------------------------------------

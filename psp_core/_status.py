@@ -39,7 +39,10 @@ class PaymentStatus(enum.Enum):
     EXPIRED = "expired"
     """The consumer did not act within the provider's time limit."""
     CHARGED_BACK = "charged_back"
-    """The consumer disputed the payment and the funds were taken back."""
+    """Every captured amount not refunded was taken back by chargebacks (some may also have been
+    refunded: money returned partly by refunds and partly by chargebacks is CHARGED_BACK, and
+    only money returned wholly by refunds is REFUNDED). A partial chargeback is not a status:
+    it shows in ``Payment.charged_back`` and the rest stays refundable."""
 
 
 class MandateStatus(enum.Enum):
@@ -101,9 +104,12 @@ _PAYMENT_STEPS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     # Final for a payment that took no money. Some schemes report a success after a failure;
     # once the provider reports money captured (or a hold released), hiding it behind a
     # failed status would lose it, so those statuses are the only way out.
+    # Two no-money outcomes reported for one payment differ only in wording; so that every
+    # order of the same reports ends alike, the more specific word wins: a failure may be
+    # refined to an expiry or a decline, an expiry to a decline, never the other way.
+    _S.FAILED: _MONEY_REPORTED | {_S.EXPIRED, _S.DECLINED},
+    _S.EXPIRED: _MONEY_REPORTED | {_S.DECLINED},
     _S.DECLINED: _MONEY_REPORTED,
-    _S.FAILED: _MONEY_REPORTED,
-    _S.EXPIRED: _MONEY_REPORTED,
 }
 
 
@@ -143,17 +149,25 @@ PAYMENT_RANK: Mapping[PaymentStatus, int] = {
     _S.REQUIRES_ACTION: 1,
     _S.PROCESSING: 2,
     _S.AUTHORIZED: 3,
-    _S.DECLINED: 4,
     _S.FAILED: 4,
-    _S.EXPIRED: 4,
-    _S.PARTIALLY_CAPTURED: 5,
-    _S.VOIDED: 6,
-    _S.CAPTURED: 6,
-    _S.PARTIALLY_REFUNDED: 7,
-    _S.REFUNDED: 8,
-    _S.CHARGED_BACK: 9,
+    _S.EXPIRED: 5,
+    _S.DECLINED: 6,
+    _S.PARTIALLY_CAPTURED: 7,
+    _S.VOIDED: 8,
+    _S.CAPTURED: 9,
+    _S.PARTIALLY_REFUNDED: 10,
+    _S.REFUNDED: 11,
+    _S.CHARGED_BACK: 12,
 }
-"""How far along a status is; every allowed transition strictly increases it."""
+"""How far along a status is; every allowed transition strictly increases it.
+
+No two statuses share a rank, so the reducer never has to break a tie by the order updates
+arrived in. VOIDED and CAPTURED are ranked but never both reachable: one excludes the other."""
+
+MONEY_STATUSES: frozenset[PaymentStatus] = frozenset(
+    {_S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.VOIDED, _S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK}
+)
+"""Statuses that only the money totals decide (see ``status_from_totals``)."""
 
 MANDATE_TRANSITIONS: Mapping[MandateStatus, frozenset[MandateStatus]] = {
     MandateStatus.PENDING: frozenset(

@@ -47,10 +47,24 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
 * **Status after partial operations**: the charge status reflects the last completed operation
   (CAPTURED after any capture, VOIDED after any void). Whatever authorized amount is neither
   captured nor voided stays capturable and voidable until ``sum(captures)+sum(voids) ==
-  authorized``. A refund keeps CAPTURED until everything captured is refunded, then REFUNDED.
-  Refunds need ``sum(captured) > 0`` and ``sum(refunded)+amount <= sum(captured)``.
-* **Refund window**: a refund more than ``refund_window_days`` (183) after the first capture is
-  an in-band 200 refund with ``status: FAILED`` and failureCode REFUND_PERIOD_EXPIRED.
+  authorized``. While a refund is pending the charge is REFUND_PROCESSING; once none is, CAPTURED
+  until everything captured is refunded, then REFUNDED.
+* **Pending refunds**: a refund is answered ``status: PENDING`` (PAYMENT_CHARGE_REFUND_PENDING) and
+  settles REFUNDED (PAYMENT_CHARGE_REFUND_SUCCEEDED) ``refund_settlement_s`` sandbox seconds later,
+  or when ``POST /__sandbox__/charges/{id}/refunds/{refundId}/settle`` settles it, which may also
+  fail it (PAYMENT_CHARGE_REFUND_FAILED, the amount refundable again).
+* **Balance rules** (refunds and chargebacks alike): refunded + pending refunds + charged back
+  never exceed captured; so no chargeback after a full refund and no refund after a full
+  chargeback. Anything beyond is a 400 (refund) or a 409 (admin chargeback).
+* **Chargebacks** are partial or full (everything still held). PPRO's charge has no chargeback
+  field or status: reads never show them, only the CHARGEBACK_SUCCEEDED event does.
+* **Refund window**: a refund more than ``refund_window_months`` (6) calendar months after the
+  first capture is an in-band 200 refund with ``status: FAILED`` and failureCode
+  REFUND_PERIOD_EXPIRED.
+* **Authorization expiry**: ``authorization_validity_s`` (30 days, Amazon Pay's Charge page) after
+  the authorization, what was neither captured nor voided is released as a void the provider
+  makes itself (PAYMENT_CHARGE_VOID_SUCCEEDED without a merchant reference). PPRO documents no
+  expiry event; this is the sandbox's decision.
 * **Agreements**: the product page's ``initialPaymentCharge.amount.merchantPaymentChargeReference``
   is hoisted to the initial charge's reference. The initial charge shares the agreement's hosted
   page; approving the agreement makes it ACTIVE and then authorizes the initial charge.
@@ -94,6 +108,8 @@ setting is validated before any is applied, a bad one is a 400 naming it):
   ``POST /__sandbox__/charges/{id}/discard`` ``{"merchantDiscardReference"?}`` (merchant discard)
 * ``POST /__sandbox__/expire`` - discard what timed out now
 * ``POST /__sandbox__/charges/{id}/chargeback`` ``{"amount"?}`` - emits CHARGEBACK_SUCCEEDED
+  (partial with an amount; everything still held without)
+* ``POST /__sandbox__/charges/{id}/refunds/{refundId}/settle`` ``{"outcome": "succeed"|"fail"}``
 * ``GET  /__sandbox__/events`` - every emitted envelope, in order
 * ``GET  /__sandbox__/webhooks`` - envelopes still awaiting delivery
 * ``POST /__sandbox__/webhooks/deliver`` - deliver due webhooks now (served mode only; answers

@@ -5,7 +5,8 @@ Rules the sandbox applies where PPRO's documents are silent are listed in the pa
 
 from __future__ import annotations
 
-from datetime import timedelta
+import calendar
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -52,6 +53,13 @@ DISCARDABLE = frozenset(
 
 
 _AWAITING = frozenset({"AUTHENTICATION_PENDING", "PROVIDER_CONFIRMATION_PENDING"})
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """``at`` plus calendar months, clamped to the target month's last day."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
 
 
 def decline_for(amount: int) -> Failure | None:
@@ -489,15 +497,14 @@ class ChargeService:
         reference = v.opt_str(body, "merchantRefundReference", "merchantRefundReference")
         reason = v.opt_enum(body, "refundReason", "refundReason", REFUND_REASONS)
         descriptor = v.opt_str(body, "refundDescriptor", "refundDescriptor")
-        captured = charge.captured_total
-        if captured == 0:
+        if charge.captured_total == 0:
             raise bad_request(f"Payment charge in status {charge.status} has no captured amount to refund")
-        refundable = captured - charge.refunded_total
-        if amount > refundable:
-            raise bad_request(f"amount {amount} exceeds the refundable amount {refundable}")
+        # Refunds, pending refunds and chargebacks together never exceed what was captured.
+        if amount > charge.returnable:
+            raise bad_request(f"amount {amount} exceeds the refundable amount {charge.returnable}")
+        now = self._s.clock.now()
         first = charge.first_capture_at
-        window = timedelta(days=self._s.config.refund_window_days)
-        if first is not None and self._s.clock.now() > first + window:
+        if first is not None and now > add_months(first, self._s.config.refund_window_months):
             # Past the window the provider refuses: an in-band FAILED refund, not an HTTP error.
             failure = Failure(
                 "PROVIDER_DECLINE", "REFUND_PERIOD_EXPIRED", "The refund period for this payment has expired"
@@ -507,7 +514,7 @@ class ChargeService:
                 "refund",
                 amount,
                 "FAILED",
-                self._s.clock.now(),
+                now,
                 reference,
                 failure,
                 reason,
@@ -526,29 +533,86 @@ class ChargeService:
                 failure=failure.to_json(),
             )
             return op
+        delay = self._s.config.refund_settlement_s
         op = Operation(
             self._s.ids.new("refund"),
             "refund",
             amount,
-            "REFUNDED",
-            self._s.clock.now(),
+            "PENDING",
+            now,
             reference,
             None,
             reason,
             descriptor,
             labels,
+            settle_at=None if delay is None else now + timedelta(seconds=delay),
         )
         charge.refunds.append(op)
-        # Partial refunds keep CAPTURED; the charge is REFUNDED once everything captured is back.
-        self._touch(charge, "REFUNDED" if charge.refunded_total == captured else "CAPTURED")
+        self._touch(charge, "REFUND_PROCESSING")
         self.emit(
             charge,
-            "PAYMENT_CHARGE_REFUND_SUCCEEDED",
+            "PAYMENT_CHARGE_REFUND_PENDING",
             refundId=op.id,
             amount=self._money(charge, amount),
             merchantRefundReference=reference,
         )
+        if delay == 0:
+            return self.settle_refund(charge, op.id, succeed=True)
         return op
+
+    def settle_refund(self, charge: Charge, refund_id: str, *, succeed: bool) -> Operation:
+        """Settle a PENDING refund: REFUNDED (counted) or FAILED (its reservation released)."""
+        index = next((i for i, op in enumerate(charge.refunds) if op.id == refund_id), None)
+        if index is None:
+            raise SandboxStateError(f"{charge.id} has no refund {refund_id}")
+        op = charge.refunds[index]
+        if not op.pending:
+            raise SandboxStateError(f"refund {refund_id} is already {op.status}")
+        now = self._s.clock.now()
+        failure = (
+            None if succeed else Failure("PROVIDER_DECLINE", "GENERIC_DECLINE", "The refund was declined")
+        )
+        settled = attrs.evolve(
+            op, status="REFUNDED" if succeed else "FAILED", failure=failure, updated_at=now, settle_at=None
+        )
+        charge.refunds[index] = settled
+        if failure is not None:
+            charge.failure = failure
+        if any(r.pending for r in charge.refunds):
+            charge.updated_at = now
+        else:
+            # Partial refunds keep CAPTURED; the charge is REFUNDED once everything captured is back.
+            self._touch(charge, "REFUNDED" if charge.refunded_total == charge.captured_total else "CAPTURED")
+        extra: dict[str, Any] = {"refundId": settled.id, "amount": self._money(charge, settled.amount)}
+        extra["merchantRefundReference"] = settled.merchant_reference
+        if failure is not None:
+            extra["failure"] = failure.to_json()
+        self.emit(
+            charge, "PAYMENT_CHARGE_REFUND_SUCCEEDED" if succeed else "PAYMENT_CHARGE_REFUND_FAILED", **extra
+        )
+        return settled
+
+    def settle_due(self, charge: Charge) -> int:
+        """Settle the refunds due on the sandbox clock and expire an authorization past its
+        validity; returns how many things changed."""
+        now = self._s.clock.now()
+        changed = 0
+        for op in list(charge.refunds):
+            if op.pending and op.settle_at is not None and now >= op.settle_at:
+                self.settle_refund(charge, op.id, succeed=True)
+                changed += 1
+        authorized_at = charge.authorized_at
+        validity = timedelta(seconds=self._s.config.authorization_validity_s)
+        if (
+            charge.capturable > 0
+            and charge.status not in ("FAILED", "DISCARDED")
+            and authorized_at is not None
+            and now > authorized_at + validity
+        ):
+            # The hold lapses: what was not captured is released, as a void PPRO makes itself.
+            self._store_operation(charge, "void", charge.capturable, None, None)
+            changed += 1
+        return changed
 
     def _store_operation(
         self, charge: Charge, kind: str, amount: int, reference: str | None, labels: dict[str, str] | None
@@ -572,22 +636,38 @@ class ChargeService:
 
     # -------------------------------------------------------------- chargeback
     def chargeback(self, charge: Charge, amount: int | None) -> Chargeback:
-        disputable = charge.captured_total - charge.refunded_total
+        """A chargeback of ``amount`` (default: everything still held), after PPRO's balance rules.
+
+        The sum of chargebacks never exceeds captured - refunded (pending refunds reserved too),
+        so there is no chargeback after a full refund, and a refund after chargebacks is held
+        to the same balance (see :meth:`refund`). PPRO's charge has no chargeback field and no
+        chargeback status: only the CHARGEBACK_SUCCEEDED event tells the merchant.
+        """
         if charge.captured_total == 0:
             raise SandboxStateError(f"{charge.id} has nothing captured to charge back")
-        value = disputable if amount is None else amount
-        if not 0 < value <= charge.captured_total:
+        disputable = charge.returnable
+        if disputable <= 0:
             raise SandboxStateError(
-                f"chargeback amount {value} is not within the captured amount {charge.captured_total}"
+                f"{charge.id} has nothing left to charge back: captured {charge.captured_total}, refunded "
+                f"{charge.refunded_total}, refunds pending {charge.pending_refund_total}, charged back "
+                f"{charge.charged_back_total}"
             )
-        chargeback = Chargeback(charge.id, value, self._s.clock.now())
-        self._s.chargebacks.append(chargeback)
-        # PPRO has no chargeback charge status: only the event tells the merchant.
+        value = disputable if amount is None else amount
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= disputable:
+            raise SandboxStateError(
+                f"chargeback amount {value!r} must be a whole number of minor units from 1 to {disputable} "
+                "(captured - refunded - pending refunds - charged back)"
+            )
         data: Json = {
             "paymentChargeId": charge.id,
             "type": "CHARGEBACK_SUCCEEDED",
             "merchantId": charge.merchant_id,
             "amount": self._money(charge, value),
         }
-        self._s.emit("CHARGEBACK_SUCCEEDED", charge.id, data, self._s.webhook_target(charge.webhooks_url))
+        event = self._s.emit(
+            "CHARGEBACK_SUCCEEDED", charge.id, data, self._s.webhook_target(charge.webhooks_url)
+        )
+        chargeback = Chargeback(charge.id, value, self._s.clock.now(), event.event_id)
+        charge.chargebacks.append(chargeback)
+        self._s.chargebacks.append(chargeback)
         return chargeback

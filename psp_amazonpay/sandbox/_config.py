@@ -23,7 +23,17 @@ class SandboxConfig:
     # it does not. Both behaviours are needed, so it is a switch.
     separate_captures: bool = True
     authentication_timeout_s: int = 3600
-    refund_window_days: int = 183
+    # PPRO's Amazon Pay page: "Refund validity 6 months"; where the window starts is not
+    # published, so the sandbox counts calendar months from the first capture.
+    refund_window_months: int = 6
+    # PPRO's charges spec gives a refund the status PENDING before REFUNDED or FAILED. A refund
+    # is answered PENDING and settles (REFUNDED) this many sandbox seconds later, or when an
+    # admin call settles it (succeed or fail); None leaves it pending until that call, and 0
+    # answers REFUNDED at once.
+    refund_settlement_s: float | None = 30.0
+    # Amazon Pay cancels an authorization "after 30 days in the Authorized state" (Amazon Pay
+    # API v2, Charge); PPRO publishes no period. The sandbox then releases what was not captured.
+    authorization_validity_s: int = 30 * 24 * 3600
     default_webhooks_url: str | None = None
     legacy_signature: bool = False
     # PPRO retries after 15 s, doubling; locally we want retries to be cheap.

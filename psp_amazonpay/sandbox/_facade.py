@@ -62,7 +62,19 @@ class Sandbox:
         return self.simulator.expire_pending()
 
     def chargeback(self, charge_id: str, amount: int | None = None) -> Chargeback:
+        """A partial (``amount``) or full (everything still held) chargeback: CHARGEBACK_SUCCEEDED."""
         return self.simulator.chargeback(charge_id, amount)
+
+    def settle_refund(self, charge_id: str, refund_id: str, *, succeed: bool = True) -> Json:
+        """Settle a PENDING refund now: REFUNDED, or FAILED (its amount is refundable again)."""
+        return self.simulator.settle_refund(charge_id, refund_id, succeed=succeed)
+
+    def settle_refunds(self, charge_id: str, *, succeed: bool = True) -> int:
+        """Settle every PENDING refund of a charge now; returns how many."""
+        pending = [r["id"] for r in self.charge(charge_id)["refunds"] if r["status"] == "PENDING"]
+        for refund_id in pending:
+            self.settle_refund(charge_id, refund_id, succeed=succeed)
+        return len(pending)
 
     # ---------------------------------------------------------- inspection
     def charge(self, charge_id: str) -> Json:

@@ -79,10 +79,17 @@ class Operation:
     refund_reason: str | None = None
     refund_descriptor: str | None = None
     labels: dict[str, str] | None = None
+    updated_at: datetime | None = None
+    settle_at: datetime | None = None
+    """When a PENDING refund settles on the sandbox clock (None: only by an admin call)."""
 
     @property
     def succeeded(self) -> bool:
-        return self.status != "FAILED"
+        return self.status not in ("FAILED", "PENDING")
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "PENDING"
 
     def to_json(self) -> Json:
         out: Json = {"id": self.id, "amount": self.amount, "status": self.status}
@@ -91,7 +98,7 @@ class Operation:
         _put(out, "refundDescriptor", self.refund_descriptor)
         _put(out, "failure", self.failure)
         out["createdAt"] = iso_ms(self.created_at)
-        out["updatedAt"] = iso_ms(self.created_at)
+        out["updatedAt"] = iso_ms(self.updated_at or self.created_at)
         _put(out, "labels", self.labels)
         return out
 
@@ -112,9 +119,12 @@ class Discard:
 
 @frozen
 class Chargeback:
+    """A chargeback; PPRO's charge object carries none, only the CHARGEBACK_SUCCEEDED webhook."""
+
     charge_id: str
     amount: int
     created_at: datetime
+    event_id: str = ""
 
 
 @frozen
@@ -187,6 +197,7 @@ class Charge:
     refunds: list[Operation] = field(factory=list)
     voids: list[Operation] = field(factory=list)
     discards: list[Discard] = field(factory=list)
+    chargebacks: list[Chargeback] = field(factory=list)
     failure: Failure | None = None
     order: Json | None = None
     initiator: str | None = None
@@ -211,6 +222,28 @@ class Charge:
     @property
     def refunded_total(self) -> int:
         return sum(op.amount for op in self.refunds if op.succeeded)
+
+    @property
+    def pending_refund_total(self) -> int:
+        return sum(op.amount for op in self.refunds if op.pending)
+
+    @property
+    def charged_back_total(self) -> int:
+        return sum(cb.amount for cb in self.chargebacks)
+
+    @property
+    def returnable(self) -> int:
+        """Captured money not yet refunded, reserved by a pending refund, or charged back.
+
+        The balance rule for refunds and chargebacks alike (issue 12: PPRO's rules as the
+        sandbox models them): neither may take back more than this.
+        """
+        return self.captured_total - self.refunded_total - self.pending_refund_total - self.charged_back_total
+
+    @property
+    def authorized_at(self) -> datetime | None:
+        times = [a.updated_at for a in self.authorizations if a.status == "AUTHORIZED"]
+        return min(times) if times else None
 
     @property
     def capturable(self) -> int:

@@ -426,6 +426,7 @@ class PproSimulator:
             expired += self._agreements.expire_if_due(agreement)
         for charge in list(self._state.charges.values()):
             expired += self._charges.expire_if_due(charge)
+            self._charges.settle_due(charge)
         return expired
 
     def expire_pending(self) -> int:
@@ -454,6 +455,14 @@ class PproSimulator:
             if charge is None:
                 raise UnknownResourceError(charge_id)
             return self._charges.chargeback(charge, amount)
+
+    def settle_refund(self, charge_id: str, refund_id: str, *, succeed: bool = True) -> Json:
+        """Settle a PENDING refund now (REFUNDED, or FAILED releasing its amount)."""
+        with self._lock:
+            charge = self._state.charges.get(charge_id)
+            if charge is None:
+                raise UnknownResourceError(charge_id)
+            return self._charges.settle_refund(charge, refund_id, succeed=succeed).to_json()
 
     def charge_json(self, charge_id: str) -> Json:
         with self._lock:
@@ -611,6 +620,11 @@ class PproSimulator:
                 return _json_response(
                     200, {"paymentChargeId": chargeback.charge_id, "amount": chargeback.amount}
                 )
+            case ("POST", ["charges", cid, "refunds", rid, "settle"]):
+                outcome = self._admin_json(body).get("outcome", "succeed")
+                if outcome not in ("succeed", "fail"):
+                    raise bad_request("outcome must be 'succeed' or 'fail'")
+                return _json_response(200, self.settle_refund(cid, rid, succeed=outcome == "succeed"))
             case ("GET", ["events"]):
                 return _json_response(200, {"data": [e.envelope for e in self._state.events]})
             case ("GET", ["webhooks"]):

@@ -23,6 +23,7 @@ from psp_core import (
     AmountType,
     CaptureMode,
     CaptureRequest,
+    ConfigurationError,
     Consumer,
     Frequency,
     FrequencyUnit,
@@ -37,6 +38,7 @@ from psp_core import (
     RefundRequest,
     ValidationError,
     VoidRequest,
+    refund_deadline,
 )
 
 from .conftest import OPTIONS, RETURN_URL, Recorder, authorize_request, gateway
@@ -365,3 +367,57 @@ def test_schema_generated_responses_give_a_result_or_a_typed_error(
 
 def test_no_options_leak_into_the_module_config() -> None:
     assert CONFIG.headers["Merchant-Id"] == OPTIONS["merchant_id"]
+
+
+# -- merchant options: narrower limits, a shorter refund window ---------------------------------
+
+
+@settings(max_examples=40)
+@given(
+    low=st.integers(50, 2_000_000),
+    high=st.integers(50, 2_000_000),
+    amount=st.integers(1, 2_100_000),
+)
+def test_merchant_limits_narrow_the_method_limits_and_are_enforced_before_any_request(
+    low: int, high: int, amount: int
+) -> None:
+    low, high = min(low, high), max(low, high)
+    recorder = Recorder(httpx.Response(500))
+    options = {"min_amount": Money(low, "USD").format().split()[0], "max_amount": Money(high, "USD")}
+    with gateway(recorder, **options) as gw:
+        limits = gw.capabilities.amount_limits["USD"]
+        assert (limits.minimum.minor, limits.maximum.minor) == (low, high)
+        if low <= amount <= high:
+            return
+        with pytest.raises(ValidationError) as refused:
+            gw.authorize(authorize_request(amount))
+        assert refused.value.field == "amount"
+        assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_amount": "20000.01"},
+        {"min_amount": "0.49"},
+        {"min_amount": "10.00", "max_amount": "5.00"},
+        {"max_amount": "ten dollars"},
+        {"max_amount": Money(1000, "EUR")},
+    ],
+)
+def test_merchant_limits_never_widen_the_method_limits(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError, match="max_amount|min_amount"):
+        gateway(Recorder(httpx.Response(500)), **options)
+
+
+def test_a_merchant_refund_window_shortens_the_six_months_and_never_lengthens_them() -> None:
+    with gateway(Recorder(httpx.Response(500)), refund_window_days="30") as gw:
+        caps = gw.capabilities
+        captured = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+        assert refund_deadline(caps, captured) == datetime(2026, 7, 31, 12, 0, tzinfo=UTC)
+    with gateway(Recorder(httpx.Response(500)), refund_window_days=366) as gw:
+        # Longer than six months: the six months still apply.
+        assert refund_deadline(gw.capabilities, captured) == datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
+    for bad in ("0", "-3", "a month", 400, True):
+        with pytest.raises(ConfigurationError, match="refund_window_days"):
+            gateway(Recorder(httpx.Response(500)), refund_window_days=bad)

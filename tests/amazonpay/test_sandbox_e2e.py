@@ -20,6 +20,7 @@ from psp_core import (
     MandateRequest,
     MandateStatus,
     Money,
+    OperationSource,
     PaymentStatus,
     ProviderError,
     RefundReason,
@@ -71,8 +72,25 @@ def test_authorize_approve_capture_twice_refund_twice() -> None:
         payment = gw.capture(CaptureRequest(payment))
         assert payment.status is PaymentStatus.CAPTURED and payment.captured == Money(1000, "USD")
         payment = gw.refund(RefundRequest(payment, Money(300, "USD"), reason=RefundReason.RETURN))
-        assert payment.status is PaymentStatus.PARTIALLY_REFUNDED
+        # PPRO answers the refund PENDING: on the payment, reserved, not yet counted.
+        (pending,) = payment.pending_refunds
+        assert (pending.amount, pending.reason, pending.source) == (
+            Money(300, "USD"),
+            RefundReason.RETURN,
+            OperationSource.ANSWER,
+        )
+        assert (payment.status, payment.refunded, payment.refundable) == (
+            PaymentStatus.CAPTURED,
+            Money(0, "USD"),
+            Money(700, "USD"),
+        )
+        assert gw.get_payment(payment.id).pending_refunds == (pending,), "a read keeps it"
+        sb.clock.advance(sb.config.refund_settlement_s or 0)
+        payment = apply_update(payment, gw.get_payment(payment.id))
+        assert payment.status is PaymentStatus.PARTIALLY_REFUNDED and not payment.refund_pending
         payment = gw.refund(RefundRequest(payment))
+        sb.settle_refunds(payment.id)
+        payment = apply_update(payment, gw.get_payment(payment.id))
         assert payment.status is PaymentStatus.REFUNDED
         # Folding the answers gives the same money picture as PPRO's own view.
         fresh = gw.get_payment(payment.id)
@@ -205,11 +223,17 @@ def test_every_sandbox_webhook_verifies_normalizes_and_reduces() -> None:
             EventKind.PAYMENT_REQUIRES_ACTION,
             EventKind.PAYMENT_AUTHORIZED,
             EventKind.PAYMENT_CAPTURED,
-            EventKind.PAYMENT_REFUNDED,
+            EventKind.PAYMENT_REFUND_PENDING,
             EventKind.PAYMENT_CHARGED_BACK,
         ]
-        assert stored.status is PaymentStatus.CHARGED_BACK
-        assert (stored.captured.minor, stored.refunded.minor, stored.charged_back.minor) == (400, 100, 200)
+        # A partial chargeback of a partial capture: recorded, and the rest stays usable.
+        assert stored.status is PaymentStatus.PARTIALLY_CAPTURED
+        assert (stored.captured.minor, stored.refund_pending.minor, stored.charged_back.minor) == (
+            400,
+            100,
+            200,
+        )
+        assert (stored.refundable.minor, stored.capturable.minor) == (100, 600)
 
 
 def test_legacy_sandbox_signatures_need_the_opt_in() -> None:
@@ -288,6 +312,11 @@ def test_default_profile_is_the_product_page() -> None:
         assert (limits.minimum.minor, limits.maximum.minor) == (50, 2_000_000)
         assert caps.capture_modes == {CaptureMode.AUTOMATIC, CaptureMode.SEPARATE}
         assert caps.partial_capture and caps.multiple_captures and caps.void and caps.partial_void
-        assert caps.refund_window == timedelta(days=183)
+        assert caps.refund_window is None and caps.refund_window_months == 6
+        assert caps.authorization_validity == timedelta(days=30)
+        assert caps.pending_refunds and caps.partial_chargebacks
+        assert (
+            caps.sources["refund_window_months"] == "https://developerhub.ppro.com/global-api/docs/amazon-pay"
+        )
         assert caps.recurring and caps.chargebacks and caps.requires_consumer_name
         assert gw.info.name == "amazon_pay" and "PPRO_API_KEY" in gw.info.settings.values()

@@ -17,6 +17,8 @@ from psp_core import (
     MandateStatus,
     Money,
     OperationKind,
+    OperationSource,
+    OperationStatus,
     PaymentStatus,
     WebhookVerificationError,
 )
@@ -213,7 +215,7 @@ CHARGE_EVENTS: list[tuple[str, dict[str, Any], EventKind, PaymentStatus | None, 
         {"refundId": "refund_1", "amount": MONEY},
         EventKind.PAYMENT_REFUND_PENDING,
         None,
-        None,
+        OperationKind.REFUND,
     ),
     (
         "PAYMENT_CHARGE_REFUND_SUCCEEDED",
@@ -310,6 +312,9 @@ def test_charge_events(
     else:
         assert event.operation is not None
         assert event.operation.kind is op and event.operation.amount == Money(700, "USD")
+        expected = OperationStatus.PENDING if event_type.endswith("_PENDING") else OperationStatus.SUCCEEDED
+        assert event.operation.status is expected
+        assert event.operation.source is OperationSource.WEBHOOK
     if "failure" in data:
         assert event.decline is not None and event.decline.code is DeclineCode.INSUFFICIENT_FUNDS
 
@@ -338,3 +343,36 @@ def test_event_with_unknown_charge_status_is_the_documented_webhook_error() -> N
 def test_operation_event_without_amount_has_no_operation() -> None:
     event = parse(envelope("PAYMENT_CHARGE_CAPTURE_SUCCEEDED", {"captureId": "capture_1"}))
     assert event.kind is EventKind.PAYMENT_CAPTURED and event.operation is None
+
+
+@pytest.mark.parametrize(
+    ("event_type", "kind", "id_key"),
+    [
+        ("PAYMENT_CHARGE_REFUND_FAILED", OperationKind.REFUND, "refundId"),
+        ("PAYMENT_CHARGE_CAPTURE_FAILED", OperationKind.CAPTURE, "captureId"),
+        ("PAYMENT_CHARGE_VOID_FAILED", OperationKind.VOID, "voidId"),
+    ],
+)
+def test_a_failed_operation_event_with_its_id_and_amount_carries_the_failed_operation(
+    event_type: str, kind: OperationKind, id_key: str
+) -> None:
+    data = {
+        "paymentChargeId": "charge_1",
+        "paymentChargeStatus": "CAPTURED",
+        id_key: "op_1",
+        "amount": MONEY,
+        "failure": FAILURE,
+        "merchantRefundReference": "rf-1",
+    }
+    event = parse(envelope(event_type, data))
+    assert event.payment_status is None, "one failed operation says nothing of the payment"
+    assert event.operation is not None
+    assert (event.operation.kind, event.operation.id, event.operation.status) == (
+        kind,
+        "op_1",
+        OperationStatus.FAILED,
+    )
+    assert event.operation.decline is not None
+    assert event.operation.decline.code is DeclineCode.INSUFFICIENT_FUNDS
+    if kind is OperationKind.REFUND:
+        assert event.operation.merchant_reference == "rf-1"

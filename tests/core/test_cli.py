@@ -20,7 +20,8 @@ def test_providers_json_lists_amazon_pay_with_its_capabilities(capsys: pytest.Ca
     assert caps["currencies"] == ["USD"]
     assert caps["countries"] == ["US"]
     assert caps["amount_limits"] == {"USD": {"minimum": "0.50 USD", "maximum": "20000.00 USD"}}
-    assert caps["refund_window_days"] == 183
+    assert caps["refund_window_months"] == 6 and caps["refund_window_days"] is None
+    assert caps["authorization_validity_days"] == 30
     assert caps["recurring"] is True
     assert amazon["settings"]["api_key"] == "PPRO_API_KEY"
 

@@ -103,15 +103,36 @@ def test_the_one_time_payment_is_captured_in_two_parts_and_refunded_in_two_parts
     assert final["normalized_status"] == "partially_refunded"
     assert minor(final, "captured") == 10_000
     assert minor(final, "refunded") == 2_500 + 3_000
-    assert [w["provider_type"] for w in final["webhooks"]].count("PAYMENT_CHARGE_REFUND_SUCCEEDED") == 2
+    webhooks = [w["provider_type"] for s in scenario(timeline, "one_time")["steps"] for w in s["webhooks"]]
+    assert (
+        webhooks.count("PAYMENT_CHARGE_REFUND_PENDING")
+        == webhooks.count("PAYMENT_CHARGE_REFUND_SUCCEEDED")
+        == 2
+    )
+
+
+def test_a_pending_refund_reserves_its_amount_and_settles(timeline: dict[str, Any]) -> None:
+    pending = step(timeline, "one_time", "refund 25.00 USD")
+    assert pending["normalized_status"] == "captured"
+    assert "refund pending 25.00 USD" in pending["observed"] and "refundable 75.00 USD" in pending["observed"]
+    assert "refunded" not in pending["amounts"]
+    refused = step(timeline, "one_time", "refund 80.00 USD while 25.00 USD is pending")
+    assert "ValidationError" in refused["observed"] and "pending" in refused["observed"]
+    assert refused["http"] == []  # refused before any I/O
+    settled = step(timeline, "one_time", "sandbox clock +30 s")
+    assert settled["normalized_status"] == "partially_refunded"
+    assert minor(settled, "refunded") == 2_500
 
 
 def test_the_consumer_really_goes_through_the_hosted_page_and_back(timeline: dict[str, Any]) -> None:
     approve = step(timeline, "one_time", "consumer approves")
-    assert any("browser: GET /__sandbox__/authenticate/" in line and line.endswith("200")
-               for line in approve["http"])
-    assert any("browser: POST /__sandbox__/authenticate/" in line and line.endswith("303")
-               for line in approve["http"])
+    assert any(
+        "browser: GET /__sandbox__/authenticate/" in line and line.endswith("200") for line in approve["http"]
+    )
+    assert any(
+        "browser: POST /__sandbox__/authenticate/" in line and line.endswith("303")
+        for line in approve["http"]
+    )
     assert any("browser: GET /shop/return?" in line for line in approve["http"])
 
 
@@ -140,7 +161,13 @@ def test_recurring_runs_on_the_async_gateway_and_refuses_after_revocation(timeli
 
 
 def test_chargeback_and_both_refund_window_checks(timeline: dict[str, Any]) -> None:
-    charged_back = step(timeline, "after_sale", "CHARGEBACK_SUCCEEDED")
+    partial = step(timeline, "after_sale", "CHARGEBACK_SUCCEEDED webhook, partial")
+    assert partial["normalized_status"] == "captured"
+    assert minor(partial, "charged_back") == 2_000
+    assert "refundable 30.00 USD" in partial["observed"]
+    too_much = step(timeline, "after_sale", "refund 40.00 USD: more than is left")
+    assert "ValidationError" in too_much["observed"] and too_much["http"] == []
+    charged_back = step(timeline, "after_sale", "consumer disputes the rest")
     assert charged_back["normalized_status"] == "charged_back"
     assert minor(charged_back, "charged_back") == 5_000
     refused_locally = step(timeline, "after_sale", "refund 80.00 USD: the gateway refuses")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -62,7 +62,8 @@ CAPTURED = payment(PaymentStatus.CAPTURED, authorized=10_000, captured=10_000)
 PARTLY_REFUNDED = payment(
     PaymentStatus.PARTIALLY_REFUNDED, authorized=10_000, captured=10_000, refunded=9_000
 )
-OLD_CAPTURE = attrs.evolve(CAPTURED, captured_at=START - timedelta(days=184))
+# Six calendar months before START is 2025-07-15 12:00; a second earlier is out of the window.
+OLD_CAPTURE = attrs.evolve(CAPTURED, captured_at=datetime(2025, 7, 15, 11, 59, 59, tzinfo=UTC))
 TERMINAL = {
     "voided": payment(PaymentStatus.VOIDED, authorized=10_000, voided=10_000),
     "refunded": payment(PaymentStatus.REFUNDED, authorized=10_000, captured=10_000, refunded=10_000),
@@ -239,7 +240,7 @@ TABLE: list[Bad] = [
     ),
     Bad("refund of a payment never captured", "refund", RefundRequest(AUTHORIZED), "payment.status"),
     Bad(
-        "refund after the 183-day window",
+        "refund after the six-month window",
         "refund",
         RefundRequest(OLD_CAPTURE, usd(100)),
         "payment.captured_at",

@@ -65,6 +65,10 @@ def capture_and_refund_twice(chargeback: bool) -> Life:
         for step in steps:
             payment = step(payment)
             reads.append(gw.get_payment(start.id))
+            if payment.refund_pending:
+                # PPRO answers a refund PENDING; the sandbox settles it (REFUND_SUCCEEDED).
+                sb.settle_refunds(start.id)
+                reads.append(gw.get_payment(start.id))
         if chargeback:
             sb.chargeback(start.id)
         return Life(start, _events(sb, gw), tuple(reads), gw.get_payment(start.id))
@@ -83,6 +87,7 @@ def capture_void_refund_chargeback() -> Life:
         reads.append(gw.get_payment(start.id))
         payment = gw.refund(RefundRequest(payment=payment, amount=Money(500, "USD")))
         reads.append(gw.get_payment(start.id))
+        sb.settle_refunds(start.id)
         sb.chargeback(start.id, 6_500)
         return Life(start, _events(sb, gw), tuple(reads), gw.get_payment(start.id))
 
@@ -138,13 +143,16 @@ def test_the_lives_emit_the_expected_webhooks(
         EventKind.PAYMENT_AUTHORIZED,
         EventKind.PAYMENT_CAPTURED,
         EventKind.PAYMENT_CAPTURED,
+        EventKind.PAYMENT_REFUND_PENDING,
         EventKind.PAYMENT_REFUNDED,
+        EventKind.PAYMENT_REFUND_PENDING,
         EventKind.PAYMENT_REFUNDED,
     ]
     assert disputed_life.events[-1].kind is EventKind.PAYMENT_CHARGED_BACK
-    assert [e.kind for e in voided_life.events][-4:] == [
+    assert [e.kind for e in voided_life.events][-5:] == [
         EventKind.PAYMENT_CAPTURED,
         EventKind.PAYMENT_VOIDED,
+        EventKind.PAYMENT_REFUND_PENDING,
         EventKind.PAYMENT_REFUNDED,
         EventKind.PAYMENT_CHARGED_BACK,
     ]
@@ -212,9 +220,9 @@ def test_random_orders_with_duplicates_of_a_whole_life(data: st.DataObject) -> N
 
 
 def test_a_refund_webhook_after_the_chargeback_webhook_still_counts(disputed_life: Life) -> None:
-    *before, refund_1, refund_2, chargeback = disputed_life.events
+    *before, pending_1, refund_1, pending_2, refund_2, chargeback = disputed_life.events
     assert chargeback.kind is EventKind.PAYMENT_CHARGED_BACK
-    late = fold(disputed_life.start, [*before, chargeback, refund_1, refund_2])[-1]
+    late = fold(disputed_life.start, [*before, chargeback, refund_1, pending_2, refund_2, pending_1])[-1]
     assert late.status is PaymentStatus.CHARGED_BACK
     assert late.refunded.minor == 3_000
 
@@ -289,7 +297,7 @@ def test_every_read_interleaved_at_every_point_of_the_in_order_webhooks(plain_li
             assert PAYMENT_RANK[states[-1].status] >= PAYMENT_RANK[read.status]
             assert comparable(states[-1]) == final
             checked += 1
-    assert checked == len(plain_life.reads) * (len(plain_life.events) + 1) == 6 * 8
+    assert checked == len(plain_life.reads) * (len(plain_life.events) + 1) == 8 * 10
 
 
 # Built once at import: hypothesis examples must not rebuild the sandbox lives.

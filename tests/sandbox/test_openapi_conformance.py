@@ -35,15 +35,13 @@ def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Any:
     return jsonschema.Draft202012Validator(root)
 
 
-def _response_schema(document: dict[str, Any], method: str, path: str,
-                     status: str = "200") -> dict[str, Any]:
+def _response_schema(document: dict[str, Any], method: str, path: str, status: str = "200") -> dict[str, Any]:
     content = document["paths"][path][method]["responses"][status]["content"]
     schema: dict[str, Any] = next(iter(content.values()))["schema"]
     return schema
 
 
-def _check(document: dict[str, Any], method: str, path: str, body: Any,
-           status: str = "200") -> None:
+def _check(document: dict[str, Any], method: str, path: str, body: Any, status: str = "200") -> None:
     validator = _validator(document, _response_schema(document, method, path, status))
     errors = sorted(validator.iter_errors(body), key=str)
     assert not errors, "\n".join(str(e.message) for e in errors[:5])
@@ -62,14 +60,11 @@ def test_charge_responses_match_spec(sandbox: Sandbox, client: httpx.Client) -> 
     _check(spec, "post", base + "/{paymentChargeId}/captures", capture)
     void = client.post(f"{base}/{cid}/voids", json={"amount": 100}).json()
     _check(spec, "post", base + "/{paymentChargeId}/voids", void)
-    refund = client.post(f"{base}/{cid}/refunds", json={"amount": 50,
-                                                        "refundReason": "RETURN"}).json()
+    refund = client.post(f"{base}/{cid}/refunds", json={"amount": 50, "refundReason": "RETURN"}).json()
     _check(spec, "post", base + "/{paymentChargeId}/refunds", refund)
     _check(spec, "get", base + "/{paymentChargeId}", client.get(f"{base}/{cid}").json())
-    _check(spec, "get", base + "/{paymentChargeId}/captures",
-           client.get(f"{base}/{cid}/captures").json())
-    _check(spec, "get", base, client.get(base, params={
-        "merchantPaymentChargeReference": "order-1"}).json())
+    _check(spec, "get", base + "/{paymentChargeId}/captures", client.get(f"{base}/{cid}/captures").json())
+    _check(spec, "get", base, client.get(base, params={"merchantPaymentChargeReference": "order-1"}).json())
     discarded = client.post(base, json=charge_body()).json()["id"]
     sandbox.clock.advance(3600)
     _check(spec, "get", base + "/{paymentChargeId}", client.get(f"{base}/{discarded}").json())
@@ -80,15 +75,21 @@ def test_charge_responses_match_spec(sandbox: Sandbox, client: httpx.Client) -> 
 def test_agreement_responses_match_spec(sandbox: Sandbox, client: httpx.Client) -> None:
     spec = _load("ppro-payment-agreements.json")
     base = "/v1/payment-agreements"
-    created = client.post(base, json=agreement_body(
-        initialPaymentCharge={"amount": {"value": 1000, "currency": "USD"}},
-        frequency={"type": "MONTHLY", "interval": 1}, amount={"value": 1000, "currency": "USD"},
-        amountType="EXACT")).json()
+    created = client.post(
+        base,
+        json=agreement_body(
+            initialPaymentCharge={"amount": {"value": 1000, "currency": "USD"}},
+            frequency={"type": "MONTHLY", "interval": 1},
+            amount={"value": 1000, "currency": "USD"},
+            amountType="EXACT",
+        ),
+    ).json()
     _check(spec, "post", base, created)
     aid = created["id"]
     sandbox.approve(aid)
-    charge = client.post(f"{base}/{aid}/payment-charges",
-                         json={"amount": {"value": 700, "currency": "USD"}}).json()
+    charge = client.post(
+        f"{base}/{aid}/payment-charges", json={"amount": {"value": 700, "currency": "USD"}}
+    ).json()
     _check(spec, "post", base + "/{agreement-id}/payment-charges", charge)
     revoked = client.post(f"{base}/{aid}/revocations", json={}).json()
     _check(spec, "post", base + "/{agreement-id}/revocations", revoked)
@@ -102,6 +103,7 @@ _WEBHOOK_NAMES = {
     "PAYMENT_CHARGE_AUTHORIZATION_FAILED": "Charge Authorization Failed",
     "PAYMENT_CHARGE_CAPTURE_SUCCEEDED": "Charge Capture Succeeded",
     "PAYMENT_CHARGE_VOID_SUCCEEDED": "Charge Void Succeeded",
+    "PAYMENT_CHARGE_REFUND_PENDING": "Charge Refund Pending",
     "PAYMENT_CHARGE_REFUND_SUCCEEDED": "Charge Refund Succeeded",
     "PAYMENT_CHARGE_REFUND_FAILED": "Charge Refund Failed",
     "PAYMENT_CHARGE_DISCARDED": "Charge Discard Succeeded",
@@ -121,7 +123,7 @@ def test_webhook_envelopes_match_spec(sandbox: Sandbox, client: httpx.Client) ->
     client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500})
     client.post(f"/v1/payment-charges/{cid}/voids", json={"amount": 100})
     client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100})
-    sandbox.chargeback(cid)
+    sandbox.chargeback(cid, 200)  # partial: 500 captured, 100 refund pending
     client.post("/v1/payment-charges", json=charge_body(paymentMethod="NOPE"))
     client.post("/v1/payment-charges", json=charge_body())
     aid = client.post("/v1/payment-agreements", json=agreement_body()).json()["id"]
@@ -133,8 +135,7 @@ def test_webhook_envelopes_match_spec(sandbox: Sandbox, client: httpx.Client) ->
     seen = set()
     for event in sandbox.events:
         name = _WEBHOOK_NAMES[event.event_type]
-        schema = spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"][
-            "schema"]
+        schema = spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"]
         validator = _validator(spec, schema)
         errors = list(validator.iter_errors(event.envelope))
         assert not errors, f"{event.event_type}: {[e.message for e in errors[:3]]}"
