@@ -245,11 +245,16 @@ def _normalize(body: bytes) -> WebhookEvent:
             decline=decline,
             provider_status=data.payment_agreement_status,
         )
+    # Read even where the event's own status is not used: a status PPRO never documented means
+    # the envelope is not one we understand, whatever its type.
+    charge_status = (
+        _mapping.charge_status(data.payment_charge_status) if data.payment_charge_status is not None else None
+    )
     payment_status: PaymentStatus | None = None
     if rule.reports_status:
         payment_status = rule.status if isinstance(rule.status, PaymentStatus) else None
-        if data.payment_charge_status is not None:
-            payment_status = _mapping.charge_status(data.payment_charge_status)
+        if charge_status is not None:
+            payment_status = charge_status
         if payment_status is _P.FAILED:
             payment_status = _mapping.failed_status(data.failure)
         if rule.kind is EventKind.PAYMENT_CHARGED_BACK:

@@ -93,14 +93,16 @@ def instances(
 
 @st.composite
 def totals(draw: st.DrawFn, currency: str) -> dict[str, Money]:
-    """Totals that keep a payment's invariants (captured + voided <= authorized, and so on)."""
-    authorized = draw(st.integers(0, 10**12))
+    """Totals that keep a payment's invariants (authorized <= amount, captured + voided <=
+    authorized, refunded + charged back <= captured)."""
+    amount = draw(st.integers(0, 10**12))
+    authorized = draw(st.integers(0, amount))
     captured = draw(st.integers(0, authorized))
     voided = draw(st.integers(0, authorized - captured))
     refunded = draw(st.integers(0, captured))
-    charged_back = draw(st.integers(0, captured))
-    values = (authorized, captured, refunded, voided, charged_back)
-    return {name: Money(value, currency) for name, value in zip(TOTALS, values, strict=True)}
+    charged_back = draw(st.integers(0, captured - refunded))
+    values = (amount, authorized, captured, refunded, voided, charged_back)
+    return {name: Money(value, currency) for name, value in zip(("amount", *TOTALS), values, strict=True)}
 
 
 @st.composite
@@ -229,7 +231,7 @@ def test_a_document_missing_a_field_added_later_loads_with_its_default() -> None
         (lambda d: d["data"]["amount"].update(minor="4990"), "data", "data.amount"),
         (lambda d: d["data"].update(id=17), "data", "data.id"),
         (lambda d: d["data"].update(status="paid"), "data", "data.status"),
-        (lambda d: d["data"]["refunded"].update(minor=99_999), "data", "exceeds captured"),
+        (lambda d: d["data"]["refunded"].update(minor=99_999), "data", "exceed captured"),
         (lambda d: d["data"]["operations"][0].update(at=1764583200), "data", "data.operations[0].at"),
     ],
 )
