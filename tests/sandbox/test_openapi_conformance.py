@@ -141,3 +141,25 @@ def test_webhook_envelopes_match_spec(sandbox: Sandbox, client: httpx.Client) ->
         assert not errors, f"{event.event_type}: {[e.message for e in errors[:3]]}"
         seen.add(event.event_type)
     assert seen == set(_WEBHOOK_NAMES)
+
+
+def test_pending_settled_failed_refunds_and_a_released_authorization_match_spec(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    spec = _load("ppro-payment-charges.json")
+    base = "/v1/payment-charges"
+    cid = client.post(base, json=charge_body(autoCapture=False)).json()["id"]
+    sandbox.approve(cid)
+    client.post(f"{base}/{cid}/captures", json={"amount": 600})
+    pending = client.post(f"{base}/{cid}/refunds", json={"amount": 100}).json()
+    assert pending["status"] == "PENDING"
+    _check(spec, "post", base + "/{paymentChargeId}/refunds", pending)
+    _check(spec, "get", base + "/{paymentChargeId}", client.get(f"{base}/{cid}").json())
+    failed = client.post(f"{base}/{cid}/refunds", json={"amount": 200}).json()
+    sandbox.settle_refund(cid, failed["id"], succeed=False)
+    sandbox.clock.advance(sandbox.config.authorization_validity_s + 1)  # settles the first, releases 400
+    charge = client.get(f"{base}/{cid}").json()
+    assert [r["status"] for r in charge["refunds"]] == ["REFUNDED", "FAILED"]
+    assert [v["amount"] for v in charge["voids"]] == [400]
+    _check(spec, "get", base + "/{paymentChargeId}", charge)
+    _check(spec, "get", base + "/{paymentChargeId}/refunds", client.get(f"{base}/{cid}/refunds").json())
