@@ -55,7 +55,9 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
   fail it (PAYMENT_CHARGE_REFUND_FAILED, the amount refundable again).
 * **Balance rules** (refunds and chargebacks alike): refunded + pending refunds + charged back
   never exceed captured; so no chargeback after a full refund and no refund after a full
-  chargeback. Anything beyond is a 400 (refund) or a 409 (admin chargeback).
+  chargeback. Anything beyond is a 400 (refund) or a 409 (admin chargeback). PPRO's refund guide
+  says refunds may not exceed the captured amount; its documents state no rule for chargebacks,
+  so holding them to the same balance is the sandbox's decision.
 * **Chargebacks** are partial or full (everything still held). PPRO's charge has no chargeback
   field or status: reads never show them, only the CHARGEBACK_SUCCEEDED event does.
 * **Refund window**: a refund more than ``refund_window_months`` (6) calendar months after the

@@ -46,6 +46,7 @@ from psp_core import (
     RetryPolicy,
     ValidationError,
     VoidRequest,
+    add_months,
     apply_event,
     apply_update,
     can_transition,
@@ -291,3 +292,46 @@ def test_any_interleaving_of_money_operations_through_both_gateways_keeps_the_bo
     run_state_machine_as_test(
         MoneyMachine, settings=settings(max_examples=60, stateful_step_count=30, deadline=None)
     )
+
+
+def machine_gateway(sb: Sandbox) -> Gateway:
+    return Gateway(
+        "amazon_pay",
+        transport=sb.transport(),
+        options=OPTIONS,
+        environ={},
+        retry=RetryPolicy.no_wait(),
+        clock=sb.clock.now,
+    )
+
+
+def test_a_capture_after_30_days_is_refused_before_any_request_and_the_sandbox_released_the_hold() -> None:
+    sb = Sandbox(SandboxConfig(seed=3, webhook_secret=SECRET))
+    with machine_gateway(sb) as gw:
+        payment = gw.authorize(authorize_request(5_000))
+        sb.approve(payment.id)
+        payment = gw.capture(CaptureRequest(gw.get_payment(payment.id), usd(1_000)))
+        sb.clock.advance(30 * 24 * 3600 + 1)
+        sent = sb.request_count
+        with pytest.raises(ValidationError, match="expired") as refused:
+            gw.capture(CaptureRequest(payment, usd(1_000)))
+        assert refused.value.field == "payment" and sb.request_count == sent
+        # The sandbox let the hold go on its clock: a read shows the rest released.
+        read = apply_update(payment, gw.get_payment(payment.id))
+        assert (read.captured, read.voided, read.capturable) == (usd(1_000), usd(4_000), usd(0))
+        assert read.refundable == usd(1_000)
+
+
+def test_a_refund_after_six_calendar_months_is_refused_naming_the_deadline_before_any_request() -> None:
+    sb = Sandbox(SandboxConfig(seed=4, webhook_secret=SECRET))
+    with machine_gateway(sb) as gw:
+        payment = gw.authorize(authorize_request(5_000, capture_mode=CaptureMode.AUTOMATIC))
+        sb.approve(payment.id)
+        payment = gw.get_payment(payment.id)
+        assert payment.captured_at is not None
+        deadline = add_months(payment.captured_at, 6)
+        sb.clock.advance((deadline - sb.clock.now()).total_seconds() + 1)
+        sent = sb.request_count
+        with pytest.raises(ValidationError, match=deadline.isoformat().replace("+", r"\+")) as refused:
+            gw.refund(RefundRequest(payment, usd(100)))
+        assert refused.value.field == "payment.captured_at" and sb.request_count == sent

@@ -88,3 +88,4 @@ OVER_REFUND = _with(OverRefundPsp)
 NO_IDEMPOTENCY = _with(NoIdempotencyPsp)
 HALF_LIMIT = _with(HalfLimitPsp)
 WEBHOOK_CACHE = WebhookCachePlugin()
+

@@ -126,13 +126,10 @@ def test_a_pending_refund_reserves_its_amount_and_settles(timeline: dict[str, An
 
 def test_the_consumer_really_goes_through_the_hosted_page_and_back(timeline: dict[str, Any]) -> None:
     approve = step(timeline, "one_time", "consumer approves")
-    assert any(
-        "browser: GET /__sandbox__/authenticate/" in line and line.endswith("200") for line in approve["http"]
-    )
-    assert any(
-        "browser: POST /__sandbox__/authenticate/" in line and line.endswith("303")
-        for line in approve["http"]
-    )
+    assert any("browser: GET /__sandbox__/authenticate/" in line and line.endswith("200")
+               for line in approve["http"])
+    assert any("browser: POST /__sandbox__/authenticate/" in line and line.endswith("303")
+               for line in approve["http"])
     assert any("browser: GET /shop/return?" in line for line in approve["http"])
 
 

@@ -43,22 +43,9 @@ def read_until(process: subprocess.Popen[str], marker: str, timeout_s: float = 1
 def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(  # noqa: S603 - a fixed argv: our own command
-        [
-            sys.executable,
-            "-m",
-            "psp_core._cli",
-            "sandbox",
-            "--port",
-            "0",
-            "--api-key",
-            API_KEY,
-            "--merchant-id",
-            "merch_cmdtest",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+        [sys.executable, "-m", "psp_core._cli", "sandbox", "--port", "0", "--api-key", API_KEY,
+         "--merchant-id", "merch_cmdtest"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
         banner = read_until(process, "Press Ctrl-C to stop.")
@@ -75,11 +62,8 @@ def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> 
         envelope = unknown.json()
         assert envelope["status"] == 404
         assert envelope["failureMessage"] and envelope["timestamp"]
-        wrong_key = httpx.get(
-            f"{base_url}/v1/payment-charges/unknown",
-            headers={**headers, "Authorization": "Bearer nope"},
-            timeout=5,
-        )
+        wrong_key = httpx.get(f"{base_url}/v1/payment-charges/unknown",
+                              headers={**headers, "Authorization": "Bearer nope"}, timeout=5)
         assert wrong_key.status_code == 401
         assert wrong_key.json() == {"message": "Unauthorized"}
     finally:
@@ -93,15 +77,8 @@ def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> 
 
 def test_it_runs_in_process_with_the_flags_applied_until_told_to_stop() -> None:
     out, stop = io.StringIO(), threading.Event()
-    args = sandbox_args(
-        "--port",
-        "0",
-        "--no-separate-captures",
-        "--webhook-secret",
-        "whsec_given_by_me",
-        "--webhooks-url",
-        "http://127.0.0.1:9/hooks",
-    )
+    args = sandbox_args("--port", "0", "--no-separate-captures", "--webhook-secret", "whsec_given_by_me",
+                        "--webhooks-url", "http://127.0.0.1:9/hooks")
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(serve(args, stop=stop, out=out)), daemon=True)
     thread.start()

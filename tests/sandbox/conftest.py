@@ -40,14 +40,12 @@ def agreement_body(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(
-        SandboxConfig(
-            seed=1234, webhook_secret=WEBHOOK_SECRET, default_webhooks_url="https://merchant.example/webhooks"
-        )
-    )
+    return Sandbox(SandboxConfig(seed=1234, webhook_secret=WEBHOOK_SECRET,
+                                 default_webhooks_url="https://merchant.example/webhooks"))
 
 
 @pytest.fixture
 def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=sandbox.transport(), base_url="http://sandbox.local", headers=AUTH) as c:
+    with httpx.Client(transport=sandbox.transport(), base_url="http://sandbox.local",
+                      headers=AUTH) as c:
         yield c

@@ -103,9 +103,8 @@ def test_page_agreement_then_subsequent_charge(sandbox: Sandbox, client: httpx.C
     assert sandbox.approve(aid) == "ACTIVE"
     assert client.get(f"/v1/payment-charges/{initial_id}").json()["status"] == "CAPTURED"
 
-    as_written = client.post(
-        f"/v1/payment-agreements/{aid}/payment-charges", content=PAGE_SUBSEQUENT_CHARGE, headers=JSON
-    )
+    as_written = client.post(f"/v1/payment-agreements/{aid}/payment-charges",
+                             content=PAGE_SUBSEQUENT_CHARGE, headers=JSON)
     assert as_written.status_code == 400
     assert as_written.json()["failureMessage"] == "amount.value is required"
     corrected = json.loads(PAGE_SUBSEQUENT_CHARGE)
@@ -120,22 +119,18 @@ def test_page_agreement_then_subsequent_charge(sandbox: Sandbox, client: httpx.C
 
 
 def test_agreement_without_initial_charge_revoke(sandbox: Sandbox, client: httpx.Client) -> None:
-    agreement = client.post(
-        "/v1/payment-agreements",
-        json=agreement_body(frequency={"type": "MONTHLY"}, description="Monthly box"),
-    ).json()
+    agreement = client.post("/v1/payment-agreements", json=agreement_body(
+        frequency={"type": "MONTHLY"}, description="Monthly box")).json()
     aid = agreement["id"]
     assert "initialPaymentChargeId" not in agreement
-    inactive = client.post(
-        f"/v1/payment-agreements/{aid}/payment-charges", json={"amount": {"value": 500, "currency": "USD"}}
-    ).json()
+    inactive = client.post(f"/v1/payment-agreements/{aid}/payment-charges",
+                           json={"amount": {"value": 500, "currency": "USD"}}).json()
     assert inactive["status"] == "FAILED"
     assert inactive["failure"]["failureCode"] == "AGREEMENT_INACTIVE"
     sandbox.approve(aid)
-    pending = client.post(
-        f"/v1/payment-agreements/{aid}/payment-charges",
-        json={"amount": {"value": 500, "currency": "USD"}, "autoCapture": False},
-    ).json()
+    pending = client.post(f"/v1/payment-agreements/{aid}/payment-charges",
+                          json={"amount": {"value": 500, "currency": "USD"},
+                                "autoCapture": False}).json()
     assert pending["status"] == "CAPTURE_PENDING"
     revoked = client.post(f"/v1/payment-agreements/{aid}/revocations", json={})
     assert revoked.status_code == 200
@@ -145,33 +140,22 @@ def test_agreement_without_initial_charge_revoke(sandbox: Sandbox, client: httpx
     assert after["revocations"][0]["revocationStatus"] == "REVOKED_BY_MERCHANT"
     assert after["revocations"][0]["id"].startswith("rev_")
     assert [h["status"] for h in after["history"]] == [
-        "INITIALIZING",
-        "AUTHENTICATION_PENDING",
-        "ACTIVE",
-        "REVOKED_BY_MERCHANT",
-    ]
+        "INITIALIZING", "AUTHENTICATION_PENDING", "ACTIVE", "REVOKED_BY_MERCHANT"]
     assert all(h["id"].startswith("ahist_") for h in after["history"])
-    failed = client.post(
-        f"/v1/payment-agreements/{aid}/payment-charges", json={"amount": {"value": 500, "currency": "USD"}}
-    ).json()
+    failed = client.post(f"/v1/payment-agreements/{aid}/payment-charges",
+                         json={"amount": {"value": 500, "currency": "USD"}}).json()
     assert failed["status"] == "FAILED"
     assert failed["failure"]["failureCode"] == "AGREEMENT_REVOKED"
     again = client.post(f"/v1/payment-agreements/{aid}/revocations", json={})
     assert again.status_code == 400
     types = [e.event_type for e in sandbox.events if e.subject == aid]
-    assert types == [
-        "PAYMENT_AGREEMENT_CREATED",
-        "PAYMENT_AGREEMENT_AUTHENTICATION_PENDING",
-        "PAYMENT_AGREEMENT_ACTIVE",
-        "PAYMENT_AGREEMENT_REVOKED_BY_MERCHANT",
-    ]
+    assert types == ["PAYMENT_AGREEMENT_CREATED", "PAYMENT_AGREEMENT_AUTHENTICATION_PENDING",
+                     "PAYMENT_AGREEMENT_ACTIVE", "PAYMENT_AGREEMENT_REVOKED_BY_MERCHANT"]
 
 
 def test_agreement_decline_fails_initial_charge(sandbox: Sandbox, client: httpx.Client) -> None:
-    agreement = client.post(
-        "/v1/payment-agreements",
-        json=agreement_body(initialPaymentCharge={"amount": {"value": 1000, "currency": "USD"}}),
-    ).json()
+    agreement = client.post("/v1/payment-agreements", json=agreement_body(
+        initialPaymentCharge={"amount": {"value": 1000, "currency": "USD"}})).json()
     sandbox.decline(agreement["id"])
     assert client.get(f"/v1/payment-agreements/{agreement['id']}").json()["status"] == "FAILED"
     initial = client.get(f"/v1/payment-charges/{agreement['initialPaymentChargeId']}").json()
@@ -191,7 +175,6 @@ def test_agreement_validation(client: httpx.Client) -> None:
     r = client.post("/v1/payment-agreements", json=agreement_body(paymentMethod="PAYPAL"))
     assert r.status_code == 200
     assert r.json()["status"] == "FAILED"
-    unknown = client.post(
-        "/v1/payment-agreements/agr_nope/payment-charges", json={"amount": {"value": 500, "currency": "USD"}}
-    )
+    unknown = client.post("/v1/payment-agreements/agr_nope/payment-charges",
+                          json={"amount": {"value": 500, "currency": "USD"}})
     assert unknown.status_code == 400

@@ -27,15 +27,14 @@ def anyio_backend() -> str:
 @pytest.mark.anyio
 async def test_async_flow_through_asgi(sandbox: Sandbox) -> None:
     transport = httpx.ASGITransport(app=sandbox.asgi_app())
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://sandbox.local", headers=AUTH
-    ) as client:
-        created = (await client.post("/v1/payment-charges", json=charge_body(autoCapture=False))).json()
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.local",
+                                 headers=AUTH) as client:
+        created = (await client.post("/v1/payment-charges",
+                                     json=charge_body(autoCapture=False))).json()
         cid = created["id"]
         sandbox.approve(cid)
-        assert (
-            await client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 1000})
-        ).status_code == 200
+        assert (await client.post(f"/v1/payment-charges/{cid}/captures",
+                                  json={"amount": 1000})).status_code == 200
         refund = await client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 1000})
         assert refund.json()["status"] == "PENDING"
         settled = await client.post(
@@ -44,12 +43,14 @@ async def test_async_flow_through_asgi(sandbox: Sandbox) -> None:
         assert settled.json()["status"] == "REFUNDED"
         assert (await client.get(f"/v1/payment-charges/{cid}")).json()["status"] == "REFUNDED"
         assert (await client.get("/v1/payment-charges/charge_none")).status_code == 404
-        assert (await client.get("/v1/payment-charges/x", headers={"Authorization": ""})).status_code == 401
+        assert (await client.get("/v1/payment-charges/x", headers={"Authorization": ""})
+                ).status_code == 401
 
 
 @pytest.mark.anyio
 async def test_async_flow_through_transport(sandbox: Sandbox) -> None:
-    async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://x", headers=AUTH) as client:
+    async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://x",
+                                 headers=AUTH) as client:
         cid = (await client.post("/v1/payment-charges", json=charge_body())).json()["id"]
         sandbox.cancel(cid)
         charge = (await client.get(f"/v1/payment-charges/{cid}")).json()
@@ -60,7 +61,8 @@ async def test_async_flow_through_transport(sandbox: Sandbox) -> None:
 async def test_drop_after_store_through_asgi(sandbox: Sandbox) -> None:
     sandbox.faults.inject_next("drop_after_store")
     transport = httpx.ASGITransport(app=sandbox.asgi_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://x", headers=AUTH) as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://x",
+                                 headers=AUTH) as client:
         with pytest.raises(ConnectionError):
             await client.post("/v1/payment-charges", json=charge_body())
     assert sandbox.charge_count("order-1") == 1
@@ -96,10 +98,8 @@ def test_loopback_end_to_end() -> None:
     hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
     sandbox = Sandbox(SandboxConfig(webhook_secret="whsec_loop", webhook_retry_base_s=0.05))
     try:
-        with (
-            serve_in_thread(sandbox) as running,
-            httpx.Client(base_url=running.base_url, headers=AUTH, timeout=5) as client,
-        ):
+        with serve_in_thread(sandbox) as running, httpx.Client(
+                base_url=running.base_url, headers=AUTH, timeout=5) as client:
             created = client.post("/v1/payment-charges", json=charge_body(webhooksUrl=hook_url))
             assert created.status_code == 200
             cid = created.json()["id"]
@@ -110,7 +110,8 @@ def test_loopback_end_to_end() -> None:
             assert "<form" in page.text
             submitted = client.post(request_url, data={"action": "approve"})
             assert submitted.status_code == 303
-            assert submitted.headers["location"] == (f"{RETURN_URL}?paymentChargeId={cid}&result=approved")
+            assert submitted.headers["location"] == (
+                f"{RETURN_URL}?paymentChargeId={cid}&result=approved")
             assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "CAPTURED"
             sandbox.faults.inject_next("drop_after_store")
             with pytest.raises(httpx.RemoteProtocolError):

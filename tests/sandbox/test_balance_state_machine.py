@@ -17,10 +17,10 @@ class ChargeBalances(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.sandbox = Sandbox(SandboxConfig(seed=0))
-        self.client = httpx.Client(transport=self.sandbox.transport(), base_url="http://x", headers=AUTH)
-        created = self.client.post(
-            "/v1/payment-charges", json=charge_body(amount=AUTHORIZED, autoCapture=False)
-        )
+        self.client = httpx.Client(transport=self.sandbox.transport(), base_url="http://x",
+                                   headers=AUTH)
+        created = self.client.post("/v1/payment-charges",
+                                   json=charge_body(amount=AUTHORIZED, autoCapture=False))
         self.charge_id = created.json()["id"]
         self.sandbox.approve(self.charge_id)
 
@@ -30,7 +30,8 @@ class ChargeBalances(RuleBasedStateMachine):
 
     def _operate(self, kind: str, amount: int) -> None:
         before = self._charge()
-        response = self.client.post(f"/v1/payment-charges/{self.charge_id}/{kind}", json={"amount": amount})
+        response = self.client.post(f"/v1/payment-charges/{self.charge_id}/{kind}",
+                                    json={"amount": amount})
         assert response.status_code in (200, 400), response.text
         if response.status_code == 400:
             # A rejected operation changes nothing at all.

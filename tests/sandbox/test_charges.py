@@ -23,7 +23,8 @@ def _create(client: httpx.Client, **kw: object) -> dict[str, object]:
     return data
 
 
-def test_one_time_charge_approve_capture_twice_refund_twice(sandbox: Sandbox, client: httpx.Client) -> None:
+def test_one_time_charge_approve_capture_twice_refund_twice(
+        sandbox: Sandbox, client: httpx.Client) -> None:
     created = _create(client, autoCapture=False)
     cid = str(created["id"])
     assert ID.match(cid)
@@ -33,21 +34,16 @@ def test_one_time_charge_approve_capture_twice_refund_twice(sandbox: Sandbox, cl
     assert created["country"] == "US"
     assert TIMESTAMP.match(str(created["createdAt"]))
     method = created["authenticationMethods"][0]  # type: ignore[index]
-    assert method == {
-        "type": "REDIRECT",
-        "details": {
-            "requestUrl": f"http://sandbox.local/__sandbox__/authenticate/{cid}",
-            "requestMethod": "GET",
-        },
-    }
+    assert method == {"type": "REDIRECT", "details": {
+        "requestUrl": f"http://sandbox.local/__sandbox__/authenticate/{cid}",
+        "requestMethod": "GET"}}
     authz = created["authorizations"][0]  # type: ignore[index]
     assert authz["status"] == "AUTHENTICATION_PENDING"
     assert authz["merchantPaymentChargeReference"] == "order-1"
 
     assert sandbox.approve(cid) == "CAPTURE_PENDING"
-    first = client.post(
-        f"/v1/payment-charges/{cid}/captures", json={"amount": 600, "merchantCaptureReference": "cap-1"}
-    )
+    first = client.post(f"/v1/payment-charges/{cid}/captures",
+                        json={"amount": 600, "merchantCaptureReference": "cap-1"})
     assert first.status_code == 200
     assert first.json()["status"] == "CAPTURED"
     assert first.json()["amount"] == 600
@@ -58,7 +54,8 @@ def test_one_time_charge_approve_capture_twice_refund_twice(sandbox: Sandbox, cl
     assert charge["status"] == "CAPTURED"
     assert [c["amount"] for c in charge["captures"]] == [600, 400]
 
-    r1 = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 300, "refundReason": "RETURN"})
+    r1 = client.post(f"/v1/payment-charges/{cid}/refunds",
+                     json={"amount": 300, "refundReason": "RETURN"})
     assert r1.status_code == 200
     assert r1.json()["status"] == "PENDING"
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "REFUND_PROCESSING"
@@ -93,7 +90,8 @@ def test_one_time_charge_approve_capture_twice_refund_twice(sandbox: Sandbox, cl
     assert auth_ok.data["isMultiStep"] is True
 
 
-def test_autocapture_omitted_captures_in_full_on_approval(sandbox: Sandbox, client: httpx.Client) -> None:
+def test_autocapture_omitted_captures_in_full_on_approval(
+        sandbox: Sandbox, client: httpx.Client) -> None:
     cid = str(_create(client)["id"])
     assert sandbox.approve(cid) == "CAPTURED"
     charge = client.get(f"/v1/payment-charges/{cid}").json()
@@ -121,17 +119,11 @@ def test_decline_and_cancel(sandbox: Sandbox, client: httpx.Client) -> None:
     assert d["authorizations"][0]["status"] == "FAILED"
 
 
-@pytest.mark.parametrize(
-    ("amount", "code"),
-    [
-        (300_001, "GENERIC_DECLINE"),
-        (300_002, "INSUFFICIENT_FUNDS"),
-        (350_003, "SUS_FRAUD"),
-        (399_904, "AUTHENTICATION_FAILED"),
-        (300_099, "GENERIC_DECLINE"),
-    ],
-)
-def test_deterministic_declines(sandbox: Sandbox, client: httpx.Client, amount: int, code: str) -> None:
+@pytest.mark.parametrize(("amount", "code"), [
+    (300_001, "GENERIC_DECLINE"), (300_002, "INSUFFICIENT_FUNDS"), (350_003, "SUS_FRAUD"),
+    (399_904, "AUTHENTICATION_FAILED"), (300_099, "GENERIC_DECLINE")])
+def test_deterministic_declines(sandbox: Sandbox, client: httpx.Client, amount: int,
+                                code: str) -> None:
     assert DECLINE_CODES.get(amount % 100, "GENERIC_DECLINE") == code
     cid = str(_create(client, amount=amount)["id"])
     assert sandbox.approve(cid) == "FAILED"
@@ -153,57 +145,43 @@ def test_authentication_timeout_discards(sandbox: Sandbox, client: httpx.Client)
     assert discarded[0].data["discardType"] == "AUTHENTICATION_TIMEOUT"
 
 
-@pytest.mark.parametrize(
-    ("override", "code"),
-    [
-        ({"paymentMethod": "PAYPAL"}, "INVALID_PAYMENT_METHOD"),
-        ({"amount": {"value": 1000, "currency": "EUR"}}, "INVALID_CURRENCY"),
-        ({"consumer": {"name": "J", "country": "DE"}}, "INVALID_COUNTRY"),
-        ({"amount": {"value": 49, "currency": "USD"}}, "AMOUNT_NOT_SUPPORTED"),
-        ({"amount": {"value": 2_000_001, "currency": "USD"}}, "AMOUNT_NOT_SUPPORTED"),
-        ({"consumer": {"country": "US"}}, "INVALID_CONSUMER_DETAILS"),
-        ({"authenticationSettings": []}, "INVALID_AUTHENTICATION_SETTINGS"),
-    ],
-)
-def test_amazon_pay_rules_fail_in_band(client: httpx.Client, override: dict[str, object], code: str) -> None:
+@pytest.mark.parametrize(("override", "code"), [
+    ({"paymentMethod": "PAYPAL"}, "INVALID_PAYMENT_METHOD"),
+    ({"amount": {"value": 1000, "currency": "EUR"}}, "INVALID_CURRENCY"),
+    ({"consumer": {"name": "J", "country": "DE"}}, "INVALID_COUNTRY"),
+    ({"amount": {"value": 49, "currency": "USD"}}, "AMOUNT_NOT_SUPPORTED"),
+    ({"amount": {"value": 2_000_001, "currency": "USD"}}, "AMOUNT_NOT_SUPPORTED"),
+    ({"consumer": {"country": "US"}}, "INVALID_CONSUMER_DETAILS"),
+    ({"authenticationSettings": []}, "INVALID_AUTHENTICATION_SETTINGS"),
+])
+def test_amazon_pay_rules_fail_in_band(client: httpx.Client, override: dict[str, object],
+                                       code: str) -> None:
     body = charge_body()
     body.update(override)
     response = client.post("/v1/payment-charges", json=body)
     assert response.status_code == 200
     charge = response.json()
     assert charge["status"] == "FAILED"
-    assert charge["failure"] == {
-        **charge["failure"],
-        "failureType": "INTERNAL_DECLINE",
-        "failureCode": code,
-        "isRetryable": False,
-    }
+    assert charge["failure"] == {**charge["failure"], "failureType": "INTERNAL_DECLINE",
+                                 "failureCode": code, "isRetryable": False}
 
 
-@pytest.mark.parametrize(
-    ("body", "fragment"),
-    [
-        (b'{"paymentMethod": "AMAZON_PAY",}', "Malformed JSON"),
-        (b"[]", "Malformed JSON"),
-        (b'{"paymentMethod":"AMAZON_PAY","consumer":{"country":"US"}}', "amount is required"),
-        (
-            b'{"paymentMethod":"AMAZON_PAY","amount":{"currency":"USD"},"consumer":{"country":"US"}}',
-            "amount.value is required",
-        ),
-        (
-            b'{"paymentMethod":"AMAZON_PAY","amount":{"value":"10","currency":"USD"},'
-            b'"consumer":{"country":"US"}}',
-            "amount.value must be an integer",
-        ),
-        (b'{"paymentMethod":"AMAZON_PAY","amount":{"value":10,"currency":"USD"}}', "consumer is required"),
-        (
-            b'{"amount":{"value":10,"currency":"USD"},"consumer":{"country":"US"}}',
-            "paymentMethod is required",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("body", "fragment"), [
+    (b'{"paymentMethod": "AMAZON_PAY",}', "Malformed JSON"),
+    (b"[]", "Malformed JSON"),
+    (b'{"paymentMethod":"AMAZON_PAY","consumer":{"country":"US"}}', "amount is required"),
+    (b'{"paymentMethod":"AMAZON_PAY","amount":{"currency":"USD"},"consumer":{"country":"US"}}',
+     "amount.value is required"),
+    (b'{"paymentMethod":"AMAZON_PAY","amount":{"value":"10","currency":"USD"},'
+     b'"consumer":{"country":"US"}}', "amount.value must be an integer"),
+    (b'{"paymentMethod":"AMAZON_PAY","amount":{"value":10,"currency":"USD"}}',
+     "consumer is required"),
+    (b'{"amount":{"value":10,"currency":"USD"},"consumer":{"country":"US"}}',
+     "paymentMethod is required"),
+])
 def test_malformed_requests_are_400(client: httpx.Client, body: bytes, fragment: str) -> None:
-    response = client.post("/v1/payment-charges", content=body, headers={"Content-Type": "application/json"})
+    response = client.post("/v1/payment-charges", content=body,
+                           headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     envelope = response.json()
     assert envelope["status"] == 400
@@ -212,33 +190,25 @@ def test_malformed_requests_are_400(client: httpx.Client, body: bytes, fragment:
 
 
 def test_webhooks_url_must_be_https_or_loopback(client: httpx.Client) -> None:
-    bad = client.post("/v1/payment-charges", json=charge_body(webhooksUrl="http://merchant.example/hook"))
+    bad = client.post("/v1/payment-charges",
+                      json=charge_body(webhooksUrl="http://merchant.example/hook"))
     assert bad.status_code == 400
     assert "webhooksUrl" in bad.json()["failureMessage"]
-    for url in (
-        "https://merchant.example/hook",
-        "http://127.0.0.1:8080/h",
-        "http://localhost/h",
-        "http://[::1]:9/h",
-    ):
-        assert client.post("/v1/payment-charges", json=charge_body(webhooksUrl=url)).status_code == 200
+    for url in ("https://merchant.example/hook", "http://127.0.0.1:8080/h", "http://localhost/h",
+                "http://[::1]:9/h"):
+        assert client.post("/v1/payment-charges",
+                           json=charge_body(webhooksUrl=url)).status_code == 200
 
 
 def test_content_type_must_be_json(client: httpx.Client) -> None:
-    response = client.post("/v1/payment-charges", content=b"{}", headers={"Content-Type": "text/plain"})
+    response = client.post("/v1/payment-charges", content=b"{}",
+                           headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        {"Authorization": "Bearer k"},
-        {"Merchant-Id": "m"},
-        {"Authorization": "Basic abc", "Merchant-Id": "m"},
-        {"Authorization": "Bearer ", "Merchant-Id": "m"},
-    ],
-)
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer k"}, {"Merchant-Id": "m"},
+    {"Authorization": "Basic abc", "Merchant-Id": "m"}, {"Authorization": "Bearer ", "Merchant-Id": "m"}])
 def test_missing_credentials_are_401(sandbox: Sandbox, headers: dict[str, str]) -> None:
     with httpx.Client(transport=sandbox.transport(), base_url="http://x") as c:
         response = c.get("/v1/payment-charges/charge_x", headers=headers)
@@ -249,14 +219,10 @@ def test_missing_credentials_are_401(sandbox: Sandbox, headers: dict[str, str]) 
 def test_configured_credentials_are_enforced() -> None:
     sb = Sandbox(SandboxConfig(api_key="key_right", merchant_id="merch_right"))
     with httpx.Client(transport=sb.transport(), base_url="http://x") as c:
-        wrong = c.get(
-            "/v1/payment-charges/charge_x",
-            headers={"Authorization": "Bearer key_wrong", "Merchant-Id": "merch_right"},
-        )
-        right = c.get(
-            "/v1/payment-charges/charge_x",
-            headers={"Authorization": "Bearer key_right", "Merchant-Id": "merch_right"},
-        )
+        wrong = c.get("/v1/payment-charges/charge_x",
+                      headers={"Authorization": "Bearer key_wrong", "Merchant-Id": "merch_right"})
+        right = c.get("/v1/payment-charges/charge_x",
+                      headers={"Authorization": "Bearer key_right", "Merchant-Id": "merch_right"})
     assert wrong.status_code == 401
     assert right.status_code == 404
 
@@ -274,7 +240,8 @@ def test_wrong_state_and_over_amounts_are_400(sandbox: Sandbox, client: httpx.Cl
     cid = str(_create(client, autoCapture=False)["id"])
     pending = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100})
     assert pending.status_code == 400
-    assert "AUTHENTICATION_PENDING" in pending.json()["failureMessage"]
+    assert "AUTHENTICATION_PENDING" in pending.json()[
+        "failureMessage"]
     refund_early = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 100})
     assert refund_early.status_code == 400
     sandbox.approve(cid)
@@ -292,9 +259,8 @@ def test_wrong_state_and_over_amounts_are_400(sandbox: Sandbox, client: httpx.Cl
     assert nothing_left.status_code == 400
     over_refund = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 701})
     assert over_refund.status_code == 400
-    bad_reason = client.post(
-        f"/v1/payment-charges/{cid}/refunds", json={"amount": 1, "refundReason": "BORED"}
-    )
+    bad_reason = client.post(f"/v1/payment-charges/{cid}/refunds",
+                             json={"amount": 1, "refundReason": "BORED"})
     assert bad_reason.status_code == 400
     assert "refundReason" in bad_reason.json()["failureMessage"]
     assert sandbox.effects(cid).captures == 1
@@ -326,12 +292,8 @@ def test_chargeback_emits_event(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.chargeback(cid, amount=250)
     event = sandbox.events[-1]
     assert event.event_type == "CHARGEBACK_SUCCEEDED"
-    assert event.data == {
-        "paymentChargeId": cid,
-        "type": "CHARGEBACK_SUCCEEDED",
-        "merchantId": "merch_test",
-        "amount": {"value": 250, "currency": "USD"},
-    }
+    assert event.data == {"paymentChargeId": cid, "type": "CHARGEBACK_SUCCEEDED",
+                          "merchantId": "merch_test", "amount": {"value": 250, "currency": "USD"}}
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "CAPTURED"
 
 
@@ -355,7 +317,8 @@ def test_hosted_page_via_transport(sandbox: Sandbox, client: httpx.Client) -> No
     assert 'value="cancel"' in page.text
     submitted = client.post(f"/__sandbox__/authenticate/{cid}", data={"action": "approve"})
     assert submitted.status_code == 303
-    assert submitted.headers["location"] == (f"{RETURN_URL}?paymentChargeId={cid}&result=approved")
+    assert submitted.headers["location"] == (
+        f"{RETURN_URL}?paymentChargeId={cid}&result=approved")
     assert client.get(f"/v1/payment-charges/{cid}").json()["status"] == "CAPTURED"
     again = client.post(f"/__sandbox__/authenticate/{cid}", data={"action": "decline"})
     assert again.status_code == 409

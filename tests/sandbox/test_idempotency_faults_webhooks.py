@@ -32,7 +32,8 @@ def test_idempotent_replay(sandbox: Sandbox, client: httpx.Client) -> None:
     # A different path is a different scope.
     cid = first.json()["id"]
     sandbox.approve(cid)
-    refund = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 10}, headers=_key("k1"))
+    refund = client.post(f"/v1/payment-charges/{cid}/refunds", json={"amount": 10},
+                         headers=_key("k1"))
     assert refund.status_code == 200
 
 
@@ -46,10 +47,12 @@ def test_idempotency_keys_expire_after_24h(sandbox: Sandbox, client: httpx.Clien
 
 def test_4xx_is_not_stored(sandbox: Sandbox, client: httpx.Client) -> None:
     cid = client.post("/v1/payment-charges", json=charge_body(autoCapture=False)).json()["id"]
-    early = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100}, headers=_key("cap"))
+    early = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100},
+                        headers=_key("cap"))
     assert early.status_code == 400
     sandbox.approve(cid)
-    later = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100}, headers=_key("cap"))
+    later = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 100},
+                        headers=_key("cap"))
     assert later.status_code == 200
     assert "Request-Idempotency" not in later.headers
 
@@ -64,14 +67,17 @@ def test_in_flight_conflict(sandbox: Sandbox, client: httpx.Client) -> None:
     assert retry.status_code == 200
 
 
-def test_drop_after_store_then_retry_with_key_has_one_effect(sandbox: Sandbox, client: httpx.Client) -> None:
+def test_drop_after_store_then_retry_with_key_has_one_effect(
+        sandbox: Sandbox, client: httpx.Client) -> None:
     cid = client.post("/v1/payment-charges", json=charge_body(autoCapture=False)).json()["id"]
     sandbox.approve(cid)
     sandbox.faults.inject_next("drop_after_store")
     with pytest.raises(httpx.RemoteProtocolError):
-        client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500}, headers=_key("c1"))
+        client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500},
+                    headers=_key("c1"))
     assert sandbox.effects(cid).captures == 1  # stored despite the drop
-    retry = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500}, headers=_key("c1"))
+    retry = client.post(f"/v1/payment-charges/{cid}/captures", json={"amount": 500},
+                        headers=_key("c1"))
     assert retry.status_code == 200
     assert retry.headers["Request-Idempotency"] == "true"
     assert sandbox.effects(cid).captures == 1
@@ -105,7 +111,6 @@ def test_random_faults_are_seeded() -> None:
         sb.faults.error_rate = 0.3
         with httpx.Client(transport=sb.transport(), base_url="http://x", headers=AUTH) as c:
             return [c.get("/v1/payment-charges/charge_x").status_code for _ in range(30)]
-
     first, second = run(), run()
     assert first == second
     assert 500 in first
@@ -124,9 +129,8 @@ def test_transport_counts_requests(sandbox: Sandbox) -> None:
 def _verify(delivery: WebhookDelivery, secret: str) -> None:
     header = delivery.headers["PPRO-Signature"]
     parts = dict(item.split("=", 1) for item in header.split(","))
-    expected = hmac.new(
-        secret.encode(), parts["t"].encode() + b"." + delivery.body, hashlib.sha256
-    ).hexdigest()
+    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + delivery.body,
+                        hashlib.sha256).hexdigest()
     assert hmac.compare_digest(parts["s"], expected)
 
 
@@ -134,9 +138,7 @@ def test_webhook_envelope_and_signature(sandbox: Sandbox, client: httpx.Client) 
     cid = client.post("/v1/payment-charges", json=charge_body()).json()["id"]
     deliveries = sandbox.pending_webhooks()
     assert [d.event_type for d in deliveries] == [
-        "PAYMENT_CHARGE_CREATED",
-        "PAYMENT_CHARGE_AUTHENTICATION_PENDING",
-    ]
+        "PAYMENT_CHARGE_CREATED", "PAYMENT_CHARGE_AUTHENTICATION_PENDING"]
     for delivery in deliveries:
         _verify(delivery, WEBHOOK_SECRET)
         envelope = json.loads(delivery.body)
@@ -151,13 +153,13 @@ def test_webhook_envelope_and_signature(sandbox: Sandbox, client: httpx.Client) 
 
 
 def test_legacy_signature() -> None:
-    sb = Sandbox(
-        SandboxConfig(webhook_secret="s3", legacy_signature=True, default_webhooks_url="https://m.example/h")
-    )
+    sb = Sandbox(SandboxConfig(webhook_secret="s3", legacy_signature=True,
+                               default_webhooks_url="https://m.example/h"))
     with httpx.Client(transport=sb.transport(), base_url="http://x", headers=AUTH) as c:
         c.post("/v1/payment-charges", json=charge_body())
     delivery = sb.pending_webhooks()[0]
-    assert delivery.headers["Webhook-Signature"] == hashlib.sha256(delivery.body + b".s3").hexdigest()
+    assert delivery.headers["Webhook-Signature"] == hashlib.sha256(
+        delivery.body + b".s3").hexdigest()
     _verify(delivery, "s3")
 
 
@@ -187,11 +189,8 @@ def test_webhook_retry_with_backoff(sandbox: Sandbox, client: httpx.Client) -> N
 
 
 def test_webhook_dead_letter_after_max_attempts() -> None:
-    sb = Sandbox(
-        SandboxConfig(
-            webhook_max_attempts=3, webhook_retry_base_s=1, default_webhooks_url="https://m.example/h"
-        )
-    )
+    sb = Sandbox(SandboxConfig(webhook_max_attempts=3, webhook_retry_base_s=1,
+                               default_webhooks_url="https://m.example/h"))
     with httpx.Client(transport=sb.transport(), base_url="http://x", headers=AUTH) as c:
         c.post("/v1/payment-charges", json=charge_body(paymentMethod="NOPE"))
 

@@ -35,13 +35,15 @@ def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Any:
     return jsonschema.Draft202012Validator(root)
 
 
-def _response_schema(document: dict[str, Any], method: str, path: str, status: str = "200") -> dict[str, Any]:
+def _response_schema(document: dict[str, Any], method: str, path: str,
+                     status: str = "200") -> dict[str, Any]:
     content = document["paths"][path][method]["responses"][status]["content"]
     schema: dict[str, Any] = next(iter(content.values()))["schema"]
     return schema
 
 
-def _check(document: dict[str, Any], method: str, path: str, body: Any, status: str = "200") -> None:
+def _check(document: dict[str, Any], method: str, path: str, body: Any,
+           status: str = "200") -> None:
     validator = _validator(document, _response_schema(document, method, path, status))
     errors = sorted(validator.iter_errors(body), key=str)
     assert not errors, "\n".join(str(e.message) for e in errors[:5])
@@ -60,11 +62,14 @@ def test_charge_responses_match_spec(sandbox: Sandbox, client: httpx.Client) -> 
     _check(spec, "post", base + "/{paymentChargeId}/captures", capture)
     void = client.post(f"{base}/{cid}/voids", json={"amount": 100}).json()
     _check(spec, "post", base + "/{paymentChargeId}/voids", void)
-    refund = client.post(f"{base}/{cid}/refunds", json={"amount": 50, "refundReason": "RETURN"}).json()
+    refund = client.post(f"{base}/{cid}/refunds", json={"amount": 50,
+                                                        "refundReason": "RETURN"}).json()
     _check(spec, "post", base + "/{paymentChargeId}/refunds", refund)
     _check(spec, "get", base + "/{paymentChargeId}", client.get(f"{base}/{cid}").json())
-    _check(spec, "get", base + "/{paymentChargeId}/captures", client.get(f"{base}/{cid}/captures").json())
-    _check(spec, "get", base, client.get(base, params={"merchantPaymentChargeReference": "order-1"}).json())
+    _check(spec, "get", base + "/{paymentChargeId}/captures",
+           client.get(f"{base}/{cid}/captures").json())
+    _check(spec, "get", base, client.get(base, params={
+        "merchantPaymentChargeReference": "order-1"}).json())
     discarded = client.post(base, json=charge_body()).json()["id"]
     sandbox.clock.advance(3600)
     _check(spec, "get", base + "/{paymentChargeId}", client.get(f"{base}/{discarded}").json())
@@ -75,21 +80,15 @@ def test_charge_responses_match_spec(sandbox: Sandbox, client: httpx.Client) -> 
 def test_agreement_responses_match_spec(sandbox: Sandbox, client: httpx.Client) -> None:
     spec = _load("ppro-payment-agreements.json")
     base = "/v1/payment-agreements"
-    created = client.post(
-        base,
-        json=agreement_body(
-            initialPaymentCharge={"amount": {"value": 1000, "currency": "USD"}},
-            frequency={"type": "MONTHLY", "interval": 1},
-            amount={"value": 1000, "currency": "USD"},
-            amountType="EXACT",
-        ),
-    ).json()
+    created = client.post(base, json=agreement_body(
+        initialPaymentCharge={"amount": {"value": 1000, "currency": "USD"}},
+        frequency={"type": "MONTHLY", "interval": 1}, amount={"value": 1000, "currency": "USD"},
+        amountType="EXACT")).json()
     _check(spec, "post", base, created)
     aid = created["id"]
     sandbox.approve(aid)
-    charge = client.post(
-        f"{base}/{aid}/payment-charges", json={"amount": {"value": 700, "currency": "USD"}}
-    ).json()
+    charge = client.post(f"{base}/{aid}/payment-charges",
+                         json={"amount": {"value": 700, "currency": "USD"}}).json()
     _check(spec, "post", base + "/{agreement-id}/payment-charges", charge)
     revoked = client.post(f"{base}/{aid}/revocations", json={}).json()
     _check(spec, "post", base + "/{agreement-id}/revocations", revoked)
@@ -135,9 +134,32 @@ def test_webhook_envelopes_match_spec(sandbox: Sandbox, client: httpx.Client) ->
     seen = set()
     for event in sandbox.events:
         name = _WEBHOOK_NAMES[event.event_type]
-        schema = spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        schema = spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"][
+            "schema"]
         validator = _validator(spec, schema)
         errors = list(validator.iter_errors(event.envelope))
         assert not errors, f"{event.event_type}: {[e.message for e in errors[:3]]}"
         seen.add(event.event_type)
     assert seen == set(_WEBHOOK_NAMES)
+
+
+def test_pending_settled_failed_refunds_and_a_released_authorization_match_spec(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    spec = _load("ppro-payment-charges.json")
+    base = "/v1/payment-charges"
+    cid = client.post(base, json=charge_body(autoCapture=False)).json()["id"]
+    sandbox.approve(cid)
+    client.post(f"{base}/{cid}/captures", json={"amount": 600})
+    pending = client.post(f"{base}/{cid}/refunds", json={"amount": 100}).json()
+    assert pending["status"] == "PENDING"
+    _check(spec, "post", base + "/{paymentChargeId}/refunds", pending)
+    _check(spec, "get", base + "/{paymentChargeId}", client.get(f"{base}/{cid}").json())
+    failed = client.post(f"{base}/{cid}/refunds", json={"amount": 200}).json()
+    sandbox.settle_refund(cid, failed["id"], succeed=False)
+    sandbox.clock.advance(sandbox.config.authorization_validity_s + 1)  # settles the first, releases 400
+    charge = client.get(f"{base}/{cid}").json()
+    assert [r["status"] for r in charge["refunds"]] == ["REFUNDED", "FAILED"]
+    assert [v["amount"] for v in charge["voids"]] == [400]
+    _check(spec, "get", base + "/{paymentChargeId}", charge)
+    _check(spec, "get", base + "/{paymentChargeId}/refunds", client.get(f"{base}/{cid}/refunds").json())
