@@ -145,6 +145,12 @@ def _merge(
     reported: Payment | None,
 ) -> Payment:
     currency = current.amount.currency
+    # A payment read before anything was authorized may not know its amount yet (PPRO's charge
+    # has none of its own); a later report that does is taken. The largest is kept, so the
+    # order of the reports does not matter.
+    amount = current.amount
+    if reported is not None and reported.amount.currency == currency and reported.amount > amount:
+        amount = reported.amount
     ops = _merged_operations(current, operations)
 
     def total(name: str, kind: OperationKind) -> Money:
@@ -167,7 +173,7 @@ def _merge(
     authorized = max(
         total("authorized", OperationKind.AUTHORIZATION),
         moved,
-        current.amount if moved else Money.zero(currency),
+        amount if moved else Money.zero(currency),
         key=lambda m: m.minor,
     )
     implied = status_from_totals(authorized, captured, refunded, voided, charged_back)
@@ -192,6 +198,11 @@ def _merge(
             captured_at=_earliest(_earliest(current.captured_at, newer.captured_at), _first_capture(ops)),
             mandate_id=current.mandate_id or newer.mandate_id,
             merchant_reference=current.merchant_reference or newer.merchant_reference,
+            amount=amount,
+            # What the provider reports about the consumer and the order (Amazon Pay: the
+            # details saved at Amazon) is newest in a fresh read.
+            consumer=newer.consumer or current.consumer,
+            order=newer.order or current.order,
         )
     except ValueError as error:
         raise ProviderResponseError(

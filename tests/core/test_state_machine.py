@@ -15,6 +15,8 @@ from psp_core import (
     PAYMENT_RANK,
     PAYMENT_TRANSITIONS,
     TERMINAL_PAYMENT_STATUSES,
+    Address,
+    Consumer,
     EventKind,
     Mandate,
     MandateStatus,
@@ -330,6 +332,24 @@ def test_a_fresh_read_behind_the_stored_state_does_not_regress_it() -> None:
         "fakepay", "ch_1", PaymentStatus.AUTHORIZED, Money(500, USD), authorized=Money(500, USD)
     )
     assert apply_update(stored, stale_read).status is PaymentStatus.CAPTURED
+
+
+def test_a_read_brings_the_amount_a_payment_read_too_early_lacked_and_the_consumer_it_reports() -> None:
+    # PPRO's charge has no amount of its own: read before any authorization, the payment has none.
+    too_early = Payment.new("fakepay", "ch_1", PaymentStatus.PENDING, Money(0, USD))
+    buyer = Consumer(country="US", name="Ada", billing_address=Address(city="Seattle", country="US"))
+    read = Payment.new(
+        "fakepay", "ch_1", PaymentStatus.AUTHORIZED, Money(500, USD), authorized=Money(500, USD), consumer=buyer
+    )
+    for folded in (apply_update(too_early, read), apply_update(apply_update(read, too_early), read)):
+        assert (folded.amount, folded.authorized, folded.status) == (
+            Money(500, USD),
+            Money(500, USD),
+            PaymentStatus.AUTHORIZED,
+        )
+        assert folded.consumer == buyer
+    # An older read that knew no consumer never erases the one a newer read reported.
+    assert apply_update(apply_update(too_early, read), too_early).consumer == buyer
 
 
 @given(
