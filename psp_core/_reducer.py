@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeVar
 
 import attrs
 
@@ -40,6 +41,7 @@ from ._status import (
     PaymentStatus,
 )
 
+_T = TypeVar("_T")
 _OPERATION_RANK = {OperationStatus.PENDING: 0, OperationStatus.FAILED: 1, OperationStatus.SUCCEEDED: 2}
 
 
@@ -73,7 +75,7 @@ def _total(operations: Iterable[Operation], kind: OperationKind, currency: str) 
     return Money(sum(op.amount.minor for op in operations if op.kind is kind and op.counts), currency)
 
 
-def _pick(a: object, b: object) -> object:
+def _pick(a: _T | None, b: _T | None) -> _T | None:
     # The same field from two reports of one operation: a value beats none, and two values
     # are ordered by their text so the choice does not depend on arrival.
     if a is None or b is None:
@@ -107,12 +109,12 @@ def merge_operation(a: Operation, b: Operation) -> Operation:
         status=first.status,
         at=_earliest(a.at, b.at),
         updated_at=_latest(a.updated_at, b.updated_at),
-        merchant_reference=_pick(a.merchant_reference, b.merchant_reference)  # type: ignore[arg-type]
+        merchant_reference=_pick(a.merchant_reference, b.merchant_reference)
         if same
         else first.merchant_reference or second.merchant_reference,
-        reason=_pick(a.reason, b.reason) if same else first.reason or second.reason,  # type: ignore[arg-type]
-        decline=_pick(a.decline, b.decline) if same else first.decline,  # type: ignore[arg-type]
-        source=_pick(a.source, b.source) if same else first.source,  # type: ignore[arg-type]
+        reason=_pick(a.reason, b.reason) if same else first.reason or second.reason,
+        decline=_pick(a.decline, b.decline) if same else first.decline,
+        source=_pick(a.source, b.source) if same else first.source,
     )
 
 
