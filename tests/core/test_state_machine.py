@@ -339,7 +339,12 @@ def test_a_read_brings_the_amount_a_payment_read_too_early_lacked_and_the_consum
     too_early = Payment.new("fakepay", "ch_1", PaymentStatus.PENDING, Money(0, USD))
     buyer = Consumer(country="US", name="Ada", billing_address=Address(city="Seattle", country="US"))
     read = Payment.new(
-        "fakepay", "ch_1", PaymentStatus.AUTHORIZED, Money(500, USD), authorized=Money(500, USD), consumer=buyer
+        "fakepay",
+        "ch_1",
+        PaymentStatus.AUTHORIZED,
+        Money(500, USD),
+        authorized=Money(500, USD),
+        consumer=buyer,
     )
     for folded in (apply_update(too_early, read), apply_update(apply_update(read, too_early), read)):
         assert (folded.amount, folded.authorized, folded.status) == (
