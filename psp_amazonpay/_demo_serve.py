@@ -16,7 +16,7 @@ from types import FrameType
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from .sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
+from psp_ppro.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_MERCHANT_ID = "merch_sandbox"

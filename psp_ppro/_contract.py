@@ -1,7 +1,8 @@
 """The ``psp_sandbox`` hook: the local PPRO sandbox, as the contract suite drives it.
 
-Everything here is a thin adapter over :class:`psp_amazonpay.sandbox.Sandbox`; the sandbox
-keeps PPRO's statuses and rules, and the contract suite checks the plugin's mapping of them.
+Everything here is a thin adapter over :class:`psp_ppro.sandbox.Sandbox`; the sandbox
+keeps PPRO's statuses and each method's rules, and the contract suite checks the plugin's
+mapping of them, one method profile at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from psp_core import (
     arrange_webhooks,
 )
 
+from ._profile import MethodProfile
 from ._settings import DEFAULT_WEBHOOK_TOLERANCE_S
 from .sandbox import DECLINE_RANGE, Sandbox, SandboxConfig, WebhookDelivery, sign
 from .sandbox._faults import BROKEN_ANSWERS
@@ -51,10 +53,11 @@ _FAULTS: Mapping[str, str] = {
 _MOVED = {"captures": ("CAPTURED",), "refunds": ("REFUNDED", "PENDING"), "voids": ("VOIDED",)}
 
 
-class AmazonPaySandbox:
+class PproContractSandbox:
     """A fresh local PPRO sandbox behind the :class:`psp_core.ProviderSandbox` interface."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, profile: MethodProfile, seed: int | None = None) -> None:
+        self.profile = profile
         self.sandbox = Sandbox(
             SandboxConfig(
                 api_key=_API_KEY,
@@ -113,10 +116,10 @@ class AmazonPaySandbox:
 
     def decline_amount(self, currency: str) -> Money | None:
         # The sandbox declines 300000..400000 on approval; ...02 is INSUFFICIENT_FUNDS.
-        return Money(DECLINE_RANGE.start + 2, currency) if currency == "USD" else None
+        return Money(DECLINE_RANGE.start + 2, currency) if currency == self.profile.currency else None
 
     def declines(self, amount: Money) -> bool:
-        return amount.currency == "USD" and amount.minor in DECLINE_RANGE
+        return amount.currency == self.profile.currency and amount.minor in DECLINE_RANGE
 
     def chargeback(self, payment_id: str, amount: Money | None = None) -> None:
         self.sandbox.chargeback(payment_id, None if amount is None else amount.minor)
@@ -171,6 +174,6 @@ class AmazonPaySandbox:
         self.sandbox.faults.clear()
 
 
-def sandbox_for(options: Mapping[str, object]) -> ProviderSandbox:
+def sandbox_for(profile: MethodProfile, options: Mapping[str, object]) -> ProviderSandbox:
     seed = options.get("seed")
-    return AmazonPaySandbox(seed=seed if isinstance(seed, int) else None)
+    return PproContractSandbox(profile, seed=seed if isinstance(seed, int) else None)
