@@ -191,6 +191,8 @@ class Charge:
     payment_descriptor: str | None = None
     labels: dict[str, str] | None = None
     auth_deadline: datetime | None = None
+    # The consumer's bank (a BIC): from the request's instrument, or chosen on the hosted page.
+    bank_code: str | None = None
     authentication_methods: list[Json] = field(factory=list)
     authorizations: list[Authorization] = field(factory=list)
     captures: list[Operation] = field(factory=list)
@@ -305,6 +307,11 @@ class Agreement:
     labels: dict[str, str] | None = None
     auth_deadline: datetime | None = None
     initial_charge_id: str | None = None
+    # iDEAL: the SEPA mandate's id and the consumer's bank, from the request's instrument, and
+    # the verification charge PPRO makes when there is no initial charge.
+    debit_mandate_id: str | None = None
+    bank_code: str | None = None
+    verification_charge_id: str | None = None
     authentication_methods: list[Json] = field(factory=list)
     history: list[HistoryEntry] = field(factory=list)
     revocations: list[Revocation] = field(factory=list)

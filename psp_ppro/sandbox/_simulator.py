@@ -26,9 +26,10 @@ from ._clock import SandboxClock, iso_ms
 from ._config import SandboxConfig
 from ._errors import ApiError, SandboxStateError, UnknownResourceError, bad_request
 from ._faults import BROKEN_ANSWERS, FAULT_KINDS, INJECTED_LATENCY_S, Faults, Injection, break_answer
-from ._hosted_page import ACTIONS, render_page, render_result
+from ._hosted_page import ACTIONS, SANDBOX_BANKS, render_page, render_result
 from ._idempotency import StoredResponse, body_fingerprint
 from ._ids import IdFactory
+from ._methods import METHODS
 from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation
 from ._state import SandboxState
 from ._validation import effective_port, is_loopback, parse_object, split_url
@@ -698,7 +699,15 @@ class PproSimulator:
         elif resource.initial_charge_id is not None:
             initial = self._state.charges[resource.initial_charge_id]
             amount, currency = initial.amount, initial.currency
-        html = render_page(rid, resource.status, amount, currency, f"/__sandbox__/authenticate/{rid}")
+        html = render_page(
+            rid,
+            resource.status,
+            amount,
+            currency,
+            f"/__sandbox__/authenticate/{rid}",
+            method=resource.payment_method,
+            choose_bank=_chooses_bank(resource),
+        )
         return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
 
     def _hosted_submit(self, rid: str, body: bytes) -> SimResponse:
@@ -708,6 +717,12 @@ class PproSimulator:
         if resource.status != "AUTHENTICATION_PENDING":
             html = render_result(rid, f"already {resource.status}")
             return SimResponse(409, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
+        if action == "approve" and _chooses_bank(resource):
+            bank = (form.get("bank") or [""])[0]
+            if bank not in SANDBOX_BANKS:
+                html = render_result(rid, f"choose your bank first (one of {', '.join(SANDBOX_BANKS)})")
+                return SimResponse(400, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
+            resource.bank_code = bank
         status = self.consumer_action(rid, action)
         result = {"approve": "approved", "decline": "declined", "cancel": "canceled"}[action]
         if resource.return_url is None:
@@ -717,6 +732,12 @@ class PproSimulator:
         return SimResponse(
             303, {"Location": _append_query(resource.return_url, {key: rid, "result": result})}, b""
         )
+
+
+def _chooses_bank(resource: Charge | Agreement) -> bool:
+    """The consumer picks a bank on the page: the method has bank selection, the request named none."""
+    rules = METHODS.get(resource.payment_method)
+    return rules is not None and rules.bank_selection and resource.bank_code is None
 
 
 def _media_type(headers: Mapping[str, str]) -> str:
