@@ -270,6 +270,10 @@ def configure(
     profile: MethodProfile, options: Mapping[str, object], environ: Mapping[str, str]
 ) -> ProviderConfig:
     read = _Options(profile, options, environ)
+    unknown = sorted(name for name in options if name not in profile.settings)
+    if unknown:
+        # A setting of another method (iDEAL has no separate_captures) would otherwise be ignored.
+        raise read.error(f"unknown option(s) {unknown}; {profile.provider} takes {sorted(profile.settings)}")
     api_key = read.secret("api_key", required=True)
     merchant_id = read.raw("merchant_id")
     if not isinstance(merchant_id, str) or not merchant_id.strip():

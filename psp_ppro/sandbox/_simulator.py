@@ -443,6 +443,10 @@ class PproSimulator:
             agreement = self._state.agreements.get(resource_id)
             if agreement is not None:
                 getattr(self._agreements, action)(agreement)
+                verification = agreement.verification_charge_id
+                if verification is not None and agreement.id in self._owners:
+                    # PPRO's verification charge belongs to the merchant whose agreement it checks.
+                    self._owners.setdefault(verification, self._owners[agreement.id])
                 return agreement.status
             charge = self._state.charges.get(resource_id)
             if charge is None:
@@ -472,6 +476,10 @@ class PproSimulator:
     def agreement_json(self, agreement_id: str) -> Json:
         with self._lock:
             return self._agreement_or(agreement_id, 404, None).to_json()
+
+    def verification_charge(self, agreement_id: str) -> str | None:
+        with self._lock:
+            return self._agreement_or(agreement_id, 404, None).verification_charge_id
 
     def effects(self, charge_id: str) -> Effects:
         with self._lock:
