@@ -48,10 +48,6 @@ _FAULTS: Mapping[str, str] = {
     **{kind: kind for kind in BROKEN_ANSWERS},
 }
 
-# What counts as an effect: a pending refund is one already (it reserves its amount and
-# settles without another request), a failed operation is not.
-_MOVED = {"captures": ("CAPTURED",), "refunds": ("REFUNDED", "PENDING"), "voids": ("VOIDED",)}
-
 
 class PproContractSandbox:
     """A fresh local PPRO sandbox behind the :class:`psp_core.ProviderSandbox` interface."""
@@ -153,13 +149,9 @@ class PproContractSandbox:
         self.sandbox.faults.clear()
 
     def effects(self, payment_id: str) -> SandboxEffects:
-        # Read from the sandbox's own record, counting only operations that moved money.
-        charge = self.sandbox.charge(payment_id)
-        counts = {
-            key: sum(1 for op in charge.get(key, []) if op.get("status") in statuses)
-            for key, statuses in _MOVED.items()
-        }
-        return SandboxEffects(captures=counts["captures"], refunds=counts["refunds"], voids=counts["voids"])
+        # The sandbox's own count of operations that moved (or reserved) money.
+        effects = self.sandbox.effects(payment_id)
+        return SandboxEffects(captures=effects.captures, refunds=effects.refunds, voids=effects.voids)
 
     def payment_count(self, merchant_reference: str) -> int:
         return self.sandbox.charge_count(merchant_reference)

@@ -91,6 +91,11 @@ class Operation:
     def pending(self) -> bool:
         return self.status == "PENDING"
 
+    @property
+    def is_effect(self) -> bool:
+        """Money moved, or is reserved to move without another request (a PENDING refund)."""
+        return self.status != "FAILED"
+
     def to_json(self) -> Json:
         out: Json = {"id": self.id, "amount": self.amount, "status": self.status}
         _put(out, _REFERENCE_KEY[self.kind], self.merchant_reference)
@@ -157,7 +162,8 @@ class Revocation:
 
 @frozen
 class Effects:
-    """How many operations were stored on a charge (for "exactly one effect" assertions)."""
+    """How many operations on a charge are effects (:attr:`Operation.is_effect`): the one
+    definition behind "exactly one effect" assertions, the contract suite's included."""
 
     captures: int
     refunds: int

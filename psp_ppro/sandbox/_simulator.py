@@ -487,7 +487,9 @@ class PproSimulator:
             if charge is None:
                 raise UnknownResourceError(charge_id)
             return Effects(
-                captures=len(charge.captures), refunds=len(charge.refunds), voids=len(charge.voids)
+                captures=sum(op.is_effect for op in charge.captures),
+                refunds=sum(op.is_effect for op in charge.refunds),
+                voids=sum(op.is_effect for op in charge.voids),
             )
 
     def charge_count(self, merchant_reference: str) -> int:
@@ -513,7 +515,7 @@ class PproSimulator:
     @property
     def dead_letters(self) -> list[Event]:
         with self._lock:
-            return [d.event for d in self._state.outbox.dead_letters]
+            return list(self._state.outbox.dead_letters)
 
     @property
     def outbox(self) -> list[Event]:
