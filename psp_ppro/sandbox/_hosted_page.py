@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+from ._errors import UnknownResourceError
+from ._methods import METHODS
+from ._middleware import SimResponse
+from ._models import Agreement, Charge
+from ._routing import append_query
+
+if TYPE_CHECKING:
+    from ._simulator import PproSimulator
 
 ACTIONS = ("approve", "decline", "cancel")
 
@@ -66,3 +77,64 @@ def render_result(resource_id: str, result: str) -> str:
         "<title>PPRO sandbox</title></head>\n"
         f"<body><p>{escape(resource_id)}: {escape(result)}</p></body></html>\n"
     )
+
+
+def chooses_bank(resource: Charge | Agreement) -> bool:
+    """The consumer picks a bank on the page: the method has bank selection, the request named none."""
+    rules = METHODS.get(resource.payment_method)
+    return rules is not None and rules.bank_selection and resource.bank_code is None
+
+
+class HostedPages:
+    """The consumer's page at ``/__sandbox__/authenticate/{id}``: shown, and its buttons pressed."""
+
+    def __init__(self, simulator: PproSimulator) -> None:
+        self._sim = simulator
+
+    def _resource(self, rid: str) -> Charge | Agreement:
+        found = self._sim._state.agreements.get(rid) or self._sim._state.charges.get(rid)
+        if found is None:
+            raise UnknownResourceError(rid)
+        return found
+
+    def page(self, rid: str) -> SimResponse:
+        resource = self._resource(rid)
+        amount = currency = None
+        if isinstance(resource, Charge):
+            amount, currency = resource.amount, resource.currency
+        elif resource.initial_charge_id is not None:
+            initial = self._sim._state.charges[resource.initial_charge_id]
+            amount, currency = initial.amount, initial.currency
+        html = render_page(
+            rid,
+            resource.status,
+            amount,
+            currency,
+            f"/__sandbox__/authenticate/{rid}",
+            method=resource.payment_method,
+            choose_bank=chooses_bank(resource),
+        )
+        return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
+
+    def submit(self, rid: str, body: bytes) -> SimResponse:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        action = (form.get("action") or form.get("submit") or [""])[0]
+        resource = self._resource(rid)
+        if resource.status != "AUTHENTICATION_PENDING":
+            html = render_result(rid, f"already {resource.status}")
+            return SimResponse(409, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
+        if action == "approve" and chooses_bank(resource):
+            bank = (form.get("bank") or [""])[0]
+            if bank not in SANDBOX_BANKS:
+                html = render_result(rid, f"choose your bank first (one of {', '.join(SANDBOX_BANKS)})")
+                return SimResponse(400, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
+            resource.bank_code = bank
+        status = self._sim.consumer_action(rid, action)
+        result = {"approve": "approved", "decline": "declined", "cancel": "canceled"}[action]
+        if resource.return_url is None:
+            html = render_result(rid, f"{result} ({status})")
+            return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
+        key = "paymentAgreementId" if isinstance(resource, Agreement) else "paymentChargeId"
+        return SimResponse(
+            303, {"Location": append_query(resource.return_url, {key: rid, "result": result})}, b""
+        )

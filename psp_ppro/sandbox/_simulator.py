@@ -7,109 +7,53 @@ Controller actions (approve, chargeback, webhook draining, ...) take the same lo
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import random
 import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from attrs import field, frozen
-
+from ._admin import AdminApi
 from ._agreements import AgreementService
 from ._charges import ChargeService
-from ._clock import SandboxClock, iso_ms
+from ._clock import SandboxClock
 from ._config import SandboxConfig
-from ._errors import ApiError, SandboxStateError, UnknownResourceError, bad_request
-from ._faults import BROKEN_ANSWERS, FAULT_KINDS, INJECTED_LATENCY_S, Faults, Injection, break_answer
-from ._hosted_page import ACTIONS, SANDBOX_BANKS, render_page, render_result
+from ._errors import ApiError, UnknownResourceError, bad_request
+from ._faults import INJECTED_LATENCY_S, Faults, break_answer
+from ._hosted_page import ACTIONS
 from ._idempotency import StoredResponse, body_fingerprint
 from ._ids import IdFactory
-from ._methods import METHODS
+from ._middleware import (
+    JSON_HEADERS,
+    MAX_CHARGE_BYTES,
+    MAX_REQUEST_BYTES,
+    MAX_RESPONSE_BYTES,
+    SEARCH_PAGE_SIZE,
+    ApiRequest,
+    Caller,
+    SimResponse,
+    check_auth,
+    early_fault,
+    error_response,
+    json_response,
+    media_type,
+)
 from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation
+from ._routing import Handler, Route, match, search_page, targets_sandbox
 from ._state import SandboxState
-from ._validation import effective_port, is_loopback, parse_object, split_url
 from ._webhooks import Event, SendFn, WebhookDelivery, _Pending, sign
 
-_JSON = {"Content-Type": "application/json"}
-
-MAX_REQUEST_BYTES = 64 * 1024
-"""Sandbox decision: a larger request body is answered 413 before it is parsed. PPRO's largest
-documented request (a charge with consumer, order and labels) is a few KiB."""
-MAX_RESPONSE_BYTES = 1024 * 1024
-"""No ``/v1`` answer is larger: a search page stops adding charges before it passes this."""
-MAX_CHARGE_BYTES = 256 * 1024
-"""A capture, refund or void that could grow a charge's JSON past this is refused with 400."""
-SEARCH_PAGE_SIZE = 20
-"""Charges per search page; the rest follow through ``nextPage``."""
-MAX_FAULT_LATENCY_S = 10.0
-MAX_RETRY_AFTER_S = 3600
-MAX_INJECTIONS = 1000
-_RATE_KNOBS = frozenset({"error_rate", "rate_limit_rate", "drop_after_store_rate", "in_flight_conflict_rate"})
-_SWITCH_KNOBS = frozenset({"duplicate_webhooks", "reorder_webhooks"})
-
-
-@frozen
-class SimResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    drop_connection: bool = False
-    # Fault extras the adapters act on; the simulator itself never sleeps or raises.
-    delay_s: float = 0.0
-    timeout: bool = False
-    refused: bool = False
-    """Nothing was performed; the httpx transport raises ConnectError, as for a refused connection."""
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def _json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> SimResponse:
-    return SimResponse(
-        status, {**_JSON, **(headers or {})}, json.dumps(payload, separators=(",", ":")).encode()
-    )
-
-
-_Handler = Callable[["_Request"], tuple[int, object]]
-
-
-@frozen
-class _Caller:
-    """Who is asking: the sandbox treats an API key and a Merchant-Id together as one merchant.
-
-    Resources belong to the caller that created them; any other caller is told they do not
-    exist. Only a digest of the key is kept, so no credential sits in the sandbox's state.
-    """
-
-    merchant_id: str
-    key_digest: str
-
-    @property
-    def scope(self) -> str:
-        return f"{self.merchant_id} {self.key_digest}"
-
-
-@frozen
-class _Request:
-    method: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes
-    caller: _Caller
-    params: tuple[str, ...] = field(default=())
-
-    @property
-    def merchant_id(self) -> str:
-        return self.caller.merchant_id
-
-    def json(self) -> Json:
-        return parse_object(self.body)
+__all__ = [
+    "MAX_CHARGE_BYTES",
+    "MAX_REQUEST_BYTES",
+    "MAX_RESPONSE_BYTES",
+    "SEARCH_PAGE_SIZE",
+    "PproSimulator",
+    "SimResponse",
+    "targets_sandbox",
+]
 
 
 class PproSimulator:
@@ -127,27 +71,28 @@ class PproSimulator:
         self._charges = ChargeService(self._state)
         self._agreements = AgreementService(self._state, self._charges)
         self._lock = threading.RLock()
-        # Which caller created each charge and agreement (see _Caller); a resource missing here
+        # Which caller created each charge and agreement (see Caller); a resource missing here
         # belongs to nobody who can ask for it.
-        self._owners: dict[str, _Caller] = {}
+        self._owners: dict[str, Caller] = {}
         self.request_count = 0
         #: Set by the HTTP server so ``POST /__sandbox__/webhooks/deliver`` can deliver now.
         self.deliver_now: Callable[[], int] | None = None
-        self._api_routes: list[tuple[str, re.Pattern[str], _Handler]] = [
-            ("POST", re.compile(r"/v1/payment-charges"), self._create_charge),
-            ("GET", re.compile(r"/v1/payment-charges"), self._search_charges),
-            ("GET", re.compile(r"/v1/payment-charges/([^/]+)"), self._get_charge),
-            (
+        self._admin = AdminApi(self)
+        self._api_routes: list[Route] = [
+            Route("POST", re.compile(r"/v1/payment-charges"), self._create_charge),
+            Route("GET", re.compile(r"/v1/payment-charges"), self._search_charges),
+            Route("GET", re.compile(r"/v1/payment-charges/([^/]+)"), self._get_charge),
+            Route(
                 "POST",
                 re.compile(r"/v1/payment-charges/([^/]+)/(captures|refunds|voids)"),
                 self._charge_operation,
             ),
-            (
+            Route(
                 "GET",
                 re.compile(r"/v1/payment-charges/([^/]+)/(authorizations|captures|refunds|voids|discards)"),
                 self._list_sub,
             ),
-            (
+            Route(
                 "GET",
                 re.compile(
                     r"/v1/payment-charges/([^/]+)/(authorizations|captures|refunds|voids|discards)"
@@ -155,10 +100,12 @@ class PproSimulator:
                 ),
                 self._get_sub,
             ),
-            ("POST", re.compile(r"/v1/payment-agreements"), self._create_agreement),
-            ("GET", re.compile(r"/v1/payment-agreements/([^/]+)"), self._get_agreement),
-            ("POST", re.compile(r"/v1/payment-agreements/([^/]+)/payment-charges"), self._agreement_charge),
-            ("POST", re.compile(r"/v1/payment-agreements/([^/]+)/revocations"), self._revoke),
+            Route("POST", re.compile(r"/v1/payment-agreements"), self._create_agreement),
+            Route("GET", re.compile(r"/v1/payment-agreements/([^/]+)"), self._get_agreement),
+            Route(
+                "POST", re.compile(r"/v1/payment-agreements/([^/]+)/payment-charges"), self._agreement_charge
+            ),
+            Route("POST", re.compile(r"/v1/payment-agreements/([^/]+)/revocations"), self._revoke),
         ]
 
     # ================================================================ entry point
@@ -173,7 +120,7 @@ class PproSimulator:
                 return self._error(ApiError(413, f"Request body must be at most {MAX_REQUEST_BYTES} bytes"))
             self._expire_locked()
             if path.startswith("/__sandbox__/"):
-                return self._admin(method, path, dict(query), lowered, body)
+                return self._admin.handle(method, path, body)
             return self._api(method, path, dict(query), lowered, body)
 
     def _api(
@@ -183,19 +130,19 @@ class PproSimulator:
         if isinstance(match, SimResponse):
             return match
         handler, params = match
-        caller = self._check_auth(headers)
+        caller = check_auth(self.config, headers)
         if caller is None:
             # PPRO's 401 body is not the usual envelope.
-            return _json_response(401, {"message": "Unauthorized"})
+            return json_response(401, {"message": "Unauthorized"})
         key = headers.get("request-idempotency-key") if method == "POST" else None
         injection = self.faults.take(has_idempotency_key=bool(key))
         delay = self.faults.latency_s
         if injection is not None and injection.kind == "latency":
             delay += INJECTED_LATENCY_S
-        early = self._early_fault(injection, delay)
+        early = early_fault(injection, self.clock.now(), delay)
         if early is not None:
             return early
-        if method == "POST" and _media_type(headers) != "application/json":
+        if method == "POST" and media_type(headers) != "application/json":
             return self._error(ApiError(415, "Content-Type must be application/json"), delay)
         scope = (caller.scope, method, path, key) if key else None
         if scope is not None:
@@ -209,14 +156,14 @@ class PproSimulator:
                         delay,
                     )
                 return SimResponse(
-                    stored.status, {**_JSON, "Request-Idempotency": "true"}, stored.body, delay_s=delay
+                    stored.status, {**JSON_HEADERS, "Request-Idempotency": "true"}, stored.body, delay_s=delay
                 )
-        request = _Request(method, path, query, headers, body, caller, params)
+        request = ApiRequest(method, path, query, headers, body, caller, params)
         try:
             status, payload = handler(request)
         except ApiError as exc:
             return self._error(exc, delay)
-        response = _json_response(status, payload)
+        response = json_response(status, payload)
         if scope is not None and 200 <= status < 300:
             # Only successes are remembered: PPRO lets a key be reused after a 4xx.
             self._state.idempotency.store(
@@ -235,62 +182,16 @@ class PproSimulator:
             timeout=after_store == "timeout_after_store",
         )
 
-    def _match(self, method: str, path: str) -> tuple[_Handler, tuple[str, ...]] | SimResponse:
-        path_matched = False
-        for route_method, pattern, handler in self._api_routes:
-            found = pattern.fullmatch(path)
-            if found is None:
-                continue
-            path_matched = True
-            if route_method == method:
-                return handler, found.groups()
-        if path_matched:
-            return self._error(ApiError(405, f"Method {method} is not allowed on {path}"))
-        return self._error(ApiError(404, f"No resource at {path}"))
-
-    def _check_auth(self, headers: dict[str, str]) -> _Caller | None:
-        auth = headers.get("authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-        merchant = headers.get("merchant-id", "").strip()
-        ok = bool(token) and bool(merchant)
-        if ok and self.config.api_key is not None:
-            ok = token == self.config.api_key
-        if ok and self.config.merchant_id is not None:
-            ok = merchant == self.config.merchant_id
-        if not ok:
-            return None
-        return _Caller(merchant, hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest())
-
-    def _early_fault(self, injection: Injection | None, delay: float) -> SimResponse | None:
-        if injection is None or injection.kind in ("drop_after_store", "timeout_after_store", "latency"):
-            return None
-        if injection.kind in BROKEN_ANSWERS:  # performed and stored; only the answer breaks
-            return None
-        if injection.kind == "connection_refused":
-            err = self._error(ApiError(503, "Connection refused"), delay)
-            return SimResponse(err.status, err.headers, err.body, drop_connection=True, refused=True)
-        if injection.kind == "timeout":
-            # The httpx transport raises ReadTimeout; over HTTP the client sees PPRO's 504.
-            err = self._error(ApiError(504, "Call to the upstream dependency timed out."), delay)
-            return SimResponse(err.status, err.headers, err.body, delay_s=delay, timeout=True)
-        if injection.kind == "429":
-            extra = {} if injection.retry_after is None else {"Retry-After": str(injection.retry_after)}
-            return self._error(ApiError(429, "Too many requests", extra), delay)
-        if injection.kind == "409_in_flight":
-            return self._error(
-                ApiError(409, "A request with the same Request-Idempotency-Key is still in progress"), delay
-            )
-        status = int(injection.kind)
-        message = "Internal server error" if status == 500 else "Service unavailable"
-        return self._error(ApiError(status, message), delay)
+    def _match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | SimResponse:
+        try:
+            return match(self._api_routes, method, path)
+        except ApiError as exc:
+            return self._error(exc)
 
     def _error(self, exc: ApiError, delay: float = 0.0) -> SimResponse:
-        payload = {"status": exc.status, "failureMessage": exc.message, "timestamp": iso_ms(self.clock.now())}
-        response = _json_response(exc.status, payload, exc.headers)
-        return SimResponse(response.status, response.headers, response.body, delay_s=delay)
+        return error_response(self.clock.now(), exc, delay)
 
-    # ============================================================ API handlers
-    def _charge_or(self, charge_id: str, status: int, caller: _Caller | None) -> Charge:
+    def _charge_or(self, charge_id: str, status: int, caller: Caller | None) -> Charge:
         """The charge, or PPRO's answer for an unknown id; ``caller`` None is the controller.
 
         Another merchant's charge gets exactly the answer an id never issued gets, so ids
@@ -301,13 +202,13 @@ class PproSimulator:
             raise ApiError(status, "Payment charge not found")
         return charge
 
-    def _agreement_or(self, agreement_id: str, status: int, caller: _Caller | None) -> Agreement:
+    def _agreement_or(self, agreement_id: str, status: int, caller: Caller | None) -> Agreement:
         agreement = self._state.agreements.get(agreement_id)
         if agreement is None or (caller is not None and self._owners.get(agreement_id) != caller):
             raise ApiError(status, "Payment agreement not found")
         return agreement
 
-    def _body_with_webhooks_url(self, req: _Request) -> Json:
+    def _body_with_webhooks_url(self, req: ApiRequest) -> Json:
         """The JSON body, refused when its ``webhooksUrl`` points back at this sandbox.
 
         A sandbox delivering webhooks to its own routes would drive its own state (an
@@ -322,12 +223,12 @@ class PproSimulator:
             )
         return body
 
-    def _create_charge(self, req: _Request) -> tuple[int, object]:
+    def _create_charge(self, req: ApiRequest) -> tuple[int, object]:
         charge = self._charges.create(self._body_with_webhooks_url(req), req.merchant_id)
         self._owners[charge.id] = req.caller
         return 200, charge.to_json()
 
-    def _search_charges(self, req: _Request) -> tuple[int, object]:
+    def _search_charges(self, req: ApiRequest) -> tuple[int, object]:
         reference = req.query.get("merchantPaymentChargeReference")
         agreement_id = req.query.get("agreementId")
         if (reference is None) == (agreement_id is None):
@@ -341,12 +242,12 @@ class PproSimulator:
                 or (agreement_id is not None and c.agreement_id == agreement_id)
             )
         ]
-        return 200, _search_page(found, req.query.get("page"))
+        return 200, search_page(found, req.query.get("page"))
 
-    def _get_charge(self, req: _Request) -> tuple[int, object]:
+    def _get_charge(self, req: ApiRequest) -> tuple[int, object]:
         return 200, self._charge_or(req.params[0], 404, req.caller).to_json()
 
-    def _charge_operation(self, req: _Request) -> tuple[int, object]:
+    def _charge_operation(self, req: ApiRequest) -> tuple[int, object]:
         # PPRO answers an operation on an unknown charge id with 400, not 404.
         charge = self._charge_or(req.params[0], 400, req.caller)
         body = req.json()
@@ -378,34 +279,34 @@ class PproSimulator:
         }
         return [item.to_json() for item in items[kind]]
 
-    def _list_sub(self, req: _Request) -> tuple[int, object]:
+    def _list_sub(self, req: ApiRequest) -> tuple[int, object]:
         charge = self._charge_or(req.params[0], 404, req.caller)
         return 200, {"data": self._sub_objects(charge, req.params[1])}
 
-    def _get_sub(self, req: _Request) -> tuple[int, object]:
+    def _get_sub(self, req: ApiRequest) -> tuple[int, object]:
         charge = self._charge_or(req.params[0], 404, req.caller)
         for item in self._sub_objects(charge, req.params[1]):
             if item["id"] == req.params[2]:
                 return 200, item
         raise ApiError(404, f"{req.params[1][:-1].capitalize()} not found")
 
-    def _create_agreement(self, req: _Request) -> tuple[int, object]:
+    def _create_agreement(self, req: ApiRequest) -> tuple[int, object]:
         agreement = self._agreements.create(self._body_with_webhooks_url(req), req.merchant_id)
         self._owners[agreement.id] = req.caller
         if agreement.initial_charge_id is not None:
             self._owners[agreement.initial_charge_id] = req.caller
         return 200, agreement.to_json()
 
-    def _get_agreement(self, req: _Request) -> tuple[int, object]:
+    def _get_agreement(self, req: ApiRequest) -> tuple[int, object]:
         return 200, self._agreement_or(req.params[0], 404, req.caller).to_json()
 
-    def _agreement_charge(self, req: _Request) -> tuple[int, object]:
+    def _agreement_charge(self, req: ApiRequest) -> tuple[int, object]:
         agreement = self._agreement_or(req.params[0], 400, req.caller)
         charge = self._agreements.charge(agreement, self._body_with_webhooks_url(req))
         self._owners[charge.id] = req.caller
         return 200, charge.to_json()
 
-    def _revoke(self, req: _Request) -> tuple[int, object]:
+    def _revoke(self, req: ApiRequest) -> tuple[int, object]:
         agreement = self._agreement_or(req.params[0], 400, req.caller)
         req.json()  # the body must be a JSON object (PPRO sends ``{}``)
         return 200, self._agreements.revoke(agreement)
@@ -560,270 +461,3 @@ class PproSimulator:
             with self._lock:
                 acknowledged += self._state.outbox.settle(item, status, self.clock.now())
         return acknowledged
-
-    # ============================================================ admin routes
-    def _admin(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
-    ) -> SimResponse:
-        parts = path.strip("/").split("/")[1:]
-        try:
-            return self._admin_route(method, parts, headers, body)
-        except ApiError as exc:
-            return self._error(exc)
-        except UnknownResourceError as exc:
-            return self._error(ApiError(404, f"Unknown id {exc.args[0]}"))
-        except (SandboxStateError, ValueError) as exc:
-            return self._error(ApiError(409, str(exc)))
-
-    def _admin_json(self, body: bytes) -> Json:
-        return parse_object(body) if body.strip() else {}
-
-    def _admin_route(
-        self, method: str, parts: list[str], headers: dict[str, str], body: bytes
-    ) -> SimResponse:
-        match (method, parts):
-            case ("GET", ["authenticate", rid]):
-                return self._hosted_page(rid)
-            case ("POST", ["authenticate", rid]):
-                return self._hosted_submit(rid, body)
-            case ("GET", ["clock"]):
-                return _json_response(200, {"now": iso_ms(self.clock.now())})
-            case ("POST", ["clock", "advance"]):
-                seconds = _number(self._admin_json(body), "seconds")
-                try:
-                    now = self.clock.advance(seconds)
-                except ValueError as exc:
-                    raise bad_request(str(exc)) from None
-                self._expire_locked()
-                return _json_response(200, {"now": iso_ms(now)})
-            case ("GET", ["faults"]):
-                return _json_response(200, self._faults_json())
-            case ("POST", ["faults"]):
-                self._set_faults(self._admin_json(body))
-                return _json_response(200, self._faults_json())
-            case ("POST", ["faults", "inject"]):
-                data = self._admin_json(body)
-                kind = data.get("kind")
-                if kind not in FAULT_KINDS:
-                    raise bad_request(f"kind must be one of {', '.join(sorted(FAULT_KINDS))}")
-                count = _whole(data, "count", 1, MAX_INJECTIONS)
-                retry_after = _whole(data, "retryAfter", 0, MAX_RETRY_AFTER_S)
-                self.faults.inject_next(kind, 1 if count is None else count, retry_after)
-                return _json_response(200, self._faults_json())
-            case ("POST", ["faults", "clear"]):
-                self.faults.clear()
-                return _json_response(200, self._faults_json())
-            case ("POST", ["consumer", rid, action]):
-                if action not in ACTIONS:
-                    raise bad_request(f"action must be one of {', '.join(ACTIONS)}")
-                return _json_response(200, {"id": rid, "status": self.consumer_action(rid, action)})
-            case (_, ["scenarios"]) | (
-                "POST",
-                ["charges", _, "provider-confirmation" | "release" | "discard"],
-            ):
-                return _json_response(200, self._charges.admin(method, parts, self._admin_json(body)))
-            case ("POST", ["expire"]):
-                return _json_response(200, {"expired": self._expire_locked()})
-            case ("POST", ["charges", cid, "chargeback"]):
-                # A mistyped amount used to be ignored, charging back everything.
-                amount = _whole(self._admin_json(body), "amount", 1, None)
-                chargeback = self.chargeback(cid, amount)
-                return _json_response(
-                    200, {"paymentChargeId": chargeback.charge_id, "amount": chargeback.amount}
-                )
-            case ("POST", ["charges", cid, "refunds", rid, "settle"]):
-                outcome = self._admin_json(body).get("outcome", "succeed")
-                if outcome not in ("succeed", "fail"):
-                    raise bad_request("outcome must be 'succeed' or 'fail'")
-                return _json_response(200, self.settle_refund(cid, rid, succeed=outcome == "succeed"))
-            case ("GET", ["events"]):
-                return _json_response(200, {"data": [e.envelope for e in self._state.events]})
-            case ("GET", ["webhooks"]):
-                return _json_response(
-                    200, {"pending": [e.envelope for e in self._state.outbox.pending_events()]}
-                )
-            case ("POST", ["webhooks", "deliver"]):
-                if self.deliver_now is None:
-                    raise ApiError(409, "No webhook sender is attached (served mode only)")
-                # Delivery calls out over HTTP: release the lock while it runs. The hook never
-                # waits for another delivery run (see RunningSandbox.deliver_webhooks).
-                hook = self.deliver_now
-                self._lock.release()
-                try:
-                    delivered = hook()
-                finally:
-                    self._lock.acquire()
-                return _json_response(200, {"delivered": delivered})
-        raise ApiError(404, f"No sandbox admin route {method} /__sandbox__/{'/'.join(parts)}")
-
-    def _faults_json(self) -> Json:
-        f = self.faults
-        return {
-            "latency_s": f.latency_s,
-            "error_rate": f.error_rate,
-            "rate_limit_rate": f.rate_limit_rate,
-            "retry_after_s": f.retry_after_s,
-            "drop_after_store_rate": f.drop_after_store_rate,
-            "in_flight_conflict_rate": f.in_flight_conflict_rate,
-            "duplicate_webhooks": f.duplicate_webhooks,
-            "reorder_webhooks": f.reorder_webhooks,
-            "pending": f.pending_injections,
-        }
-
-    def _set_faults(self, data: Json) -> None:
-        """Check every setting first, then apply them all: a bad one changes nothing.
-
-        (A string ``error_rate`` used to be stored as is and turn every later API request
-        into a 500.)
-        """
-        allowed = set(self._faults_json()) - {"pending"}
-        checked: dict[str, object] = {}
-        for name in data:
-            if name not in allowed:
-                expected = ", ".join(sorted(allowed))
-                raise bad_request(f"unknown fault setting {name}; expected one of {expected}")
-            if name in _RATE_KNOBS:
-                checked[name] = _number(data, name, maximum=1.0)
-            elif name in _SWITCH_KNOBS:
-                if not isinstance(data[name], bool):
-                    raise bad_request(f"{name} must be a boolean")
-                checked[name] = data[name]
-            elif name == "latency_s":
-                checked[name] = _number(data, name, maximum=MAX_FAULT_LATENCY_S)
-            else:  # retry_after_s: null switches the header off
-                checked[name] = _whole(data, name, 0, MAX_RETRY_AFTER_S)
-        for name, value in checked.items():
-            setattr(self.faults, name, value)
-
-    def _resource(self, rid: str) -> Charge | Agreement:
-        found = self._state.agreements.get(rid) or self._state.charges.get(rid)
-        if found is None:
-            raise UnknownResourceError(rid)
-        return found
-
-    def _hosted_page(self, rid: str) -> SimResponse:
-        resource = self._resource(rid)
-        amount = currency = None
-        if isinstance(resource, Charge):
-            amount, currency = resource.amount, resource.currency
-        elif resource.initial_charge_id is not None:
-            initial = self._state.charges[resource.initial_charge_id]
-            amount, currency = initial.amount, initial.currency
-        html = render_page(
-            rid,
-            resource.status,
-            amount,
-            currency,
-            f"/__sandbox__/authenticate/{rid}",
-            method=resource.payment_method,
-            choose_bank=_chooses_bank(resource),
-        )
-        return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
-
-    def _hosted_submit(self, rid: str, body: bytes) -> SimResponse:
-        form = parse_qs(body.decode("utf-8", "replace"))
-        action = (form.get("action") or form.get("submit") or [""])[0]
-        resource = self._resource(rid)
-        if resource.status != "AUTHENTICATION_PENDING":
-            html = render_result(rid, f"already {resource.status}")
-            return SimResponse(409, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
-        if action == "approve" and _chooses_bank(resource):
-            bank = (form.get("bank") or [""])[0]
-            if bank not in SANDBOX_BANKS:
-                html = render_result(rid, f"choose your bank first (one of {', '.join(SANDBOX_BANKS)})")
-                return SimResponse(400, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
-            resource.bank_code = bank
-        status = self.consumer_action(rid, action)
-        result = {"approve": "approved", "decline": "declined", "cancel": "canceled"}[action]
-        if resource.return_url is None:
-            html = render_result(rid, f"{result} ({status})")
-            return SimResponse(200, {"Content-Type": "text/html; charset=utf-8"}, html.encode())
-        key = "paymentAgreementId" if isinstance(resource, Agreement) else "paymentChargeId"
-        return SimResponse(
-            303, {"Location": _append_query(resource.return_url, {key: rid, "result": result})}, b""
-        )
-
-
-def _chooses_bank(resource: Charge | Agreement) -> bool:
-    """The consumer picks a bank on the page: the method has bank selection, the request named none."""
-    rules = METHODS.get(resource.payment_method)
-    return rules is not None and rules.bank_selection and resource.bank_code is None
-
-
-def _media_type(headers: Mapping[str, str]) -> str:
-    """The media type without parameters: ``text/plain; x=application/json`` is text/plain."""
-    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def _number(data: Json, name: str, maximum: float | None = None) -> float:
-    """A required finite number from 0 to ``maximum``."""
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise bad_request(f"{name} must be a number")
-    if value < 0 or (maximum is not None and value > maximum):
-        bound = f"from 0 to {maximum:g}" if maximum is not None else "at least 0"
-        raise bad_request(f"{name} must be {bound}")
-    return value
-
-
-def _whole(data: Json, name: str, minimum: int, maximum: int | None) -> int | None:
-    """An optional integer setting (None when absent or null)."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_request(f"{name} must be an integer")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-        raise bad_request(f"{name} must be {bound}")
-    return value
-
-
-def _search_page(found: list[Charge], page: str | None) -> Json:
-    """One page of a search: at most SEARCH_PAGE_SIZE charges and MAX_RESPONSE_BYTES of JSON.
-
-    ``nextPage`` is the index of the first charge not shown, as a string; it is omitted on the
-    last page (PPRO's schema has no null).
-    """
-    start = 0
-    if page is not None:
-        if not page.isascii() or not page.isdigit() or int(page) > len(found):
-            raise bad_request("page must be a nextPage value from an earlier search")
-        start = int(page)
-    data: list[Json] = []
-    size = 64  # the envelope and nextPage
-    index = start
-    while index < len(found) and len(data) < SEARCH_PAGE_SIZE:
-        item = found[index].to_json()
-        item_size = len(json.dumps(item, separators=(",", ":"))) + 1
-        if data and size + item_size > MAX_RESPONSE_BYTES:
-            break
-        data.append(item)
-        size += item_size
-        index += 1
-    result: Json = {"data": data}
-    if index < len(found):
-        result["nextPage"] = str(index)
-    return result
-
-
-def targets_sandbox(url: str, base_url: str) -> bool:
-    """True when ``url`` would reach the sandbox served at ``base_url`` itself.
-
-    Every loopback name counts as the same host: the sandbox may be reached as localhost,
-    127.0.0.1 or [::1] alike.
-    """
-    try:
-        target, own = split_url(url, "url"), split_url(base_url, "base_url")
-    except ApiError:
-        return False
-    same_host = (is_loopback(target.hostname) and is_loopback(own.hostname)) or (
-        target.hostname is not None and target.hostname == own.hostname
-    )
-    return same_host and effective_port(target) == effective_port(own)
-
-
-def _append_query(url: str, extra: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
