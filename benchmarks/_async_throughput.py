@@ -43,7 +43,7 @@ LEVELS = (1, 50, 200)
 _SERVE = """
 import sys, threading, time
 import uvicorn
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig
+from psp_ppro.sandbox import Sandbox, SandboxConfig
 sandbox = Sandbox(SandboxConfig())
 config = uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, log_level="warning",
                         lifespan="off", access_log=False, timeout_keep_alive=300)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from psp_amazonpay.sandbox import Sandbox
 from psp_core import (
     AsyncGateway,
     AuthorizeRequest,
@@ -29,6 +28,7 @@ from psp_core import (
     Payment,
     RefundRequest,
 )
+from psp_ppro.sandbox import Sandbox
 
 OPERATIONS = ("authorize", "get", "capture", "refund")
 API_KEY = "key_bench_0123456789abcdef"

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from psp_amazonpay.sandbox import Sandbox
 from psp_core import CaptureRequest, Gateway, RefundRequest
+from psp_ppro.sandbox import Sandbox
 
 from ._common import AUTHORIZE, OPERATIONS, Progress, Recorded, check, gateway, make_client, median, raw_send
 

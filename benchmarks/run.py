@@ -26,7 +26,7 @@ if __package__ in (None, ""):
 
 from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _sync_wall
 from benchmarks._common import AUTHORIZE, gateway, make_client, record
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, serve_in_thread
+from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
 
 
 @dataclass(frozen=True)

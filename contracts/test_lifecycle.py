@@ -207,6 +207,8 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
                 for other in self.payments.values():
                     if other.phase == "waiting":
                         other.phase = "timed_out"
+                    if other.refund_pending:
+                        self._settled_by_time(other)
                 return
             getattr(sandbox, action)(tracked.id)
             if action != "approve" or self.contract.declines(tracked.amount):
@@ -216,6 +218,18 @@ def lifecycle_machine(start: Callable[[], Contract]) -> type[RuleBasedStateMachi
             tracked.authorized = tracked.amount.minor
             if tracked.mode is CaptureMode.AUTOMATIC:
                 tracked.captured = tracked.amount.minor
+
+        def _settled_by_time(self, tracked: Tracked) -> None:
+            """A sandbox may settle pending refunds on its own clock (PPRO's after a delay):
+            whatever settled moved from pending to refunded, all of it and nothing else."""
+            view = self.contract.gateway.get_payment(tracked.id)
+            settled = tracked.refund_pending - view.refund_pending.minor
+            assert settled >= 0 and view.refunded.minor - tracked.refunded == settled, (
+                f"after time passed: refunded {view.refunded}, pending {view.refund_pending}; the "
+                f"model had {tracked.refunded} refunded and {tracked.refund_pending} pending"
+            )
+            tracked.refunded += settled
+            tracked.refund_pending -= settled
 
         @precondition(lambda self: CaptureMode.SEPARATE in caps.capture_modes)
         @precondition(lambda self: self._any(lambda p: p.capturable > 0))

@@ -1,31 +1,57 @@
 """Amazon Pay through the PPRO Global API: a psp provider plugin.
 
-Registered through the ``psp_providers`` entry point as ``amazon_pay``; hosts use it with
-``psp_core.Gateway("amazon_pay", options={...})``. The hook implementations below are what
-pluggy finds on this module. A stateful PPRO sandbox ships in :mod:`psp_amazonpay.sandbox`.
-See ``docs/amazon_pay.md`` for the host-developer guide.
+Registered through the ``psp_providers`` entry point as ``amazon_pay`` (the object
+:data:`plugin`); hosts use it with ``psp_core.Gateway("amazon_pay", options={...})``. The
+PPRO client is :mod:`psp_ppro`, shared with every PPRO method; this package is Amazon Pay's
+profile. A stateful PPRO sandbox ships in :mod:`psp_ppro.sandbox`. See ``docs/amazon_pay.md``
+for the host-developer guide.
 """
 
-from ._cli import psp_cli_commands
-from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
-from ._plugin import (
-    psp_authorize,
-    psp_capture,
-    psp_charge_mandate,
-    psp_configure,
-    psp_create_mandate,
-    psp_find_payment,
-    psp_get_mandate,
-    psp_get_payment,
-    psp_parse_webhook,
-    psp_provider_info,
-    psp_refund,
-    psp_revoke_mandate,
-    psp_void,
+from __future__ import annotations
+
+from datetime import timedelta
+
+from psp_core import AmountLimits, Capabilities
+from psp_ppro import (
+    AGREEMENT_STATUS,
+    BASE_URL_PRESETS,
+    CHARGE_STATUS,
+    EVENT_TYPES,
+    FAILURE_CODES,
+    LEGACY_SIGNATURE_HEADER,
+    REFUND_REASONS,
+    SIGNATURE_HEADER,
+    PproPlugin,
+    PproSettings,
 )
-from ._sandbox_hook import psp_sandbox
-from ._settings import BASE_URL_PRESETS, PROVIDER, SETTINGS, AmazonPaySettings, capabilities
-from ._webhooks import EVENT_TYPES, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER
+from psp_ppro import capabilities as _capabilities
+
+from ._cli import psp_cli_commands as _psp_cli_commands
+from ._profile import METHOD_LIMITS, PROFILE
+
+PROVIDER = PROFILE.provider
+SETTINGS = PROFILE.settings
+
+
+class AmazonPayPlugin(PproPlugin):
+    """The PPRO plugin for the Amazon Pay profile, with the seed's ``psp demo``/``psp sandbox``."""
+
+    psp_cli_commands = staticmethod(_psp_cli_commands)
+
+
+plugin = AmazonPayPlugin(PROFILE)
+"""The object the ``amazon_pay`` entry point registers."""
+
+
+def capabilities(
+    separate_captures: bool = True,
+    *,
+    limits: AmountLimits = METHOD_LIMITS,
+    refund_window: timedelta | None = None,
+) -> Capabilities:
+    """Amazon Pay's capabilities as a merchant configured them (see :func:`psp_ppro.capabilities`)."""
+    return _capabilities(PROFILE, separate_captures, limits=limits, refund_window=refund_window)
+
 
 __all__ = [
     "AGREEMENT_STATUS",
@@ -34,25 +60,13 @@ __all__ = [
     "EVENT_TYPES",
     "FAILURE_CODES",
     "LEGACY_SIGNATURE_HEADER",
+    "PROFILE",
     "PROVIDER",
     "REFUND_REASONS",
     "SETTINGS",
     "SIGNATURE_HEADER",
-    "AmazonPaySettings",
+    "AmazonPayPlugin",
+    "PproSettings",
     "capabilities",
-    "psp_authorize",
-    "psp_capture",
-    "psp_charge_mandate",
-    "psp_cli_commands",
-    "psp_configure",
-    "psp_create_mandate",
-    "psp_find_payment",
-    "psp_get_mandate",
-    "psp_get_payment",
-    "psp_parse_webhook",
-    "psp_provider_info",
-    "psp_refund",
-    "psp_revoke_mandate",
-    "psp_sandbox",
-    "psp_void",
+    "plugin",
 ]

@@ -19,9 +19,9 @@ import attrs
 import httpx
 
 from psp_core import AsyncGateway, Gateway, Payment, WebhookEvent, apply_event
+from psp_ppro.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 
 from ._demo_receiver import Receiver
-from .sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 
 PROVIDER = "amazon_pay"
 HTTP_TIMEOUT_S = 10.0

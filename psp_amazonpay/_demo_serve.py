@@ -11,14 +11,13 @@ import argparse
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from .sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
+from psp_ppro.sandbox import LOOPBACK_HOSTS as LOOPBACK
+from psp_ppro.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_MERCHANT_ID = "merch_sandbox"
 # A placeholder to paste: the sandbox accepts any non-empty key unless --api-key is given.
 DEFAULT_API_KEY = "key_sandbox_local"
@@ -71,37 +70,13 @@ def start(sandbox: Sandbox, host: str, port: int, allow_remote: bool) -> Running
             "if you really mean it"
         )
     try:
-        if host in LOOPBACK:
-            return serve_in_thread(sandbox, host, port)
-        return _serve_remote(sandbox, host, port)
+        # Beyond loopback only because the operator opted in (the check above).
+        return serve_in_thread(sandbox, host, port, allow_remote=True)
     except RuntimeError:
         raise UsageError(
             f"could not listen on {host}:{port}; is the port in use? "
             "Try another --port, or --port 0 for any free port"
         ) from None
-
-
-def _serve_remote(sandbox: Sandbox, host: str, port: int) -> RunningSandbox:
-    # serve_in_thread refuses non-loopback hosts by design; the operator opted in explicitly.
-    import uvicorn
-
-    config = uvicorn.Config(
-        sandbox.asgi_app(), host=host, port=port, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="sandbox-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("sandbox server did not start")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    base_url = f"http://{host}:{bound}"
-    sandbox.simulator.base_url = base_url
-    sandbox.clock.set_realtime(True)
-    return RunningSandbox(sandbox, server, thread, base_url, 0.02)
 
 
 def banner(args: argparse.Namespace, base_url: str) -> str:

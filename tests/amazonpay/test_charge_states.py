@@ -1,6 +1,6 @@
 """Every charge state PPRO documents, produced by the sandbox and read through both gateways.
 
-The sandbox's scenario knobs make it produce the states (see ``psp_amazonpay.sandbox._scenarios``);
+The sandbox's scenario knobs make it produce the states (see ``psp_ppro.sandbox._scenarios``);
 each test drives the plugin through the sync and the async gateway and checks what a host sees.
 """
 
@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, SandboxStateError, sign
 from psp_core import (
     Address,
     AsyncGateway,
@@ -44,6 +43,7 @@ from psp_core import (
     apply_update,
     can_transition,
 )
+from psp_ppro.sandbox import Sandbox, SandboxConfig, SandboxStateError, sign
 
 from .conftest import RETURN_URL, authorize_request, run
 

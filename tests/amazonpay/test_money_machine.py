@@ -33,7 +33,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig
 from psp_core import (
     AsyncGateway,
     CaptureMode,
@@ -52,6 +51,7 @@ from psp_core import (
     can_transition,
     status_from_totals,
 )
+from psp_ppro.sandbox import Sandbox, SandboxConfig
 
 from .conftest import authorize_request
 

@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from psp_amazonpay import psp_authorize, psp_create_mandate
-from psp_amazonpay._plugin import psp_charge_mandate, psp_get_payment, psp_parse_webhook
+from psp_amazonpay import plugin
 from psp_core import (
     Address,
     CaptureMode,
@@ -95,6 +94,12 @@ labels = st.dictionaries(
 hooks = st.none() | st.just("https://shop.example/hooks/charge-1")
 initiators = st.none() | st.sampled_from(ChargeInitiator)
 schedules = st.none() | st.sampled_from(ScheduleType)
+
+psp_authorize = plugin.psp_authorize
+psp_charge_mandate = plugin.psp_charge_mandate
+psp_create_mandate = plugin.psp_create_mandate
+psp_get_payment = plugin.psp_get_payment
+psp_parse_webhook = plugin.psp_parse_webhook
 
 
 def _body(flow: Any) -> Any:
@@ -420,7 +425,7 @@ def test_states_before_authorization_are_results() -> None:
 
 
 def _event(event_type: str, **data: Any) -> tuple[dict[str, str], bytes]:
-    from psp_amazonpay.sandbox import sign
+    from psp_ppro.sandbox import sign
 
     envelope = {
         "specversion": "1.0.2",

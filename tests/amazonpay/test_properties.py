@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from psp_amazonpay import psp_authorize, psp_capture, psp_create_mandate, psp_refund, psp_void
-from psp_amazonpay._plugin import psp_charge_mandate, psp_get_mandate, psp_get_payment
+from psp_amazonpay import plugin
 from psp_core import (
     AmountType,
     CaptureMode,
@@ -69,6 +68,15 @@ authorize_requests = st.builds(
     webhook_url=st.none() | st.just("https://shop.example/hooks"),
     description=st.none() | texts,
 )
+
+psp_authorize = plugin.psp_authorize
+psp_capture = plugin.psp_capture
+psp_charge_mandate = plugin.psp_charge_mandate
+psp_create_mandate = plugin.psp_create_mandate
+psp_get_mandate = plugin.psp_get_mandate
+psp_get_payment = plugin.psp_get_payment
+psp_refund = plugin.psp_refund
+psp_void = plugin.psp_void
 
 
 def first_request(flow: Any) -> httpx.Request:

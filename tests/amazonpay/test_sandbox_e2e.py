@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, sign
 from psp_core import (
     AsyncGateway,
     CaptureMode,
@@ -31,6 +30,7 @@ from psp_core import (
     apply_update,
 )
 from psp_core import Consumer as PspConsumer
+from psp_ppro.sandbox import Sandbox, SandboxConfig, sign
 
 from .conftest import RETURN_URL, authorize_request, run
 

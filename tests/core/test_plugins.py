@@ -50,8 +50,14 @@ def test_every_hookspec_is_documented_by_name_in_the_readme_or_docs() -> None:
     assert missing == []
 
 
-def test_the_entry_point_group_finds_amazon_pay() -> None:
-    assert "amazon_pay" in provider_names(create_plugin_manager(environ={}))
+def test_the_entry_point_group_finds_both_ppro_providers_as_one_plugin_object_each() -> None:
+    import psp_amazonpay
+    import psp_ideal
+
+    pm = create_plugin_manager(environ={})
+    assert {"amazon_pay", "ideal"} <= set(provider_names(pm))
+    assert pm.get_plugin("amazon_pay") is psp_amazonpay.plugin
+    assert pm.get_plugin("ideal") is psp_ideal.plugin
 
 
 def test_autoload_can_be_disabled_from_the_environment() -> None:
@@ -61,11 +67,11 @@ def test_autoload_can_be_disabled_from_the_environment() -> None:
 
 def test_named_plugins_can_be_blocked_from_the_environment() -> None:
     pm = create_plugin_manager(
-        [("fakepay", FakePayPlugin())], environ={BLOCK_PLUGINS_ENV: "amazon_pay, fakepay"}
+        [("fakepay", FakePayPlugin())], environ={BLOCK_PLUGINS_ENV: "amazon_pay, ideal, fakepay"}
     )
     assert provider_names(pm) == []
     with pytest.raises(UnknownProviderError, match="installed providers: none"):
-        Gateway("amazon_pay", environ={BLOCK_PLUGINS_ENV: "amazon_pay"})
+        Gateway("amazon_pay", environ={BLOCK_PLUGINS_ENV: "amazon_pay,ideal"})
 
 
 def test_a_misspelt_hook_fails_loudly_when_plugins_load() -> None:

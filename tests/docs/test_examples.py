@@ -21,8 +21,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, serve_in_thread
 from psp_core._cli import build_parser
+from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

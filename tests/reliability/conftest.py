@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, SandboxTransport
 from psp_core import (
     AsyncGateway,
     AuthorizeRequest,
@@ -25,6 +24,7 @@ from psp_core import (
     Payment,
     RetryPolicy,
 )
+from psp_ppro.sandbox import Sandbox, SandboxConfig, SandboxTransport
 
 T = TypeVar("T")
 

@@ -18,7 +18,6 @@ import attrs
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import FAULT_KINDS, Sandbox, serve_in_thread
 from psp_core import (
     AsyncGateway,
     Gateway,
@@ -32,6 +31,7 @@ from psp_core import (
     RetryPolicy,
     TransportError,
 )
+from psp_ppro.sandbox import FAULT_KINDS, Sandbox, serve_in_thread
 
 from .conftest import (
     API_KEY,

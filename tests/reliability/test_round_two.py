@@ -21,7 +21,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from psp_amazonpay.sandbox._faults import BROKEN_ANSWERS
 from psp_core import (
     AsyncGateway,
     CaptureRequest,
@@ -43,6 +42,7 @@ from psp_core import (
     unknown_outcome_of,
 )
 from psp_core._redact import FRAGMENT
+from psp_ppro.sandbox._faults import BROKEN_ANSWERS
 
 from .conftest import (
     START,
@@ -387,12 +387,12 @@ def test_two_scopes_never_share_a_key(resources: tuple[str, str], keys: tuple[st
 
 def test_a_provider_config_with_an_unsendable_header_is_refused_by_the_core() -> None:
     # Whatever a plugin's own checks miss, the core refuses before the first request.
-    from psp_amazonpay import _settings
+    import psp_amazonpay
 
     class Careless:
         @hookimpl
         def psp_provider_info(self) -> Any:
-            return attrs.evolve(_settings.provider_info(), name="careless")
+            return attrs.evolve(psp_amazonpay.plugin.psp_provider_info(), name="careless")
 
         @hookimpl
         def psp_configure(self, options: Any, environ: Any) -> Any:
@@ -401,7 +401,7 @@ def test_a_provider_config_with_an_unsendable_header_is_refused_by_the_core() ->
             return ProviderConfig(
                 provider="careless",
                 base_url="https://ppro.test",
-                capabilities=_settings.capabilities(),
+                capabilities=psp_amazonpay.capabilities(),
                 secret_headers={"Authorization": Secret("Bearer abc\r\ndef-secret")},
             )
 
@@ -453,7 +453,7 @@ class _Failures:
 
 
 def _async_gateway(sb: Any, transport: httpx.AsyncBaseTransport, failures: _Failures) -> AsyncGateway:
-    from psp_amazonpay import _plugin
+    from psp_amazonpay import plugin as _plugin
 
     return AsyncGateway(
         "amazon_pay",
@@ -600,7 +600,7 @@ class _Interrupting(httpx.BaseTransport):
 
 
 def test_an_interrupted_sync_write_propagates_with_the_outcome_as_its_cause() -> None:
-    from psp_amazonpay import _plugin
+    from psp_amazonpay import plugin as _plugin
 
     failures = _Failures()
     payment = Payment.new(
@@ -624,16 +624,16 @@ def test_an_interrupted_sync_write_propagates_with_the_outcome_as_its_cause() ->
 def test_a_flow_refused_mid_way_after_its_write_committed_is_an_unknown_outcome() -> None:
     # The second request of a flow goes to another origin and is refused (credentials never
     # leave the base URL); the first, a POST, was already answered 200, so the write happened.
-    from psp_amazonpay import _settings
+    from psp_amazonpay import plugin
 
     class TwoStep:
         @hookimpl
         def psp_provider_info(self) -> Any:
-            return attrs.evolve(_settings.provider_info(), name="twostep")
+            return attrs.evolve(plugin.psp_provider_info(), name="twostep")
 
         @hookimpl
         def psp_configure(self, options: Any, environ: Any) -> Any:
-            return _settings.configure(options, environ)
+            return plugin.psp_configure(options, environ)
 
         @hookimpl
         def psp_revoke_mandate(self, config: Any, request: RevokeMandateRequest) -> Any:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from psp_amazonpay.sandbox import MAX_RESPONSE_BYTES, RunningSandbox, serve_in_thread
+from psp_ppro.sandbox import MAX_RESPONSE_BYTES, RunningSandbox, serve_in_thread
 
 from .conftest import new_sandbox
 

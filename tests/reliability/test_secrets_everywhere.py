@@ -25,7 +25,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psp_amazonpay.sandbox import serve_in_thread, sign
 from psp_core import (
     CaptureRequest,
     Gateway,
@@ -39,6 +38,7 @@ from psp_core import (
     VoidRequest,
 )
 from psp_core._cli import build_parser, main
+from psp_ppro.sandbox import serve_in_thread, sign
 
 from .conftest import START, authorize_request, new_sandbox, options
 
@@ -48,7 +48,7 @@ LOGGERS = (
     "psp.transport",
     "psp_core",
     "psp_amazonpay",
-    "psp_amazonpay.sandbox",
+    "psp_ppro.sandbox",
     "httpx",
     "httpcore",
     "stamina",

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psp_amazonpay.sandbox import Sandbox
 from psp_core import (
     PAYMENT_RANK,
     CaptureRequest,
@@ -30,6 +29,7 @@ from psp_core import (
     apply_event,
     apply_update,
 )
+from psp_ppro.sandbox import Sandbox
 
 from .conftest import authorize_request, new_sandbox, sandbox_gateway
 

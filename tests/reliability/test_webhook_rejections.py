@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox, WebhookDelivery, sign
 from psp_core import (
     CaptureRequest,
     EventKind,
@@ -26,6 +25,7 @@ from psp_core import (
     WebhookVerificationError,
 )
 from psp_core.signing import hmac_sha256_hex
+from psp_ppro.sandbox import Sandbox, WebhookDelivery, sign
 
 from .conftest import WEBHOOK_SECRET, authorized_payment, new_sandbox, sandbox_gateway
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig
+from psp_ppro.sandbox import Sandbox, SandboxConfig
 
 AUTH = {"Authorization": "Bearer key_sandbox_test", "Merchant-Id": "merch_test"}
 RETURN_URL = "https://shop.example/return"

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from psp_amazonpay.sandbox import Sandbox
+from psp_ppro.sandbox import Sandbox
 
 from .conftest import agreement_body
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, serve_in_thread
+from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
 
 from .conftest import AUTH, RETURN_URL, charge_body
 

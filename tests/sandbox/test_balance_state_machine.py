@@ -6,7 +6,7 @@ import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig
+from psp_ppro.sandbox import Sandbox, SandboxConfig
 
 from .conftest import AUTH, charge_body
 

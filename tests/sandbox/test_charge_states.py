@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox
+from psp_ppro.sandbox import Sandbox
 
 from .conftest import RETURN_URL, agreement_body, charge_body
 from .test_openapi_conformance import _WEBHOOK_NAMES, _check, _load, _validator

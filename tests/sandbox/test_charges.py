@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import DECLINE_CODES, Sandbox, SandboxConfig
-from psp_amazonpay.sandbox._charges import add_months
+from psp_ppro.sandbox import DECLINE_CODES, Sandbox, SandboxConfig
+from psp_ppro.sandbox._charges import add_months
 
 from .conftest import AUTH, RETURN_URL, charge_body
 

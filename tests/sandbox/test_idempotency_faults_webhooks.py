@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox, SandboxConfig, WebhookDelivery
+from psp_ppro.sandbox import Sandbox, SandboxConfig, WebhookDelivery
 
 from .conftest import AUTH, WEBHOOK_SECRET, charge_body
 

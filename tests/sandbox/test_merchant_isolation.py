@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import Effects, Sandbox
 from psp_core import Gateway, ProviderError, RetryPolicy
+from psp_ppro.sandbox import Effects, Sandbox
 
 from .conftest import AUTH, agreement_body, charge_body
 

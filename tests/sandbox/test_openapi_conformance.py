@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import Sandbox
+from psp_ppro.sandbox import Sandbox
 
 from .conftest import agreement_body, charge_body
 

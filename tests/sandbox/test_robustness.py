@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from psp_amazonpay.sandbox import (
+from psp_core import Gateway, RetryPolicy
+from psp_ppro.sandbox import (
     MAX_CHARGE_BYTES,
     MAX_REQUEST_BYTES,
     MAX_RESPONSE_BYTES,
@@ -22,7 +23,6 @@ from psp_amazonpay.sandbox import (
     Sandbox,
     SandboxConfig,
 )
-from psp_core import Gateway, RetryPolicy
 
 from .conftest import AUTH, RETURN_URL, agreement_body, charge_body
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from psp_amazonpay.sandbox import (
+from psp_ppro.sandbox import (
     MAX_REQUEST_BYTES,
     RunningSandbox,
     Sandbox,
@@ -22,7 +22,7 @@ from psp_amazonpay.sandbox import (
     WebhookDelivery,
     serve_in_thread,
 )
-from psp_amazonpay.sandbox._server import loopback_sender
+from psp_ppro.sandbox._server import loopback_sender
 
 from .conftest import AUTH, agreement_body, charge_body
 

@@ -144,6 +144,22 @@ class InitialChargeBody:
 
 
 @attrs.frozen
+class BankAccountDetails:
+    """PPRO's ``BankAccountDetails``: for an iDEAL agreement, the SEPA mandate's id."""
+
+    debit_mandate_id: str | None = None
+    bank_code: str | None = None
+
+
+@attrs.frozen
+class WireInstrument:
+    """PPRO's ``PaymentInstrument``, by its ``type`` (``BANK_ACCOUNT``)."""
+
+    type: str
+    details: BankAccountDetails
+
+
+@attrs.frozen
 class AgreementBody:
     """``POST /v1/payment-agreements``."""
 
@@ -159,6 +175,7 @@ class AgreementBody:
     description: str | None = None
     initial_payment_charge: InitialChargeBody | None = None
     webhooks_url: str | None = None
+    instrument: WireInstrument | None = None
 
 
 @attrs.frozen
@@ -294,6 +311,7 @@ class EventData:
     """The flat ``data`` of a CloudEvent, for every event type the plugin maps."""
 
     type: str | None = None
+    payment_method: str | None = None
     payment_charge_id: str | None = None
     payment_charge_status: str | None = None
     merchant_payment_charge_reference: str | None = None

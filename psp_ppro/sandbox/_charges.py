@@ -6,6 +6,7 @@ Rules the sandbox applies where PPRO's documents are silent are listed in the pa
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import SandboxStateError, UnknownResourceError, bad_request
+from ._methods import AMAZON_PAY, BIC, METHODS, MethodRules
 from ._models import (
     Authorization,
     Charge,
@@ -26,11 +28,9 @@ from ._models import (
 from ._scenarios import AMAZON_BUYER, PROVIDER_OUTCOMES, Scenarios
 from ._state import SandboxState
 
-PAYMENT_METHOD = "AMAZON_PAY"
-SUPPORTED_CURRENCY = "USD"
-SUPPORTED_COUNTRY = "US"
-MIN_AMOUNT = 50  # 0.50 USD
-MAX_AMOUNT = 2_000_000  # 20,000.00 USD
+# Amazon Pay's limits, kept under the names the sandbox exported before it served more methods.
+MIN_AMOUNT = AMAZON_PAY.min_amount
+MAX_AMOUNT = AMAZON_PAY.max_amount
 
 #: Amounts in this range (minor units, inclusive) are declined by the simulated provider when the
 #: consumer approves (or, for merchant-initiated agreement charges, on creation).
@@ -79,23 +79,45 @@ def _internal_decline(code: str, message: str) -> Failure:
 def method_rule_failure(
     payment_method: str, currency: str, country: str | None, amount: int, consumer_name: object
 ) -> Failure | None:
-    """Amazon Pay's product rules; a violation is an in-band FAILED charge, not an HTTP error."""
-    if payment_method != PAYMENT_METHOD:
+    """The method's product rules; a violation is an in-band FAILED charge, not an HTTP error."""
+    rules = METHODS.get(payment_method)
+    if rules is None:
         return _internal_decline(
             "INVALID_PAYMENT_METHOD", f"Payment method {payment_method} is not available"
         )
-    if currency != SUPPORTED_CURRENCY:
+    if currency != rules.currency:
         return _internal_decline("INVALID_CURRENCY", f"Currency {currency} is not supported")
-    if country is not None and country != SUPPORTED_COUNTRY:
+    if country is not None and country not in rules.countries:
         return _internal_decline("INVALID_COUNTRY", f"Country {country} is not supported")
-    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
+    if not rules.min_amount <= amount <= rules.max_amount:
         return _internal_decline(
             "AMOUNT_NOT_SUPPORTED",
-            f"Amount must be between {MIN_AMOUNT} and {MAX_AMOUNT} minor units",
+            f"Amount must be between {rules.min_amount} and {rules.max_amount} minor units",
         )
     if not isinstance(consumer_name, str) or not consumer_name.strip():
         return _internal_decline("INVALID_CONSUMER_DETAILS", "consumer.name is required")
     return None
+
+
+def rules_of(payment_method: str) -> MethodRules:
+    """The rules of a method the sandbox accepted (a charge of another one never gets this far)."""
+    return METHODS[payment_method]
+
+
+def bank_code(body: Json, where: str) -> str | None:
+    """An optional ``instrument`` naming the consumer's bank: ``BANK_ACCOUNT`` with a BIC ``bankCode``."""
+    instrument = v.opt_object(body, "instrument", where + "instrument")
+    if instrument is None:
+        return None
+    if instrument.get("type") != "BANK_ACCOUNT":
+        raise bad_request(f"{where}instrument.type must be BANK_ACCOUNT")
+    details = v.opt_object(instrument, "details", where + "instrument.details") or {}
+    code = details.get("bankCode")
+    if code is None:
+        return None
+    if not isinstance(code, str) or not re.fullmatch(BIC, code):
+        raise bad_request(f"{where}instrument.details.bankCode must be a BIC such as INGBNL2A")
+    return code
 
 
 class ChargeService:
@@ -139,6 +161,7 @@ class ChargeService:
         order = v.order(body)
         initiator = v.opt_enum(body, "initiator", "initiator", v.INITIATORS)
         schedule_type = v.opt_enum(body, "scheduleType", "scheduleType", v.SCHEDULE_TYPES)
+        chosen_bank = bank_code(body, "")
         charge = self.new_charge(
             merchant_id,
             payment_method,
@@ -155,6 +178,7 @@ class ChargeService:
             schedule_type=schedule_type,
         )
         charge.return_url = return_url
+        charge.bank_code = chosen_bank
         failure = method_rule_failure(
             payment_method, currency, consumer["country"], value, consumer.get("name")
         )
@@ -261,9 +285,10 @@ class ChargeService:
     def start_authentication(self, charge: Charge, request_url: str) -> None:
         charge.authentication_methods = [redirect_method(request_url)]
         charge.authorizations.append(self._authorization(charge, "AUTHENTICATION_PENDING"))
-        charge.auth_deadline = self._s.clock.now() + timedelta(
-            seconds=self._s.config.authentication_timeout_s
-        )
+        # The method's own timeout, or the sandbox's if that is shorter (tests shorten it).
+        method_timeout = rules_of(charge.payment_method).authentication_timeout_s
+        timeout = min(self._s.config.authentication_timeout_s, method_timeout)
+        charge.auth_deadline = self._s.clock.now() + timedelta(seconds=timeout)
         self._touch(charge, "AUTHENTICATION_PENDING")
         self.emit(
             charge,
@@ -279,7 +304,7 @@ class ChargeService:
     def approve(self, charge: Charge) -> None:
         self._require_pending(charge)
         charge.authentication_methods = []
-        if self.scenarios.buyer_details and charge.payment_method == PAYMENT_METHOD:
+        if self.scenarios.buyer_details and rules_of(charge.payment_method).buyer_details:
             self._add_buyer_details(charge)
         self.authorize(charge)
 
@@ -313,6 +338,16 @@ class ChargeService:
             return
         self._grant(charge)
 
+    def verify_account(self, charge: Charge) -> None:
+        """Grant, capture and refund ``charge`` at once: an account check, not a payment."""
+        self._grant(charge)
+        if charge.hold == "capture":
+            self.release(charge)
+        if charge.captured_total == charge.amount:
+            refund = self.refund(charge, {"amount": charge.amount})
+            if refund.pending:
+                self.settle_refund(charge, refund.id, succeed=True)
+
     def _await_provider(self, charge: Charge) -> None:
         """AUTHORIZATION_ASYNC: the provider confirms (or not) later."""
         now = self._s.clock.now()
@@ -345,7 +380,9 @@ class ChargeService:
         else:
             authz = self._authorization(charge, "AUTHORIZED")
             charge.authorizations.append(authz)
-        multi_step = self._s.config.separate_captures and not charge.auto_capture
+        # A method without separate captures captures on approval, whatever autoCapture said.
+        separate = self._s.config.separate_captures and rules_of(charge.payment_method).separate_captures
+        multi_step = separate and not charge.auto_capture
         self._touch(charge, "CAPTURE_PENDING" if multi_step else "CAPTURE_PROCESSING")
         self.emit(
             charge,
@@ -504,7 +541,7 @@ class ChargeService:
             raise bad_request(f"amount {amount} exceeds the refundable amount {charge.returnable}")
         now = self._s.clock.now()
         first = charge.first_capture_at
-        if first is not None and now > add_months(first, self._s.config.refund_window_months):
+        if first is not None and now > self.refund_deadline(charge, first):
             # Past the window the provider refuses: an in-band FAILED refund, not an HTTP error.
             failure = Failure(
                 "PROVIDER_DECLINE", "REFUND_PERIOD_EXPIRED", "The refund period for this payment has expired"
@@ -634,6 +671,13 @@ class ChargeService:
         self.emit(charge, event, **{key: op.id, "amount": self._money(charge, amount), ref_key: reference})
         return op
 
+    def refund_deadline(self, charge: Charge, first_capture: datetime) -> datetime:
+        """The method's refund validity in days where it publishes days, else calendar months."""
+        days = rules_of(charge.payment_method).refund_window_days
+        if days is not None:
+            return first_capture + timedelta(days=days)
+        return add_months(first_capture, self._s.config.refund_window_months)
+
     # -------------------------------------------------------------- chargeback
     def chargeback(self, charge: Charge, amount: int | None) -> Chargeback:
         """A chargeback of ``amount`` (default: everything still held), after PPRO's balance rules.
@@ -643,6 +687,10 @@ class ChargeService:
         to the same balance (see :meth:`refund`). PPRO's charge has no chargeback field and no
         chargeback status: only the CHARGEBACK_SUCCEEDED event tells the merchant.
         """
+        if not rules_of(charge.payment_method).chargebacks:
+            raise SandboxStateError(
+                f"{charge.id} is a {charge.payment_method} payment, which has no chargebacks"
+            )
         if charge.captured_total == 0:
             raise SandboxStateError(f"{charge.id} has nothing captured to charge back")
         disputable = charge.returnable

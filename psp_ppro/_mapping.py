@@ -39,7 +39,6 @@ from psp_core import (
 )
 
 from . import _wire
-from ._settings import PROVIDER
 
 _P = PaymentStatus
 
@@ -276,6 +275,7 @@ def combine(table: PaymentStatus, implied: PaymentStatus | None, captured: Money
 def payment_from_charge(
     charge: _wire.Charge,
     *,
+    provider: str,
     expected: Money | None = None,
     merchant_reference: str | None = None,
     mandate_id: str | None = None,
@@ -354,7 +354,7 @@ def payment_from_charge(
     decline = (discard or decline_of(charge.failure)) if status in _STOPPED else None
     try:
         return Payment(
-            provider=PROVIDER,
+            provider=provider,
             id=charge.id,
             status=status,
             amount=amount,
@@ -378,10 +378,12 @@ def payment_from_charge(
         raise ProviderResponseError(f"charge {charge.id}: PPRO's totals are inconsistent: {error}") from None
 
 
-def mandate_from_agreement(agreement: _wire.Agreement, merchant_reference: str | None = None) -> Mandate:
+def mandate_from_agreement(
+    agreement: _wire.Agreement, *, provider: str, merchant_reference: str | None = None
+) -> Mandate:
     status = agreement_status(agreement.status)
     return Mandate(
-        provider=PROVIDER,
+        provider=provider,
         id=agreement.id,
         status=status,
         provider_status=agreement.status,

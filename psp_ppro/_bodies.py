@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from psp_core import (
@@ -15,11 +16,12 @@ from psp_core import (
     Money,
     Order,
     RefundReason,
+    ValidationError,
 )
 
 from . import _wire
 from ._mapping import INITIATORS, REFUND_REASONS, SCHEDULE_TYPES, SHIPPING_METHODS
-from ._settings import PAYMENT_METHOD, AmazonPaySettings
+from ._settings import PproSettings
 
 
 def wire_money(amount: Money) -> _wire.WireMoney:
@@ -27,7 +29,7 @@ def wire_money(amount: Money) -> _wire.WireMoney:
     return _wire.WireMoney(value=amount.minor, currency=amount.currency)
 
 
-def auto_capture(mode: CaptureMode, settings: AmazonPaySettings) -> bool:
+def auto_capture(mode: CaptureMode, settings: PproSettings) -> bool:
     """Without separate captures PPRO captures anyway; saying so keeps the request honest."""
     return mode is CaptureMode.AUTOMATIC or not settings.separate_captures
 
@@ -95,9 +97,9 @@ def _redirect(return_url: str) -> tuple[_wire.AuthenticationSetting, ...]:
     return (_wire.AuthenticationSetting(type="REDIRECT", settings=_wire.RedirectSettings(return_url)),)
 
 
-def charge_body(request: AuthorizeRequest, settings: AmazonPaySettings) -> _wire.ChargeBody:
+def charge_body(request: AuthorizeRequest, settings: PproSettings) -> _wire.ChargeBody:
     return _wire.ChargeBody(
-        payment_method=PAYMENT_METHOD,
+        payment_method=settings.profile.payment_method,
         amount=wire_money(request.amount),
         consumer=_consumer(request.consumer),
         authentication_settings=_redirect(request.return_url),
@@ -118,10 +120,10 @@ def refund_body(amount: Money, reason: RefundReason | None, reference: str | Non
     )
 
 
-def agreement_body(request: MandateRequest, settings: AmazonPaySettings) -> _wire.AgreementBody:
+def agreement_body(request: MandateRequest, settings: PproSettings) -> _wire.AgreementBody:
     initial = request.initial_charge
     return _wire.AgreementBody(
-        payment_method=PAYMENT_METHOD,
+        payment_method=settings.profile.payment_method,
         consumer=_consumer(request.consumer),
         authentication_settings=_redirect(request.return_url),
         start_date=iso_utc(request.start),
@@ -135,10 +137,37 @@ def agreement_body(request: MandateRequest, settings: AmazonPaySettings) -> _wir
         description=request.description,
         initial_payment_charge=_initial_charge(initial, settings) if initial is not None else None,
         webhooks_url=request.webhook_url,
+        instrument=_mandate_instrument(request, settings),
     )
 
 
-def _initial_charge(initial: InitialCharge, settings: AmazonPaySettings) -> _wire.InitialChargeBody:
+DEBIT_MANDATE_ID = re.compile(r"[A-Za-z0-9/?:().,'+ -]{1,35}")
+"""A SEPA mandate reference: at most 35 characters of the SEPA character set (docs/ideal.md)."""
+
+
+def _mandate_instrument(request: MandateRequest, settings: PproSettings) -> _wire.WireInstrument | None:
+    """The instrument a method's agreement carries: for iDEAL, the SEPA mandate's id.
+
+    PPRO leaves generating the ``debitMandateId`` to the merchant; psp uses the agreement's
+    merchant reference, which names this one mandate attempt (a decision, docs/ideal.md).
+    """
+    if settings.profile.mandate_instrument is None:
+        return None
+    reference = request.merchant_reference
+    if not DEBIT_MANDATE_ID.fullmatch(reference) or reference.startswith("//"):
+        raise ValidationError(
+            "merchant_reference",
+            f"{settings.profile.provider} uses it as the SEPA debitMandateId, so it must be 1 to 35 "
+            "letters, digits, spaces or / ? : ( ) . , ' + - (not starting with //); use a shorter "
+            "reference of those characters",
+        )
+    return _wire.WireInstrument(
+        type=settings.profile.mandate_instrument,
+        details=_wire.BankAccountDetails(debit_mandate_id=reference),
+    )
+
+
+def _initial_charge(initial: InitialCharge, settings: PproSettings) -> _wire.InitialChargeBody:
     # The reference sits beside ``amount``, as PPRO's PaymentCharge schema has it; the product
     # page's example nests it inside ``amount``, where the schema has no such field.
     return _wire.InitialChargeBody(
@@ -155,7 +184,7 @@ def _initial_charge(initial: InitialCharge, settings: AmazonPaySettings) -> _wir
 
 
 def agreement_charge_body(
-    request: MandateChargeRequest, settings: AmazonPaySettings
+    request: MandateChargeRequest, settings: PproSettings
 ) -> _wire.AgreementChargeBody:
     # ``amount`` is PPRO's Money ``{value, currency}``; the product page's example says
     # ``amount.amount`` and ``paymentChargeMerchantReference``, which the schema does not have.

@@ -1,7 +1,8 @@
 """The ``psp_sandbox`` hook: the local PPRO sandbox, as the contract suite drives it.
 
-Everything here is a thin adapter over :class:`psp_amazonpay.sandbox.Sandbox`; the sandbox
-keeps PPRO's statuses and rules, and the contract suite checks the plugin's mapping of them.
+Everything here is a thin adapter over :class:`psp_ppro.sandbox.Sandbox`; the sandbox
+keeps PPRO's statuses and each method's rules, and the contract suite checks the plugin's
+mapping of them, one method profile at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from psp_core import (
     arrange_webhooks,
 )
 
+from ._profile import MethodProfile
 from ._settings import DEFAULT_WEBHOOK_TOLERANCE_S
 from .sandbox import DECLINE_RANGE, Sandbox, SandboxConfig, WebhookDelivery, sign
 from .sandbox._faults import BROKEN_ANSWERS
@@ -46,15 +48,12 @@ _FAULTS: Mapping[str, str] = {
     **{kind: kind for kind in BROKEN_ANSWERS},
 }
 
-# What counts as an effect: a pending refund is one already (it reserves its amount and
-# settles without another request), a failed operation is not.
-_MOVED = {"captures": ("CAPTURED",), "refunds": ("REFUNDED", "PENDING"), "voids": ("VOIDED",)}
 
-
-class AmazonPaySandbox:
+class PproContractSandbox:
     """A fresh local PPRO sandbox behind the :class:`psp_core.ProviderSandbox` interface."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, profile: MethodProfile, seed: int | None = None) -> None:
+        self.profile = profile
         self.sandbox = Sandbox(
             SandboxConfig(
                 api_key=_API_KEY,
@@ -113,10 +112,10 @@ class AmazonPaySandbox:
 
     def decline_amount(self, currency: str) -> Money | None:
         # The sandbox declines 300000..400000 on approval; ...02 is INSUFFICIENT_FUNDS.
-        return Money(DECLINE_RANGE.start + 2, currency) if currency == "USD" else None
+        return Money(DECLINE_RANGE.start + 2, currency) if currency == self.profile.currency else None
 
     def declines(self, amount: Money) -> bool:
-        return amount.currency == "USD" and amount.minor in DECLINE_RANGE
+        return amount.currency == self.profile.currency and amount.minor in DECLINE_RANGE
 
     def chargeback(self, payment_id: str, amount: Money | None = None) -> None:
         self.sandbox.chargeback(payment_id, None if amount is None else amount.minor)
@@ -150,13 +149,9 @@ class AmazonPaySandbox:
         self.sandbox.faults.clear()
 
     def effects(self, payment_id: str) -> SandboxEffects:
-        # Read from the sandbox's own record, counting only operations that moved money.
-        charge = self.sandbox.charge(payment_id)
-        counts = {
-            key: sum(1 for op in charge.get(key, []) if op.get("status") in statuses)
-            for key, statuses in _MOVED.items()
-        }
-        return SandboxEffects(captures=counts["captures"], refunds=counts["refunds"], voids=counts["voids"])
+        # The sandbox's own count of operations that moved (or reserved) money.
+        effects = self.sandbox.effects(payment_id)
+        return SandboxEffects(captures=effects.captures, refunds=effects.refunds, voids=effects.voids)
 
     def payment_count(self, merchant_reference: str) -> int:
         return self.sandbox.charge_count(merchant_reference)
@@ -171,6 +166,6 @@ class AmazonPaySandbox:
         self.sandbox.faults.clear()
 
 
-def sandbox_for(options: Mapping[str, object]) -> ProviderSandbox:
+def sandbox_for(profile: MethodProfile, options: Mapping[str, object]) -> ProviderSandbox:
     seed = options.get("seed")
-    return AmazonPaySandbox(seed=seed if isinstance(seed, int) else None)
+    return PproContractSandbox(profile, seed=seed if isinstance(seed, int) else None)

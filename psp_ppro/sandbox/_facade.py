@@ -83,6 +83,10 @@ class Sandbox:
     def agreement(self, agreement_id: str) -> Json:
         return self.simulator.agreement_json(agreement_id)
 
+    def verification_charge(self, agreement_id: str) -> str | None:
+        """The id of the charge PPRO made to verify an iDEAL agreement's account, if it made one."""
+        return self.simulator.verification_charge(agreement_id)
+
     def effects(self, charge_id: str) -> Effects:
         return self.simulator.effects(charge_id)
 

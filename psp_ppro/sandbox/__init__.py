@@ -125,7 +125,7 @@ from ._errors import SandboxStateError, UnknownResourceError
 from ._facade import Sandbox
 from ._faults import FAULT_KINDS, Faults
 from ._models import Chargeback, Effects
-from ._server import RunningSandbox, serve_in_thread
+from ._server import LOOPBACK_HOSTS, RunningSandbox, serve_in_thread
 from ._simulator import (
     MAX_CHARGE_BYTES,
     MAX_REQUEST_BYTES,
@@ -148,6 +148,7 @@ __all__ = [
     "DECLINE_RANGE",
     "FAULT_KINDS",
     "LEGACY_SIGNATURE_HEADER",
+    "LOOPBACK_HOSTS",
     "MAX_AMOUNT",
     "MAX_CHARGE_BYTES",
     "MAX_REQUEST_BYTES",

@@ -32,7 +32,8 @@ from psp_core import (
 )
 
 from . import _mapping, _wire
-from ._settings import PROVIDER, SETTINGS, settings_of
+from ._profile import MethodProfile
+from ._settings import settings_of
 
 SIGNATURE_HEADER = "PPRO-Signature"
 LEGACY_SIGNATURE_HEADER = "Webhook-Signature"
@@ -99,15 +100,17 @@ EVENT_TYPES: Mapping[str, EventRule] = {
 """Every PPRO payment-charge, agreement and chargeback event type; others are UNHANDLED."""
 
 
-def verify(config: ProviderConfig, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
+def verify(
+    config: ProviderConfig, profile: MethodProfile, headers: Mapping[str, str], body: bytes, now: datetime
+) -> None:
     """Raise unless ``body`` carries a valid PPRO signature (constant time, fresh timestamp)."""
     if config.webhook_secret is None:
         raise ConfigurationError(
-            "amazon_pay: no webhook secret is configured; set the option 'webhook_secret' or the "
-            f"environment variable {SETTINGS['webhook_secret']} to the signing secret PPRO gave you"
+            f"{profile.provider}: no webhook secret is configured; set the option 'webhook_secret' or the "
+            f"environment variable {profile.settings['webhook_secret']} to the signing secret PPRO gave you"
         )
     secret = config.webhook_secret.reveal()
-    settings = settings_of(config)
+    settings = settings_of(config, profile)
     header = signing.header_value(headers, SIGNATURE_HEADER)
     if header is not None:
         parts = signing.parse_signature_header(header)
@@ -201,12 +204,16 @@ def _capture_in_flight(event_type: str, data: _wire.EventData) -> bool:
     )
 
 
+OTHER_METHOD = "other_payment_method"
+"""The rejection reason for a signed event of another PPRO payment method (see route_webhook)."""
+
+
 def parse_webhook(
-    config: ProviderConfig, headers: Mapping[str, str], body: bytes, now: datetime
+    config: ProviderConfig, profile: MethodProfile, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> WebhookEvent:
-    verify(config, headers, body, now)
+    verify(config, profile, headers, body, now)
     try:
-        return _normalize(body)
+        return _normalize(body, profile)
     except ProviderResponseError as error:
         # A signed envelope PPRO's schema does not allow (an unknown status, a lower-case
         # currency): the documented answer for any unacceptable webhook, so the host's one
@@ -214,11 +221,20 @@ def parse_webhook(
         raise WebhookVerificationError("malformed_envelope", error.message) from None
 
 
-def _normalize(body: bytes) -> WebhookEvent:
+def _normalize(body: bytes, profile: MethodProfile) -> WebhookEvent:
     envelope = _envelope(body)
+    method = envelope.data.payment_method if envelope.data is not None else None
+    if method is not None and method != profile.payment_method:
+        # One PPRO account sends the events of all its methods to one URL: this one belongs
+        # to another method's provider, which must name it (psp_ppro.route_webhook picks it).
+        raise WebhookVerificationError(
+            OTHER_METHOD,
+            f"a {envelope.type} event for paymentMethod {method}, not {profile.payment_method}; "
+            f"parse it with the provider of {method} (psp_ppro.route_webhook does this for you)",
+        )
     rule = EVENT_TYPES.get(envelope.type)
     event = WebhookEvent(
-        provider=PROVIDER,
+        provider=profile.provider,
         event_id=envelope.id,
         kind=EventKind.UNHANDLED,
         provider_type=envelope.type,

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from ._facade import Sandbox
 
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+"""The hosts the sandbox listens on without being told it may be reached from the network."""
 WEBHOOK_TIMEOUT_S = 2.0
 """Bound on one delivery attempt, so a receiver that never answers cannot hold deliveries up."""
 
@@ -110,16 +111,19 @@ def serve_in_thread(
     realtime_clock: bool = True,
     webhook_poll_s: float = 0.02,
     startup_timeout_s: float = 10.0,
+    allow_remote: bool = False,
 ) -> RunningSandbox:
     """Start uvicorn on ``host:port`` (0 = any free port) and wait until it accepts requests.
 
     ``realtime_clock`` lets sandbox time follow wall-clock time while served, so webhook retries
-    come due on their own; ``sandbox.clock.advance`` still works on top of it.
+    come due on their own; ``sandbox.clock.advance`` still works on top of it. A host beyond
+    :data:`LOOPBACK_HOSTS` needs ``allow_remote``: the sandbox accepts any API key and its admin
+    routes move money and time.
     """
     import uvicorn
 
-    if host not in _LOOPBACK:
-        raise ValueError("the sandbox only listens on loopback")
+    if host not in LOOPBACK_HOSTS and not allow_remote:
+        raise ValueError("the sandbox only listens on loopback unless allow_remote=True")
     config = uvicorn.Config(
         sandbox.asgi_app(), host=host, port=port, log_level="warning", lifespan="off", access_log=False
     )

@@ -64,8 +64,3 @@ class SandboxClock:
                 # Fold elapsed real time into the offset so time never jumps back.
                 self._offset += timedelta(seconds=time.monotonic() - self._realtime_since)
                 self._realtime_since = None
-
-    @property
-    def realtime(self) -> bool:
-        with self._lock:
-            return self._realtime_since is not None

@@ -84,13 +84,6 @@ class _Pending:
     in_progress: bool = False
 
 
-@define
-class DeadLetter:
-    event: Event
-    attempts: int
-    last_status: int
-
-
 class Outbox:
     """Queued deliveries. Not locked itself: the simulator's lock guards every call."""
 
@@ -98,14 +91,11 @@ class Outbox:
         self._base = retry_base_s
         self._max = max_attempts
         self._items: list[_Pending] = []
-        self.dead_letters: list[DeadLetter] = []
-        self.delivered: list[WebhookDelivery] = []
+        # Events that ran out of attempts, for the admin API and tests to inspect.
+        self.dead_letters: list[Event] = []
 
     def enqueue(self, event: Event, now: datetime) -> None:
         self._items.append(_Pending(event, 0, now))
-
-    def __len__(self) -> int:
-        return len(self._items)
 
     def pending_events(self) -> list[Event]:
         return [p.event for p in self._items]
@@ -130,14 +120,11 @@ class Outbox:
             return True
         if item.attempts >= self._max:
             self._items.remove(item)
-            self.dead_letters.append(DeadLetter(item.event, item.attempts, status))
+            self.dead_letters.append(item.event)
             return False
         # PPRO: first retry after 15 s, then doubling; base is configurable for local use.
         item.due_at = now + timedelta(seconds=self._base * 2 ** (item.attempts - 1))
         return False
-
-    def release(self, item: _Pending) -> None:
-        item.in_progress = False
 
 
 SendFn = Callable[[WebhookDelivery], int]

@@ -91,6 +91,11 @@ class Operation:
     def pending(self) -> bool:
         return self.status == "PENDING"
 
+    @property
+    def is_effect(self) -> bool:
+        """Money moved, or is reserved to move without another request (a PENDING refund)."""
+        return self.status != "FAILED"
+
     def to_json(self) -> Json:
         out: Json = {"id": self.id, "amount": self.amount, "status": self.status}
         _put(out, _REFERENCE_KEY[self.kind], self.merchant_reference)
@@ -157,7 +162,8 @@ class Revocation:
 
 @frozen
 class Effects:
-    """How many operations were stored on a charge (for "exactly one effect" assertions)."""
+    """How many operations on a charge are effects (:attr:`Operation.is_effect`): the one
+    definition behind "exactly one effect" assertions, the contract suite's included."""
 
     captures: int
     refunds: int
@@ -191,6 +197,8 @@ class Charge:
     payment_descriptor: str | None = None
     labels: dict[str, str] | None = None
     auth_deadline: datetime | None = None
+    # The consumer's bank (a BIC): from the request's instrument, or chosen on the hosted page.
+    bank_code: str | None = None
     authentication_methods: list[Json] = field(factory=list)
     authorizations: list[Authorization] = field(factory=list)
     captures: list[Operation] = field(factory=list)
@@ -305,6 +313,11 @@ class Agreement:
     labels: dict[str, str] | None = None
     auth_deadline: datetime | None = None
     initial_charge_id: str | None = None
+    # iDEAL: the SEPA mandate's id and the consumer's bank, from the request's instrument, and
+    # the verification charge PPRO makes when there is no initial charge.
+    debit_mandate_id: str | None = None
+    bank_code: str | None = None
+    verification_charge_id: str | None = None
     authentication_methods: list[Json] = field(factory=list)
     history: list[HistoryEntry] = field(factory=list)
     revocations: list[Revocation] = field(factory=list)

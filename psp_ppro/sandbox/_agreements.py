@@ -6,8 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from . import _validation as v
-from ._charges import ChargeService, method_rule_failure
+from ._charges import ChargeService, bank_code, method_rule_failure
 from ._errors import SandboxStateError, bad_request
+from ._methods import METHODS, MethodRules
 from ._models import Agreement, Charge, Failure, HistoryEntry, Json, Revocation, redirect_method
 from ._state import SandboxState
 
@@ -108,6 +109,9 @@ class AgreementService:
             initial_auto = v.opt_bool(initial, "autoCapture", "initialPaymentCharge.autoCapture")
         webhooks_url = v.webhooks_url(body)
         return_url = v.redirect_return_url(body)
+        rules = METHODS.get(payment_method)
+        mandate_id = _debit_mandate_id(body, rules)
+        chosen_bank = bank_code(body, "")
         now = self._s.clock.now()
         agreement = Agreement(
             id=self._s.ids.new("agr"),
@@ -129,6 +133,8 @@ class AgreementService:
             webhooks_url=webhooks_url,
             labels=v.labels(body),
         )
+        agreement.debit_mandate_id = mandate_id
+        agreement.bank_code = chosen_bank
         agreement.history.append(HistoryEntry(self._s.ids.new("ahist"), "INITIALIZING", now))
         self._s.agreements[agreement.id] = agreement
         self._emit(
@@ -140,8 +146,13 @@ class AgreementService:
             amountType=amount_type,
             description=description,
         )
+        # Without an amount the method's own minimum stands in (an unknown method fails anyway).
         check_value, check_currency = initial_amount or (
-            (amount["value"], amount["currency"]) if amount else (1000, "USD")
+            (amount["value"], amount["currency"])
+            if amount
+            else (rules.min_amount, rules.currency)
+            if rules
+            else (0, "")
         )
         failure = method_rule_failure(
             payment_method, check_currency, consumer["country"], check_value, consumer.get("name")
@@ -151,7 +162,9 @@ class AgreementService:
             return agreement
         request_url = self._s.authenticate_url(agreement.id)
         agreement.authentication_methods = [redirect_method(request_url)]
-        agreement.auth_deadline = now + timedelta(seconds=self._s.config.authentication_timeout_s)
+        assert rules is not None  # method_rule_failure refused any other method
+        timeout = min(self._s.config.authentication_timeout_s, rules.authentication_timeout_s)
+        agreement.auth_deadline = now + timedelta(seconds=timeout)
         self._transition(agreement, "AUTHENTICATION_PENDING")
         self._emit(
             agreement,
@@ -213,6 +226,40 @@ class AgreementService:
         if charge is not None:
             # PPRO: the agreement can be ACTIVE even when its initial charge then fails.
             self._charges.approve(charge)
+        elif agreement.initial_charge_id is None:
+            verification = METHODS[agreement.payment_method].verification_charge
+            if verification is not None:
+                self._verify_account(agreement, verification)
+
+    def _verify_account(self, agreement: Agreement, amount: int) -> None:
+        """iDEAL's check of the account when an agreement has no initial charge.
+
+        PPRO: "a €0.01 verification payment will be made and immediately refunded". It is a
+        charge on the agreement with no merchant reference, captured and refunded at once
+        (the scenario knobs that hold a merchant's charges do not hold it).
+        """
+        rules = METHODS[agreement.payment_method]
+        charge = self._charges.new_charge(
+            agreement.merchant_id,
+            agreement.payment_method,
+            amount,
+            rules.currency,
+            agreement.consumer,
+            reference=None,
+            auto_capture=True,
+            webhooks_url=agreement.webhooks_url,
+            agreement_id=agreement.id,
+            instrument_id=agreement.instrument_id,
+        )
+        agreement.verification_charge_id = charge.id
+        self._charges.emit(
+            charge,
+            "PAYMENT_CHARGE_CREATED",
+            paymentMedium="ECOMMERCE",
+            amount={"value": amount, "currency": rules.currency},
+            consumer=dict(charge.consumer),
+        )
+        self._charges.verify_account(charge)
 
     def decline(self, agreement: Agreement) -> None:
         self._require_pending(agreement)
@@ -307,3 +354,24 @@ class AgreementService:
         self._transition(agreement, "REVOKED_BY_MERCHANT")
         self._emit(agreement, "PAYMENT_AGREEMENT_REVOKED_BY_MERCHANT")
         return {"status": "REVOKED"}
+
+
+def _debit_mandate_id(body: Json, rules: MethodRules | None) -> str | None:
+    """The SEPA mandate id a method's agreement must carry (iDEAL: ``BANK_ACCOUNT`` with ``debitMandateId``).
+
+    PPRO marks it mandatory on the iDEAL recurring page; a missing one is a 400, like any
+    missing mandatory field. Its length limit, 35, is SEPA's (PPRO's SEPA Direct Debit pages).
+    """
+    if rules is None or rules.agreement_instrument is None:
+        return None
+    instrument = v.opt_object(body, "instrument", "instrument")
+    if instrument is None or instrument.get("type") != rules.agreement_instrument:
+        raise bad_request(
+            f"instrument is required for {rules.code} agreements: type {rules.agreement_instrument} "
+            "with details.debitMandateId"
+        )
+    details = v.opt_object(instrument, "details", "instrument.details") or {}
+    mandate_id = details.get("debitMandateId")
+    if not isinstance(mandate_id, str) or not 1 <= len(mandate_id) <= 35:
+        raise bad_request("instrument.details.debitMandateId must be a string of 1 to 35 characters")
+    return mandate_id
