@@ -23,6 +23,7 @@ from psp_core import (
     Secret,
 )
 
+from ._http import REQUEST_REFERENCE
 from ._wire import ErrorBody, structure
 
 PROVIDER = "amazon_pay"
@@ -113,7 +114,17 @@ def capabilities(
         turned_off_by=None if separate_captures else "separate_captures (PPRO_SEPARATE_CAPTURES)",
         pending_refunds=True,
         partial_chargebacks=True,
+        # PPRO's data standards: "any string value may be at most 512 characters"; labels and
+        # the agreement description have their own limits in PPRO's OpenAPI documents.
+        max_text=512,
+        max_mandate_description=100,
+        max_labels=50,
+        max_label_key=50,
+        max_label_value=200,
+        # PPRO's order item quantity is an int32 in its OpenAPI documents.
+        max_quantity=2**31 - 1,
         sources={
+            "max_text": "https://developerhub.ppro.com/global-api/reference/data-standards",
             "amount_limits": PPRO_AMAZON_PAY_PAGE,
             "refund_window_months": PPRO_AMAZON_PAY_PAGE,
             "authorization_validity": AMAZON_PAY_CHARGE_PAGE,
@@ -317,6 +328,9 @@ def configure(options: Mapping[str, object], environ: Mapping[str, str]) -> Prov
             webhook_tolerance=timedelta(seconds=tolerance),
         ),
         conflict_in_flight=is_in_flight_conflict,
+        request_id_header=REQUEST_REFERENCE,
+        # The PPRO sandbox's server, when it runs in the host's process (psp sandbox, tests).
+        loggers=("uvicorn", "uvicorn.error", "uvicorn.access"),
     )
 
 

@@ -6,6 +6,7 @@ Hosts use :class:`Gateway` or :class:`AsyncGateway`; provider plugins implement 
 
 from . import hookspecs, signing
 from ._capabilities import AmountLimits, Capabilities, add_months, authorization_deadline, refund_deadline
+from ._commands import CommandLine, Option
 from ._config import ProviderConfig, ProviderInfo, Secret
 from ._errors import (
     ConfigurationError,
@@ -121,6 +122,7 @@ __all__ = [
     "CaptureMode",
     "CaptureRequest",
     "ChargeInitiator",
+    "CommandLine",
     "ConfigurationError",
     "Consumer",
     "Decline",
@@ -144,6 +146,7 @@ __all__ = [
     "OperationKind",
     "OperationSource",
     "OperationStatus",
+    "Option",
     "Order",
     "Payment",
     "PaymentStatus",

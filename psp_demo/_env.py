@@ -18,10 +18,10 @@ from typing import Any
 import attrs
 import httpx
 
+from psp_amazonpay.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 from psp_core import AsyncGateway, Gateway, Payment, WebhookEvent, apply_event
 
-from ._demo_receiver import Receiver
-from .sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
+from ._receiver import Receiver
 
 PROVIDER = "amazon_pay"
 HTTP_TIMEOUT_S = 10.0
