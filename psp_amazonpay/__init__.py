@@ -6,6 +6,9 @@ pluggy finds on this module. A stateful PPRO sandbox ships in :mod:`psp_amazonpa
 See ``docs/amazon_pay.md`` for the host-developer guide.
 """
 
+from psp_core import ProviderPlugin
+
+from . import _plugin
 from ._cli import psp_cli_commands
 from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
 from ._plugin import (
@@ -26,6 +29,9 @@ from ._plugin import (
 from ._sandbox_hook import psp_sandbox
 from ._settings import BASE_URL_PRESETS, PROVIDER, SETTINGS, AmazonPaySettings, capabilities
 from ._webhooks import EVENT_TYPES, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER
+
+# mypy checks every provider hook's signature against the spec's.
+_provider: ProviderPlugin = _plugin
 
 __all__ = [
     "AGREEMENT_STATUS",

@@ -19,7 +19,13 @@ from collections.abc import Callable, Sequence
 from ._commands import Command, CommandLine
 from ._contract_cli import add_contract_command
 from ._errors import PspError
-from ._plugins import ENTRY_POINT_GROUP, create_plugin_manager, provider_infos
+from ._plugins import (
+    PLUGINS_ENTRY_POINT_GROUP,
+    create_plugin_manager,
+    observer_names,
+    plugin_distributions,
+    provider_infos,
+)
 
 DISTRIBUTION = "psp"
 
@@ -33,23 +39,15 @@ def distribution_version(name: str = DISTRIBUTION) -> str:
         return "unknown (not installed as a distribution)"
 
 
-def provider_distributions() -> dict[str, tuple[str, str]]:
-    """Provider name -> (distribution name, version), for providers installed by entry point."""
-    found: dict[str, tuple[str, str]] = {}
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = entry_point.dist
-        if dist is not None:
-            found.setdefault(entry_point.name, (dist.name, dist.version))
-    return found
-
-
 def _providers(args: argparse.Namespace) -> int:
     infos = provider_infos(args.plugin_manager)
-    distributions = provider_distributions()
+    observers = observer_names(args.plugin_manager)
+    distributions = plugin_distributions(args.plugin_manager)
     if args.json:
-        payload = [
+        payload: list[dict[str, object]] = [
             {
                 "name": info.name,
+                "kind": "provider",
                 "display_name": info.display_name,
                 "description": info.description,
                 "version": info.version,
@@ -59,11 +57,14 @@ def _providers(args: argparse.Namespace) -> int:
             }
             for info in infos
         ]
+        payload += [
+            {"name": name, "kind": "observer", "distribution": _distribution_json(distributions.get(name))}
+            for name in observers
+        ]
         print(json.dumps(payload, indent=2))
         return 0
     if not infos:
         print("No providers installed. Install a psp provider package (entry-point group psp_providers).")
-        return 0
     for info in infos:
         caps = info.capabilities.to_dict()
         print(f"{info.name}  {info.display_name} {info.version}".rstrip())
@@ -77,6 +78,11 @@ def _providers(args: argparse.Namespace) -> int:
             print("  settings (environment variables):")
             for setting, env in info.settings.items():
                 print(f"    {setting}: {env}")
+    if observers:
+        print(f"observer plugins (entry-point group {PLUGINS_ENTRY_POINT_GROUP}):")
+        for name in observers:
+            dist = distributions.get(name)
+            print(f"  {name}  " + (f"{dist[0]} {dist[1]}" if dist else "registered by hand"))
     return 0
 
 
