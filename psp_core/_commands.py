@@ -79,6 +79,8 @@ class Command:
 
     owner: str
     name: str
+    words: str
+    """The command as typed after ``psp`` (``sandbox acme``, ``audit report``)."""
     run: Run
     help: str
     description: str = ""
@@ -88,17 +90,11 @@ class Command:
     extra_modules: frozenset[str] = frozenset()
     """Top-level modules that, when missing, mean ``extra`` is not installed."""
 
-    def words(self) -> str:
-        """The command as typed after ``psp``."""
-        if self.name in ("sandbox", "demo"):
-            return f"{self.name} {self.owner}"
-        return f"{self.owner} {self.name}"
-
     def add_to(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
         parser = subparsers.add_parser(name, help=self.help, description=self.description or self.help)
         for option in self.options:
             option.add_to(parser)
-        parser.set_defaults(func=self.run, command_words=self.words(), extra=self.extra_needed())
+        parser.set_defaults(func=self.run, command_words=self.words, extra=self.extra_needed())
 
     def extra_needed(self) -> tuple[str, frozenset[str]] | None:
         return (self.extra, self.extra_modules) if self.extra is not None else None
@@ -130,8 +126,11 @@ class CommandLine:
         extra_modules: Iterable[str] = (),
     ) -> None:
         """Offer ``psp sandbox PROVIDER``: serve the provider's sandbox until Ctrl-C."""
-        command = self._command(provider, "sandbox", run, help, description, options, extra, extra_modules)
-        self._claim(self.sandboxes, provider, command, f"psp sandbox {provider}")
+        words = f"sandbox {provider}"
+        command = self._command(
+            provider, "sandbox", words, run, help, description, options, extra, extra_modules
+        )
+        self._claim(self.sandboxes, provider, command)
 
     def add_demo(
         self,
@@ -148,8 +147,11 @@ class CommandLine:
 
         Every option needs a default, because ``psp demo`` alone runs the demo without any.
         """
-        command = self._command(provider, "demo", run, help, description, options, extra, extra_modules)
-        self._claim(self.demos, provider, command, f"psp demo {provider}")
+        words = f"demo {provider}"
+        command = self._command(
+            provider, "demo", words, run, help, description, options, extra, extra_modules
+        )
+        self._claim(self.demos, provider, command)
 
     def add_command(
         self,
@@ -169,13 +171,15 @@ class CommandLine:
                 f"a plugin named {owner!r} cannot own commands: `psp {owner}` is one of psp's own "
                 f"({', '.join(sorted(CORE_COMMANDS))}); register the plugin under another name"
             )
-        command = self._command(owner, name, run, help, description, options, extra, extra_modules)
-        self._claim(self.commands.setdefault(owner, {}), name, command, f"psp {owner} {name}")
+        words = f"{owner} {name}"
+        command = self._command(owner, name, words, run, help, description, options, extra, extra_modules)
+        self._claim(self.commands.setdefault(owner, {}), name, command)
 
     def _command(
         self,
         owner: str,
         name: str,
+        words: str,
         run: Run,
         help: str,
         description: str,
@@ -196,6 +200,7 @@ class CommandLine:
         return Command(
             owner=owner,
             name=name,
+            words=words,
             run=run,
             help=help,
             description=description,
@@ -205,7 +210,9 @@ class CommandLine:
         )
 
     @staticmethod
-    def _claim(table: dict[str, Command], key: str, command: Command, words: str) -> None:
+    def _claim(table: dict[str, Command], key: str, command: Command) -> None:
         if key in table:
-            raise ConfigurationError(f"`{words}` was added twice; a plugin adds each of its commands once")
+            raise ConfigurationError(
+                f"`psp {command.words}` was added twice; a plugin adds each of its commands once"
+            )
         table[key] = command

@@ -8,6 +8,7 @@ The request-id header errors quote is the one the provider's config names.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -248,3 +249,34 @@ def test_errors_quote_the_request_id_from_the_header_the_provider_declared(
     ):
         gateway.get_payment("pay_1")
     assert caught.value.request_id == expected
+
+
+# -- loggers the provider names are redacted too -----------------------------------------------
+
+
+class _LoggerPlugin(FakePayPlugin):
+    """fakepay, naming a logger of its own server (or none) for the redactor."""
+
+    def __init__(self, loggers: tuple[str, ...]) -> None:
+        super().__init__()
+        self.loggers = loggers
+
+    @psp_core.hookimpl
+    def psp_configure(self, options: Mapping[str, object], environ: Mapping[str, str]) -> ProviderConfig:
+        return attrs.evolve(super().psp_configure(options, environ), loggers=self.loggers)
+
+
+@pytest.mark.parametrize(("declared", "scrubbed"), [(("fakepay.server",), True), ((), False)])
+def test_a_logger_the_provider_names_is_scrubbed_while_the_gateway_lives(
+    declared: tuple[str, ...], scrubbed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    api_key = "fk_live_Zq81mXw0Pe3n"
+    with Gateway(
+        NAME,
+        options={"api_key": api_key},
+        transport=FakePsp(api_key=api_key).transport(),
+        plugins=[(NAME, _LoggerPlugin(declared))],
+        load_entrypoints=False,
+    ), caplog.at_level(logging.INFO, logger="fakepay.server"):
+        logging.getLogger("fakepay.server").info("request with Bearer %s", api_key)
+    assert (api_key not in caplog.text) is scrubbed
