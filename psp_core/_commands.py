@@ -145,8 +145,15 @@ class CommandLine:
     ) -> None:
         """Offer ``psp demo PROVIDER``; ``psp demo`` alone runs every provider's demo.
 
-        Every option needs a default, because ``psp demo`` alone runs the demo without any.
+        Every option needs a default, because ``psp demo`` alone runs the demo without any;
+        a positional argument is refused.
         """
+        positional = [option.names[0] for option in options if not option.names[0].startswith("-")]
+        if positional:
+            raise ConfigurationError(
+                f"the demo of {provider!r} takes the positional argument(s) {positional}; `psp demo` runs "
+                "every demo without arguments, so make them options with defaults (--name)"
+            )
         words = f"demo {provider}"
         command = self._command(
             provider, "demo", words, run, help, description, options, extra, extra_modules

@@ -15,7 +15,8 @@ raised as :class:`~psp_core.TransportError` or :class:`~psp_core.RateLimitedErro
 returning to the flow.
 
 Observer hooks are called on every registered plugin, in pluggy's order. They let audit,
-metrics and risk plugins watch operations; a risk plugin vetoes one by raising
+metrics and risk plugins (found through the ``psp_plugins`` entry-point group) watch
+operations; a risk plugin vetoes one by raising
 :class:`~psp_core.OperationBlockedError` from :func:`psp_operation_started`.
 """
 

@@ -207,3 +207,9 @@ def test_building_the_command_line_imports_no_demo_module() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
     assert result.stdout.strip() == "[]"
+
+
+def test_a_demo_cannot_take_a_positional_argument() -> None:
+    # `psp demo` alone runs every demo with no arguments at all.
+    with pytest.raises(ConfigurationError, match="positional"):
+        CommandLine(["alpha"]).add_demo("alpha", _noop, help="demo", options=[Option(("scenario",), "which")])
