@@ -75,7 +75,8 @@ def psp_configure(options: Mapping[str, object], environ: Mapping[str, str]) -> 
     :param environ: the process environment, to read documented variables from.
 
     Return a ``ProviderConfig`` (base URL, secret and plain headers, idempotency header
-    name, timeouts, capability profile, webhook secret, provider settings). Raise
+    name, request-id header, extra loggers to redact, timeouts, capability profile with its
+    text and label limits, webhook secret, provider settings). Raise
     ``ConfigurationError`` naming the missing or invalid setting and how to provide it.
     """
 
