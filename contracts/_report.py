@@ -37,6 +37,8 @@ CAPABILITIES: tuple[str, ...] = (
     "chargebacks",
     "partial_chargebacks",
     "requires_consumer_name",
+    "max_text",
+    "max_labels",
 )
 """Every declarable capability, in report order."""
 

@@ -127,6 +127,52 @@ def test_the_consumer_name_is_required_exactly_when_declared(contract: Contract)
     assert approved.status in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED)
 
 
+# -- declared text and label limits --------------------------------------------------------------
+
+
+@verifies("max_text")
+def test_a_reference_as_long_as_the_declared_text_limit_reaches_the_psp_and_a_longer_one_is_refused(
+    contract: Contract,
+) -> None:
+    contract.require("max_text")
+    limit = contract.capabilities.max_text
+    assert limit is not None
+    base = contract.reference()[:limit]
+    longest = base + "r" * (limit - len(base))
+    request = contract.authorize_request(contract.ordinary_amount(), reference=longest)
+    payment = contract.gateway.authorize(request)
+    assert payment.merchant_reference == longest
+    assert contract.sandbox.payment_count(longest) == 1
+    too_long = contract.reference() + "r" * limit
+    with pytest.raises(ValidationError) as refused:
+        contract.gateway.authorize(attrs.evolve(request, merchant_reference=too_long))
+    assert refused.value.field == "merchant_reference"
+    assert contract.sandbox.payment_count(too_long) == 0
+
+
+@verifies("max_labels")
+def test_the_declared_labels_reach_the_psp_and_one_more_is_refused(contract: Contract) -> None:
+    caps = contract.capabilities
+    request = contract.authorize_request(contract.ordinary_amount())
+    if caps.max_labels == 0:
+        with pytest.raises(ValidationError) as refused:
+            contract.gateway.authorize(attrs.evolve(request, labels={"campaign": "spring"}))
+        assert refused.value.field == "labels"
+        assert contract.sandbox.payment_count(request.merchant_reference) == 0
+        return
+    # Every label at its longest: zero-padded keys stay distinct.
+    key_length = max(caps.max_label_key or caps.max_text or 16, len(str(caps.max_labels)))
+    value = "v" * (caps.max_label_value or caps.max_text or 16)
+    labels = {f"{i:0{key_length}d}": value for i in range(caps.max_labels)}
+    contract.gateway.authorize(attrs.evolve(request, labels=labels))
+    assert contract.sandbox.payment_count(request.merchant_reference) == 1
+    one_more = contract.authorize_request(contract.ordinary_amount())
+    with pytest.raises(ValidationError) as refused:
+        contract.gateway.authorize(attrs.evolve(one_more, labels={**labels, "x": "y"}))
+    assert refused.value.field == "labels"
+    assert contract.sandbox.payment_count(one_more.merchant_reference) == 0
+
+
 # -- capture modes and captures -------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from psp_core import AmountLimits, Capabilities
+from psp_core import AmountLimits, Capabilities, ProviderPlugin
 from psp_ppro import (
     AGREEMENT_STATUS,
     BASE_URL_PRESETS,
@@ -42,6 +42,9 @@ class AmazonPayPlugin(PproPlugin):
 plugin = AmazonPayPlugin(PROFILE)
 """The object the ``amazon_pay`` entry point registers."""
 
+# mypy checks every provider hook's signature against the spec's.
+_checked: ProviderPlugin = plugin
+
 
 def capabilities(
     separate_captures: bool = True,
@@ -52,6 +55,9 @@ def capabilities(
     """Amazon Pay's capabilities as a merchant configured them (see :func:`psp_ppro.capabilities`)."""
     return _capabilities(PROFILE, separate_captures, limits=limits, refund_window=refund_window)
 
+
+# mypy checks every provider hook's signature against the spec's.
+_provider: ProviderPlugin = _plugin
 
 __all__ = [
     "AGREEMENT_STATUS",

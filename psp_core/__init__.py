@@ -1,11 +1,13 @@
 """psp: one typed interface over many payment service providers.
 
 Hosts use :class:`Gateway` or :class:`AsyncGateway`; provider plugins implement the hooks in
-:mod:`psp_core.hookspecs` and are found through the ``psp_providers`` entry-point group.
+:mod:`psp_core.hookspecs` (checked by mypy against :class:`ProviderPlugin`) and are found
+through the ``psp_providers`` entry-point group, observer plugins through ``psp_plugins``.
 """
 
 from . import hookspecs, signing
 from ._capabilities import AmountLimits, Capabilities, add_months, authorization_deadline, refund_deadline
+from ._commands import CommandLine, Option
 from ._config import ProviderConfig, ProviderInfo, Secret
 from ._errors import (
     ConfigurationError,
@@ -62,10 +64,14 @@ from ._plugins import (
     BLOCK_PLUGINS_ENV,
     DISABLE_AUTOLOAD_ENV,
     ENTRY_POINT_GROUP,
+    PLUGINS_ENTRY_POINT_GROUP,
     create_plugin_manager,
+    observer_names,
+    plugin_distributions,
     provider_infos,
     provider_names,
 )
+from ._protocol import ProviderPlugin
 from ._redact import Redactor
 from ._reducer import (
     apply_event,
@@ -110,6 +116,7 @@ __all__ = [
     "NO_MONEY_OUTCOMES",
     "PAYMENT_RANK",
     "PAYMENT_TRANSITIONS",
+    "PLUGINS_ENTRY_POINT_GROUP",
     "STORAGE_VERSION",
     "TERMINAL_PAYMENT_STATUSES",
     "Address",
@@ -121,6 +128,7 @@ __all__ = [
     "CaptureMode",
     "CaptureRequest",
     "ChargeInitiator",
+    "CommandLine",
     "ConfigurationError",
     "Consumer",
     "Decline",
@@ -144,12 +152,14 @@ __all__ = [
     "OperationKind",
     "OperationSource",
     "OperationStatus",
+    "Option",
     "Order",
     "Payment",
     "PaymentStatus",
     "ProviderConfig",
     "ProviderError",
     "ProviderInfo",
+    "ProviderPlugin",
     "ProviderResponseError",
     "ProviderSandbox",
     "PspError",
@@ -190,6 +200,8 @@ __all__ = [
     "hookspecs",
     "idempotency_key_for",
     "merge_operation",
+    "observer_names",
+    "plugin_distributions",
     "provider_infos",
     "provider_names",
     "refund_deadline",

@@ -45,8 +45,6 @@ from ._models import (
 from ._money import Money
 from ._status import PaymentStatus
 
-MAX_TEXT = 512
-"""Longest free-text value accepted (PPRO's limit for every string)."""
 MAX_LOCALE = 35
 """Longest locale accepted: the longest well-formed BCP 47 tag a PSP is likely to take."""
 MAX_IDEMPOTENCY_KEY = 255
@@ -92,8 +90,8 @@ class AmountLimits:
     def narrowed(self, minimum: Money | None, maximum: Money | None) -> AmountLimits:
         """These limits narrowed to a merchant's own; raises ValueError if that would widen them.
 
-        A merchant's contract may allow less than the payment method (PPRO's Amazon Pay
-        maximum "can vary"), never more: the method's limits still apply at the provider.
+        A merchant's contract may allow less than the payment method (a PSP may publish a
+        maximum that "can vary"), never more: the method's limits still apply at the provider.
         """
         low = self.minimum if minimum is None else minimum
         high = self.maximum if maximum is None else maximum
@@ -134,7 +132,7 @@ class Capabilities:
     requires_consumer_name: bool = False
     requires_return_url: bool = True
     turned_off_by: str | None = attrs.field(default=None, eq=False)
-    """The provider setting that took capabilities away (``"separate_captures (PPRO_SEPARATE_CAPTURES)"``),
+    """The provider setting that took capabilities away (``"separate_captures (ACME_SEPARATE_CAPTURES)"``),
     named in refusals so a developer finds the switch; None when the profile is the provider's own."""
 
     def refusal(self, reason: str) -> str:
@@ -146,8 +144,39 @@ class Capabilities:
     """The provider may answer a refund PENDING and settle it later (a read or a webhook)."""
     partial_chargebacks: bool = False
     """A chargeback may take back part of the captured money, leaving the rest refundable."""
+    max_text: int | None = None
+    """Longest free-text value the provider takes (names, references, addresses, ids), in
+    characters; None: the provider declares no limit, and the core bounds none."""
+    max_description: int | None = None
+    """Longest payment description; None: ``max_text`` applies."""
+    max_mandate_description: int | None = None
+    """Longest mandate description; None: ``max_text`` applies."""
+    max_labels: int = 0
+    """How many labels (string key/value metadata) one payment or charge may carry; 0: the
+    provider takes none, so any label is refused."""
+    max_label_key: int | None = None
+    """Longest label key; None: ``max_text`` applies."""
+    max_label_value: int | None = None
+    """Longest label value; None: ``max_text`` applies."""
+    max_quantity: int | None = None
+    """Largest line-item quantity the provider takes; None: no limit declared."""
     sources: Mapping[str, str] = attrs.field(factory=dict)
     """Where a capability's value was published: capability name -> URL."""
+
+    def __attrs_post_init__(self) -> None:
+        for name in (
+            "max_text",
+            "max_description",
+            "max_mandate_description",
+            "max_label_key",
+            "max_label_value",
+            "max_quantity",
+        ):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"Capabilities.{name} must be a positive int or None, got {value!r}")
+        if isinstance(self.max_labels, bool) or not isinstance(self.max_labels, int) or self.max_labels < 0:
+            raise ValueError(f"Capabilities.max_labels must be an int >= 0, got {self.max_labels!r}")
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, for ``psp providers --json`` and the conformance report."""
@@ -176,6 +205,13 @@ class Capabilities:
             "partial_chargebacks": self.partial_chargebacks,
             "pending_refunds": self.pending_refunds,
             "requires_consumer_name": self.requires_consumer_name,
+            "max_text": self.max_text,
+            "max_description": self.max_description,
+            "max_mandate_description": self.max_mandate_description,
+            "max_labels": self.max_labels,
+            "max_label_key": self.max_label_key,
+            "max_label_value": self.max_label_value,
+            "max_quantity": self.max_quantity,
             "sources": dict(sorted(self.sources.items())),
         }
 
@@ -225,7 +261,9 @@ def authorization_deadline(caps: Capabilities, payment: Payment) -> datetime | N
     return None if start is None else start + caps.authorization_validity
 
 
-def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -> None:
+def _text(field: str, value: object, *, required: bool, limit: int | None) -> None:
+    """A text that is sent: a string, non-empty when required, within ``limit`` (None: no
+    declared limit), and free of characters that break headers, logs and searches."""
     if value is None:
         if required:
             raise ValidationError(field, "is required")
@@ -234,7 +272,7 @@ def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -
         raise ValidationError(field, f"must be a string, got {type(value).__name__}")
     if required and not value.strip():
         raise ValidationError(field, "must not be empty")
-    if len(value) > limit:
+    if limit is not None and len(value) > limit:
         raise ValidationError(field, f"is {len(value)} characters long; at most {limit} allowed")
     bad = _unsendable(value)
     if bad is not None:
@@ -243,8 +281,8 @@ def _text(field: str, value: object, *, required: bool, limit: int = MAX_TEXT) -
         )
 
 
-def _url(field: str, value: object, *, required: bool) -> None:
-    _text(field, value, required=required)
+def _url(field: str, value: object, caps: Capabilities, *, required: bool) -> None:
+    _text(field, value, required=required, limit=caps.max_text)
     if value is None:
         return
     assert isinstance(value, str)
@@ -295,29 +333,27 @@ def _consumer(field: str, consumer: object, caps: Capabilities) -> None:
         raise ValidationError(
             f"{field}.country", f"{consumer.country!r} is not supported", allowed=sorted(caps.countries)
         )
-    _text(f"{field}.name", consumer.name, required=caps.requires_consumer_name)
-    _text(f"{field}.email", consumer.email, required=False)
+    _text(f"{field}.name", consumer.name, required=caps.requires_consumer_name, limit=caps.max_text)
     _text(f"{field}.locale", consumer.locale, required=False, limit=MAX_LOCALE)
-    _text(f"{field}.merchant_consumer_reference", consumer.merchant_consumer_reference, required=False)
-    check_contact_details(field, consumer)
+    check_contact_details(field, consumer, caps)
 
 
-def _reference(field: str, value: object, *, required: bool) -> None:
-    _text(field, value, required=required)
+def _reference(field: str, value: object, caps: Capabilities, *, required: bool) -> None:
+    _text(field, value, required=required, limit=caps.max_text)
 
 
-def check_reference(field: str, value: object) -> None:
+def check_reference(field: str, value: object, caps: Capabilities) -> None:
     """A merchant reference, as authorize accepts it and find_payment searches for it."""
-    _reference(field, value, required=True)
+    _reference(field, value, caps, required=True)
 
 
-def check_id(field: str, value: object) -> None:
+def check_id(field: str, value: object, caps: Capabilities) -> None:
     """A provider id or reference that goes into a URL path: non-empty, bounded, one segment."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(field, "must be a non-empty string")
     # '.' and '..' are path steps, not segments: '/v1/payment-charges/..' is GET /v1.
     if (
-        len(value) > MAX_TEXT
+        (caps.max_text is not None and len(value) > caps.max_text)
         or any(c in value for c in "/?#\\")
         or not value.isprintable()
         or value.strip(".") == ""
@@ -359,11 +395,12 @@ def check_authorize(request: object, caps: Capabilities) -> None:
         raise ValidationError("request", f"must be an AuthorizeRequest, got {type(request).__name__}")
     _money("amount", request.amount, caps, check_limits=True)
     _consumer("consumer", request.consumer, caps)
-    _url("return_url", request.return_url, required=caps.requires_return_url)
-    _url("webhook_url", request.webhook_url, required=False)
-    _reference("merchant_reference", request.merchant_reference, required=True)
+    _url("return_url", request.return_url, caps, required=caps.requires_return_url)
+    _url("webhook_url", request.webhook_url, caps, required=False)
+    _reference("merchant_reference", request.merchant_reference, caps, required=True)
     _idempotency_key(request.idempotency_key)
-    _text("description", request.description, required=False)
+    description_limit = _or_text(caps.max_description, caps)
+    _text("description", request.description, required=False, limit=description_limit)
     if not isinstance(request.capture_mode, CaptureMode):
         raise ValidationError(
             "capture_mode",
@@ -377,18 +414,14 @@ def check_authorize(request: object, caps: Capabilities) -> None:
             caps.refusal(f"{request.capture_mode.value} capture is not offered by this provider"),
             allowed=sorted(mode.value for mode in caps.capture_modes),
         )
-    if len(request.labels) > 50:
-        raise ValidationError("labels", f"{len(request.labels)} labels; at most 50 allowed")
-    for key, value in request.labels.items():
-        _text(f"labels[{key!r}]", key, required=True, limit=50)
-        _text(f"labels[{key!r}]", value, required=False, limit=200)
-    check_order("order", request.order, request.amount.currency)
+    check_labels("labels", request.labels, caps, value_required=False)
+    check_order("order", request.order, request.amount.currency, caps)
 
 
-def _payment(request: CaptureRequest | VoidRequest | RefundRequest) -> Payment:
+def _payment(request: CaptureRequest | VoidRequest | RefundRequest, caps: Capabilities) -> Payment:
     if not isinstance(request.payment, Payment):
         raise ValidationError("payment", f"must be a Payment, got {type(request.payment).__name__}")
-    check_id("payment.id", request.payment.id)
+    check_id("payment.id", request.payment.id, caps)
     # A host that stored the payment as JSON and rebuilt it by hand may pass a plain string.
     _enum("payment.status", request.payment.status, PaymentStatus)
     return request.payment
@@ -428,7 +461,7 @@ def check_capture(request: object, caps: Capabilities, now: datetime | None = No
         raise UnsupportedOperationError(
             "capture", caps.refusal("this provider captures automatically; no separate capture")
         )
-    payment = _payment(request)
+    payment = _payment(request, caps)
     check_not_processing(payment, "captured")
     if payment.captured and not caps.multiple_captures:
         raise UnsupportedOperationError("amount", "this provider allows one capture per payment")
@@ -448,7 +481,7 @@ def check_void(request: object, caps: Capabilities) -> Money:
         raise ValidationError("request", f"must be a VoidRequest, got {type(request).__name__}")
     if not caps.void:
         raise UnsupportedOperationError("void", caps.refusal("this provider does not support voids"))
-    payment = _payment(request)
+    payment = _payment(request, caps)
     check_not_processing(payment, "voided")
     return _settled_amount(request, payment.capturable, "void", caps.partial_void, caps)
 
@@ -458,7 +491,7 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
         raise ValidationError("request", f"must be a RefundRequest, got {type(request).__name__}")
     if not caps.refunds:
         raise UnsupportedOperationError("refund", "this provider does not support refunds")
-    payment = _payment(request)
+    payment = _payment(request, caps)
     if request.reason is not None:
         _enum("reason", request.reason, RefundReason)
     if payment.captured_at is not None:
@@ -495,7 +528,7 @@ def _settled_amount(
     )
     if amount != remaining and not partial:
         raise UnsupportedOperationError("amount", f"partial {verb} is not supported", allowed=str(remaining))
-    _reference("merchant_reference", request.merchant_reference, required=False)
+    _reference("merchant_reference", request.merchant_reference, caps, required=False)
     _idempotency_key(request.idempotency_key)
     return amount
 
@@ -506,10 +539,11 @@ def check_mandate(request: object, caps: Capabilities) -> None:
     if not isinstance(request, MandateRequest):
         raise ValidationError("request", f"must be a MandateRequest, got {type(request).__name__}")
     _consumer("consumer", request.consumer, caps)
-    _url("return_url", request.return_url, required=caps.requires_return_url)
-    _url("webhook_url", request.webhook_url, required=False)
-    _reference("merchant_reference", request.merchant_reference, required=True)
-    _text("description", request.description, required=False, limit=100)
+    _url("return_url", request.return_url, caps, required=caps.requires_return_url)
+    _url("webhook_url", request.webhook_url, caps, required=False)
+    _reference("merchant_reference", request.merchant_reference, caps, required=True)
+    description_limit = _or_text(caps.max_mandate_description, caps)
+    _text("description", request.description, required=False, limit=description_limit)
     _idempotency_key(request.idempotency_key)
     _aware("start", request.start)
     if request.end is not None:
@@ -535,7 +569,10 @@ def check_mandate(request: object, caps: Capabilities) -> None:
             )
         _money("initial_charge.amount", request.initial_charge.amount, caps, check_limits=True)
         _reference(
-            "initial_charge.merchant_reference", request.initial_charge.merchant_reference, required=False
+            "initial_charge.merchant_reference",
+            request.initial_charge.merchant_reference,
+            caps,
+            required=False,
         )
         mode = request.initial_charge.capture_mode
         if not isinstance(mode, CaptureMode):
@@ -549,7 +586,7 @@ def check_mandate(request: object, caps: Capabilities) -> None:
                 caps.refusal(f"{mode.value} capture is not offered by this provider"),
                 allowed=sorted(mode.value for mode in caps.capture_modes),
             )
-        check_charge_details("initial_charge.", request.initial_charge)
+        check_charge_details("initial_charge.", request.initial_charge, caps)
 
 
 def check_mandate_charge(request: object, caps: Capabilities) -> None:
@@ -557,25 +594,22 @@ def check_mandate_charge(request: object, caps: Capabilities) -> None:
         raise UnsupportedOperationError("mandate", "this provider does not support recurring payments")
     if not isinstance(request, MandateChargeRequest):
         raise ValidationError("request", f"must be a MandateChargeRequest, got {type(request).__name__}")
-    check_id("mandate_id", request.mandate_id)
+    check_id("mandate_id", request.mandate_id, caps)
     _money("amount", request.amount, caps, check_limits=True)
-    _reference("merchant_reference", request.merchant_reference, required=True)
+    _reference("merchant_reference", request.merchant_reference, caps, required=True)
     _idempotency_key(request.idempotency_key)
     _enum("capture_mode", request.capture_mode, CaptureMode)
     if request.capture_mode not in caps.capture_modes:
         raise ValidationError(
             "capture_mode", "is not supported", allowed=sorted(mode.value for mode in caps.capture_modes)
         )
-    check_charge_details("", request)
+    check_charge_details("", request, caps)
 
 
 # -- order, consumer details and the details of a mandate charge ---------------------------------
 
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 _LOCALE = re.compile(r"[a-z]{2}-[A-Z]{2}")
-MAX_LABELS = 50
-MAX_QUANTITY = 2**31 - 1
-"""PPRO sends quantities as 32-bit integers."""
 
 
 def _enum_member(field: str, value: object, kind: type[enum.Enum]) -> None:
@@ -585,14 +619,14 @@ def _enum_member(field: str, value: object, kind: type[enum.Enum]) -> None:
         )
 
 
-def _country_code(field: str, value: object) -> None:
-    _text(field, value, required=False)
+def _country_code(field: str, value: object, caps: Capabilities) -> None:
+    _text(field, value, required=False, limit=caps.max_text)
     if isinstance(value, str) and not _COUNTRY_CODE.fullmatch(value):
         raise ValidationError(field, f"{value!r} is not an ISO 3166-1 alpha-2 code such as 'US'")
 
 
-def _email(field: str, value: object) -> None:
-    _text(field, value, required=False)
+def _email(field: str, value: object, caps: Capabilities) -> None:
+    _text(field, value, required=False, limit=caps.max_text)
     if value is None:
         return
     assert isinstance(value, str)
@@ -602,26 +636,30 @@ def _email(field: str, value: object) -> None:
         raise ValidationError(field, f"{value[:60]!r} is not an email address such as 'jo@example.com'")
 
 
-def check_address(field: str, address: object) -> None:
+def check_address(field: str, address: object, caps: Capabilities) -> None:
     """A billing or shipping address: bounded texts and an alpha-2 country."""
     if address is None:
         return
     if not isinstance(address, Address):
         raise ValidationError(field, f"must be an Address, got {type(address).__name__}")
     for name in ("first_name", "last_name", "street", "postal_code", "city", "region", "phone"):
-        _text(f"{field}.{name}", getattr(address, name), required=False)
-    _country_code(f"{field}.country", address.country)
+        _text(f"{field}.{name}", getattr(address, name), required=False, limit=caps.max_text)
+    _country_code(f"{field}.country", address.country, caps)
 
 
-def check_contact_details(field: str, consumer: Consumer) -> None:
+def check_contact_details(field: str, consumer: Consumer, caps: Capabilities) -> None:
     """The consumer's email, phone, locale and billing address, when given."""
-    _email(f"{field}.email", consumer.email)
-    _text(f"{field}.phone", consumer.phone, required=False)
-    _text(f"{field}.merchant_consumer_reference", consumer.merchant_consumer_reference, required=False)
-    _text(f"{field}.locale", consumer.locale, required=False)
+    _email(f"{field}.email", consumer.email, caps)
+    _text(f"{field}.phone", consumer.phone, required=False, limit=caps.max_text)
+    _text(
+        f"{field}.merchant_consumer_reference",
+        consumer.merchant_consumer_reference,
+        required=False,
+        limit=caps.max_text,
+    )
     if consumer.locale is not None and not _LOCALE.fullmatch(consumer.locale):
         raise ValidationError(f"{field}.locale", f"{consumer.locale!r} is not a locale such as 'en-US'")
-    check_address(f"{field}.billing_address", consumer.billing_address)
+    check_address(f"{field}.billing_address", consumer.billing_address, caps)
 
 
 def _order_money(field: str, value: object, currency: str) -> None:
@@ -635,21 +673,26 @@ def _order_money(field: str, value: object, currency: str) -> None:
         raise ValidationError(f"{field}.minor", f"must not be negative, got {value.minor}")
 
 
-def _line_item(field: str, item: object, currency: str) -> None:
+def _line_item(field: str, item: object, currency: str, caps: Capabilities) -> None:
     if not isinstance(item, LineItem):
         raise ValidationError(field, f"must be a LineItem, got {type(item).__name__}")
-    _text(f"{field}.name", item.name, required=True)
+    _text(f"{field}.name", item.name, required=True, limit=caps.max_text)
     quantity = item.quantity
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
-        raise ValidationError(
-            f"{field}.quantity", f"must be a whole number from 1 to {MAX_QUANTITY}, got {quantity!r}"
-        )
+    most = caps.max_quantity
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or quantity < 1
+        or (most is not None and quantity > most)
+    ):
+        allowed = f"from 1 to {most}" if most is not None else "of at least 1"
+        raise ValidationError(f"{field}.quantity", f"must be a whole number {allowed}, got {quantity!r}")
     _order_money(f"{field}.unit_price", item.unit_price, currency)
     for name in ("sku", "category", "subcategory"):
-        _text(f"{field}.{name}", getattr(item, name), required=False)
+        _text(f"{field}.{name}", getattr(item, name), required=False, limit=caps.max_text)
 
 
-def check_order(field: str, order: object, currency: str) -> None:
+def check_order(field: str, order: object, currency: str, caps: Capabilities) -> None:
     """Line items, shipping and tax of an order, in the payment's ``currency``."""
     if order is None:
         return
@@ -660,31 +703,43 @@ def check_order(field: str, order: object, currency: str) -> None:
             f"{field}.items", f"must be a tuple of LineItem, got {type(order.items).__name__}"
         )
     for index, item in enumerate(order.items):
-        _line_item(f"{field}.items[{index}]", item, currency)
-    check_address(f"{field}.shipping_address", order.shipping_address)
+        _line_item(f"{field}.items[{index}]", item, currency, caps)
+    check_address(f"{field}.shipping_address", order.shipping_address, caps)
     _enum_member(f"{field}.shipping_method", order.shipping_method, ShippingMethod)
-    _text(f"{field}.reference", order.reference, required=False)
+    _text(f"{field}.reference", order.reference, required=False, limit=caps.max_text)
     if order.tax is not None:
         _order_money(f"{field}.tax", order.tax, currency)
 
 
-def check_labels(field: str, labels: object) -> None:
-    """At most 50 labels; keys up to 50 characters, values up to 200 (PPRO's limits)."""
+def _or_text(limit: int | None, caps: Capabilities) -> int | None:
+    """A specific limit the provider declared, else its general text limit."""
+    return caps.max_text if limit is None else limit
+
+
+def check_labels(field: str, labels: object, caps: Capabilities, *, value_required: bool = True) -> None:
+    """Labels within the provider's declared count and key and value lengths; none if it declares none."""
     if not isinstance(labels, Mapping):
         raise ValidationError(field, f"must be a mapping of strings, got {type(labels).__name__}")
-    if len(labels) > MAX_LABELS:
-        raise ValidationError(field, f"{len(labels)} labels; at most {MAX_LABELS} allowed")
+    if labels and caps.max_labels == 0:
+        raise ValidationError(field, "this provider takes no labels; remove them", allowed="no labels")
+    if len(labels) > caps.max_labels:
+        raise ValidationError(
+            field, f"{len(labels)} labels; at most {caps.max_labels} allowed, remove the rest"
+        )
     for key, value in labels.items():
-        _text(f"{field}[{key!r}]", key, required=True, limit=50)
-        _text(f"{field}[{key!r}]", value, required=True, limit=200)
+        _text(f"{field}[{key!r}]", key, required=True, limit=_or_text(caps.max_label_key, caps))
+        _text(f"{field}[{key!r}]", value, required=value_required, limit=_or_text(caps.max_label_value, caps))
 
 
-def check_charge_details(prefix: str, charge: InitialCharge | MandateChargeRequest) -> None:
+def check_charge_details(
+    prefix: str, charge: InitialCharge | MandateChargeRequest, caps: Capabilities
+) -> None:
     """What a mandate charge (or a mandate's initial charge) carries besides its amount."""
-    _url(f"{prefix}webhook_url", charge.webhook_url, required=False)
-    _text(f"{prefix}description", charge.description, required=False)
-    check_labels(f"{prefix}labels", charge.labels)
-    check_order(f"{prefix}order", charge.order, charge.amount.currency)
+    _url(f"{prefix}webhook_url", charge.webhook_url, caps, required=False)
+    description_limit = _or_text(caps.max_description, caps)
+    _text(f"{prefix}description", charge.description, required=False, limit=description_limit)
+    check_labels(f"{prefix}labels", charge.labels, caps)
+    check_order(f"{prefix}order", charge.order, charge.amount.currency, caps)
     _enum_member(f"{prefix}initiator", charge.initiator, ChargeInitiator)
     _enum_member(f"{prefix}schedule_type", charge.schedule_type, ScheduleType)
 
@@ -693,7 +748,7 @@ def check_not_processing(payment: Payment, verb: str) -> None:
     """Nothing is captured or voided while the provider is still settling the payment.
 
     A PROCESSING payment has an authorization on its way or an automatic capture in flight
-    (PPRO: AUTHORIZATION_ASYNC, CAPTURE_PROCESSING); a capture or void sent now would race it.
+    (an asynchronous authorization, a capture being processed); a capture or void sent now would race it.
     """
     if payment.status is PaymentStatus.PROCESSING:
         raise ValidationError(

@@ -1,8 +1,10 @@
 """The ``psp`` command line.
 
-The core provides ``psp providers``, ``psp contract`` and ``psp --version``; plugins add their
-own commands through the ``psp_cli_commands`` hook (the Amazon Pay plugin adds ``psp demo`` and
-``psp sandbox``). A command whose extra is not installed says which one in one line and exits 2.
+The core provides ``psp providers``, ``psp contract``, ``psp sandbox PROVIDER``, ``psp demo
+[PROVIDER]`` and ``psp --version``; plugins fill in the sandboxes and demos, and add commands
+of their own under their name, through the ``psp_cli_commands`` hook (see
+:class:`~psp_core.CommandLine`). A command whose extra is not installed says which one in one
+line and exits 2.
 """
 
 from __future__ import annotations
@@ -14,20 +16,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from ._commands import Command, CommandLine
 from ._contract_cli import add_contract_command
 from ._errors import PspError
-from ._plugins import ENTRY_POINT_GROUP, create_plugin_manager, provider_infos
+from ._plugins import (
+    PLUGINS_ENTRY_POINT_GROUP,
+    create_plugin_manager,
+    observer_names,
+    plugin_distributions,
+    provider_infos,
+)
 
 DISTRIBUTION = "psp"
-
-# The modules each optional extra brings, so a missing one names the extra to install.
-EXTRA_OF_MODULE = {
-    "uvicorn": "sandbox",
-    "starlette": "sandbox",
-    "pytest": "contracts",
-    "_pytest": "contracts",
-    "hypothesis": "contracts",
-}
 
 EXIT_USAGE = 2
 
@@ -39,23 +39,15 @@ def distribution_version(name: str = DISTRIBUTION) -> str:
         return "unknown (not installed as a distribution)"
 
 
-def provider_distributions() -> dict[str, tuple[str, str]]:
-    """Provider name -> (distribution name, version), for providers installed by entry point."""
-    found: dict[str, tuple[str, str]] = {}
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = entry_point.dist
-        if dist is not None:
-            found.setdefault(entry_point.name, (dist.name, dist.version))
-    return found
-
-
 def _providers(args: argparse.Namespace) -> int:
     infos = provider_infos(args.plugin_manager)
-    distributions = provider_distributions()
+    observers = observer_names(args.plugin_manager)
+    distributions = plugin_distributions(args.plugin_manager)
     if args.json:
-        payload = [
+        payload: list[dict[str, object]] = [
             {
                 "name": info.name,
+                "kind": "provider",
                 "display_name": info.display_name,
                 "description": info.description,
                 "version": info.version,
@@ -65,11 +57,14 @@ def _providers(args: argparse.Namespace) -> int:
             }
             for info in infos
         ]
+        payload += [
+            {"name": name, "kind": "observer", "distribution": _distribution_json(distributions.get(name))}
+            for name in observers
+        ]
         print(json.dumps(payload, indent=2))
         return 0
     if not infos:
         print("No providers installed. Install a psp provider package (entry-point group psp_providers).")
-        return 0
     for info in infos:
         caps = info.capabilities.to_dict()
         print(f"{info.name}  {info.display_name} {info.version}".rstrip())
@@ -83,6 +78,11 @@ def _providers(args: argparse.Namespace) -> int:
             print("  settings (environment variables):")
             for setting, env in info.settings.items():
                 print(f"    {setting}: {env}")
+    if observers:
+        print(f"observer plugins (entry-point group {PLUGINS_ENTRY_POINT_GROUP}):")
+        for name in observers:
+            dist = distributions.get(name)
+            print(f"  {name}  " + (f"{dist[0]} {dist[1]}" if dist else "registered by hand"))
     return 0
 
 
@@ -108,14 +108,95 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--json", action="store_true", help="print as JSON")
     providers.set_defaults(func=_providers)
     add_contract_command(subparsers)
-    pm.hook.psp_cli_commands(subparsers=subparsers)
+    cli = CommandLine(name for name, _ in pm.list_name_plugin() if name is not None)
+    pm.hook.psp_cli_commands(cli=cli)
+    _add_sandbox_command(subparsers, cli.sandboxes)
+    _add_demo_command(subparsers, cli.demos)
+    for owner, commands in sorted(cli.commands.items()):
+        group = subparsers.add_parser(owner, help=f"commands of the {owner} plugin")
+        group.set_defaults(func=_usage_of(group))
+        own = group.add_subparsers(title="commands", metavar="COMMAND")
+        for name, command in sorted(commands.items()):
+            command.add_to(own, name)
     return parser
 
 
-def missing_extra(error: ModuleNotFoundError) -> str | None:
-    """The extra that brings the module ``error`` is about, if it is one of psp's extras."""
+def _usage_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def usage(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return EXIT_USAGE
+
+    return usage
+
+
+def _add_sandbox_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], sandboxes: dict[str, Command]
+) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="serve a provider's sandbox on this machine: psp sandbox PROVIDER",
+        description="Serve the named provider's sandbox until Ctrl-C. `psp sandbox PROVIDER --help` "
+        "lists that sandbox's options.",
+    )
+    parser.set_defaults(func=_usage_of(parser))
+    providers = parser.add_subparsers(title="providers with a sandbox", metavar="PROVIDER")
+    for name, command in sorted(sandboxes.items()):
+        command.add_to(providers, name)
+
+
+def _add_demo_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], demos: dict[str, Command]
+) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="play a provider's demo against its local sandbox: psp demo [PROVIDER]",
+        description="Play the named provider's demo, or every installed provider's demo one after "
+        "another. `psp demo PROVIDER --help` lists that demo's options.",
+    )
+    providers = parser.add_subparsers(title="providers with a demo", metavar="PROVIDER")
+    parsers = {}
+    for name, command in sorted(demos.items()):
+        command.add_to(providers, name)
+        parsers[name] = providers.choices[name]
+
+    def every_demo(args: argparse.Namespace) -> int:
+        if not parsers:
+            print("No installed provider ships a demo.")
+            return 0
+        codes = []
+        for demo_parser in parsers.values():
+            defaults = demo_parser.parse_args([])
+            codes.append(_run_command(defaults))
+        return max(codes)
+
+    parser.set_defaults(func=every_demo, command_words="demo")
+
+
+def missing_extra(args: argparse.Namespace, error: ModuleNotFoundError) -> str | None:
+    """The extra the running command declared for the module ``error`` is about, if any."""
+    declared: tuple[str, frozenset[str]] | None = getattr(args, "extra", None)
     root = (error.name or "").partition(".")[0]
-    return EXTRA_OF_MODULE.get(root)
+    if declared is None or root not in declared[1]:
+        return None
+    return declared[0]
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; a missing module of its declared extra becomes a one-line error."""
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ModuleNotFoundError as error:
+        extra = missing_extra(args, error)
+        if extra is None:
+            raise
+        words = getattr(args, "command_words", None) or args.command
+        print(
+            f"psp: error: `psp {words}` needs the {extra} extra ({error.name} is not installed); "
+            f'install it with: pip install "{extra}"',
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,21 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         try:
-            code = func(args)
+            code = _run_command(args)
             # Flushed here, so a reader that went away is met inside the handler below rather
             # than at interpreter exit, where Python prints a traceback-like complaint.
             sys.stdout.flush()
             return code
-        except ModuleNotFoundError as error:
-            extra = missing_extra(error)
-            if extra is None:
-                raise
-            print(
-                f"psp: error: `psp {args.command}` needs the psp[{extra}] extra ({error.name} is not "
-                f'installed); install it with: pip install "psp[{extra}]"',
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
         except PspError as error:
             print(f"psp: error: {error}", file=sys.stderr)
             return 1

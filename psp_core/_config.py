@@ -66,6 +66,12 @@ class ProviderConfig:
     settings: object = None
     conflict_in_flight: Callable[[httpx.Response], bool] = attrs.field(default=_never_in_flight, repr=False)
     """True when a 409 means "the first request with this key is still running" (retryable)."""
+    request_id_header: str | None = None
+    """The header that carries a request's id for the provider's support (sent or answered);
+    errors quote it as ``request_id``. None: the provider has no such header."""
+    loggers: tuple[str, ...] = ()
+    """Loggers, beyond psp's, httpx's, httpcore's and stamina's, that may carry this
+    provider's requests (a sandbox's server, say); the gateway's redactor filters them too."""
 
     def secrets(self) -> list[str]:
         values = []

@@ -46,7 +46,11 @@ def add_contract_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.add_argument(
         "--pytest", dest="pytest_args", action="append", default=[], metavar="ARG", help="pass ARG to pytest"
     )
-    parser.set_defaults(func=run_contract)
+    parser.set_defaults(
+        func=run_contract,
+        command_words="contract",
+        extra=("psp[contracts]", frozenset({"pytest", "_pytest", "hypothesis"})),
+    )
 
 
 def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> list[str]:

@@ -85,7 +85,7 @@ def scoped_idempotency_key(operation: str, resource: str | None, key: str) -> st
 
     ``"capture:<payment id>:<key>"``: a host that reuses one key for captures of two
     payments, or for an authorize and a refund, never has the provider replay the first
-    answer as the second's (PPRO does not document the scope of its keys). The same
+    answer as the second's (a provider need not document the scope of its keys). The same
     operation on the same resource with the same key gives the same header, so a retry or
     a resume is recognized. The resource id is percent-encoded, so no id can make two
     scopes collide, and a long one is hashed to keep the header short.
@@ -283,9 +283,7 @@ class _Exchange:
             return error
         if isinstance(error, RetryableResponse):
             response = error.response
-            request_id = response.headers.get("Request-Reference") or response.request.headers.get(
-                "Request-Reference"
-            )
+            request_id = _request_id(response, self.config.request_id_header)
             if response.status_code == 429:
                 return RateLimitedError(
                     "the provider is rate limiting requests; wait and retry with the same idempotency key",
@@ -355,7 +353,7 @@ class _Exchange:
         an unknown outcome with the key to resume with. Otherwise the flow's own psp error
         stands, and anything else it raised is an answer that could not be understood.
         """
-        request_id = _request_id(response)
+        request_id = _request_id(response, self.config.request_id_header)
         if self.committed or self.may_have_reached:
             return TransportError(
                 f"{self.operation}: the answer (HTTP {response.status_code}) to a request that may have "
@@ -416,12 +414,15 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _request_id(response: httpx.Response) -> str | None:
+def _request_id(response: httpx.Response, header: str | None) -> str | None:
+    """The id the provider's support asks for, from the header the provider declared, if any."""
+    if header is None:
+        return None
     try:
-        sent: str | None = response.request.headers.get("Request-Reference")
+        sent: str | None = response.request.headers.get(header)
     except RuntimeError:  # a response built without its request (a test double)
         sent = None
-    answered: str | None = response.headers.get("Request-Reference")
+    answered: str | None = response.headers.get(header)
     return answered or sent
 
 

@@ -126,7 +126,7 @@ class _GatewayBase:
         self.retry = retry or RetryPolicy()
         self.clock = clock or _utcnow
         self.redactor = Redactor(config.secrets())
-        self.redactor.attach(self)
+        self.redactor.attach(self, config.loggers)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.provider!r} base_url={self.config.base_url!r}>"
@@ -166,12 +166,12 @@ class _GatewayBase:
         return self._prepare("authorize", request, "psp_authorize", request.idempotency_key, request=request)
 
     def _prepare_get(self, payment_id: str) -> _Call:
-        check_id("payment_id", payment_id)
+        check_id("payment_id", payment_id, self.capabilities)
         return self._prepare("get_payment", payment_id, "psp_get_payment", None, payment_id=payment_id)
 
     def _prepare_find(self, merchant_reference: str) -> _Call:
         # The same rule authorize applies: every reference a payment was made with is findable.
-        check_reference("merchant_reference", merchant_reference)
+        check_reference("merchant_reference", merchant_reference, self.capabilities)
         return self._prepare(
             "find_payment",
             merchant_reference,
@@ -223,7 +223,7 @@ class _GatewayBase:
         )
 
     def _prepare_get_mandate(self, mandate_id: str) -> _Call:
-        check_id("mandate_id", mandate_id)
+        check_id("mandate_id", mandate_id, self.capabilities)
         return self._prepare("get_mandate", mandate_id, "psp_get_mandate", None, mandate_id=mandate_id)
 
     def _prepare_charge_mandate(self, request: MandateChargeRequest) -> _Call:
@@ -240,7 +240,7 @@ class _GatewayBase:
     def _prepare_revoke_mandate(self, request: RevokeMandateRequest) -> _Call:
         if not isinstance(request, RevokeMandateRequest):
             raise ValidationError("request", f"must be a RevokeMandateRequest, got {type(request).__name__}")
-        check_id("mandate_id", request.mandate_id)
+        check_id("mandate_id", request.mandate_id, self.capabilities)
         check_idempotency_key(request.idempotency_key)
         return self._prepare(
             "revoke_mandate",
@@ -357,7 +357,7 @@ class _GatewayBase:
 class Gateway(_GatewayBase):
     """The synchronous gateway to one provider.
 
-    >>> gateway = Gateway("amazon_pay", options={"api_key": "...", "merchant_id": "..."})  # doctest: +SKIP
+    >>> gateway = Gateway("acme", options={"api_key": "..."})  # doctest: +SKIP
     >>> payment = gateway.authorize(request)  # doctest: +SKIP
 
     ``transport`` is an optional ``httpx.BaseTransport`` (a local sandbox, a mock); ``client``

@@ -282,7 +282,7 @@ class Payment:
     captured_at: datetime | None = None
     created_at: datetime | None = None
     consumer: Consumer | None = None
-    """The consumer as the provider reports them (for Amazon Pay, the details saved at Amazon)."""
+    """The consumer as the provider reports them (for a wallet, the details saved in it)."""
     order: Order | None = None
     """The order as the provider reports it, shipping address and method included."""
 
@@ -371,7 +371,7 @@ class Payment:
 
 @attrs.frozen
 class Mandate:
-    """A recurring-payment mandate (PPRO: payment agreement)."""
+    """A recurring-payment mandate (some providers call it a payment agreement)."""
 
     provider: str
     id: str
@@ -511,7 +511,6 @@ class EventKind(enum.Enum):
     PAYMENT_REFUNDED = "payment.refunded"
     PAYMENT_REFUND_FAILED = "payment.refund_failed"
     PAYMENT_EXPIRED = "payment.expired"
-    PAYMENT_DISCARD_FAILED = "payment.discard_failed"
     PAYMENT_CHARGED_BACK = "payment.charged_back"
     MANDATE_CREATED = "mandate.created"
     MANDATE_REQUIRES_ACTION = "mandate.requires_action"

@@ -1,14 +1,15 @@
 """One plugin manager per gateway: hookspecs, entry-point discovery, and blocking.
 
 Providers are found through the ``psp_providers`` entry-point group and registered under
-the entry point's name, which is the provider name. Like pytest and tox, the environment
-can switch discovery off (``PSP_DISABLE_PLUGIN_AUTOLOAD=1``) or block named plugins
-(``PSP_BLOCK_PLUGINS=name1,name2``).
+the entry point's name, which is the provider name; observer plugins (audit, metrics, risk)
+through the ``psp_plugins`` group, under theirs. Both are loaded by pluggy's own
+``load_setuptools_entrypoints``, which records each plugin's distribution and version. Like
+pytest and tox, the environment can switch discovery off (``PSP_DISABLE_PLUGIN_AUTOLOAD=1``)
+or block named plugins of either kind (``PSP_BLOCK_PLUGINS=name1,name2``).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from collections.abc import Iterable, Mapping
 
@@ -19,6 +20,8 @@ from ._config import ProviderInfo
 from ._errors import ConfigurationError, UnknownProviderError
 
 ENTRY_POINT_GROUP = "psp_providers"
+PLUGINS_ENTRY_POINT_GROUP = "psp_plugins"
+"""Observer plugins: they implement observer hooks (and may add commands), never provider hooks."""
 DISABLE_AUTOLOAD_ENV = "PSP_DISABLE_PLUGIN_AUTOLOAD"
 BLOCK_PLUGINS_ENV = "PSP_BLOCK_PLUGINS"
 
@@ -64,12 +67,37 @@ def create_plugin_manager(
         if not pm.is_blocked(name):
             pm.register(plugin, name=name)
     if load_entrypoints and not _truthy(env.get(DISABLE_AUTOLOAD_ENV)):
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if pm.is_blocked(entry_point.name) or pm.has_plugin(entry_point.name):
-                continue
-            pm.register(entry_point.load(), name=entry_point.name)
+        # pluggy skips blocked names and names already registered (the explicit plugins win).
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        pm.load_setuptools_entrypoints(PLUGINS_ENTRY_POINT_GROUP)
     pm.check_pending()
     return pm
+
+
+def plugin_distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]:
+    """Plugin name -> (distribution name, version), for every plugin loaded from an entry point."""
+    found: dict[str, tuple[str, str]] = {}
+    for plugin, dist in pm.list_plugin_distinfo():
+        name = pm.get_name(plugin)
+        if name is not None:
+            found[name] = (str(dist.project_name), str(dist.version))
+    return found
+
+
+def observer_names(pm: pluggy.PluginManager) -> list[str]:
+    """Names of the registered plugins that are not providers (audit, metrics, risk...)."""
+    providers = set(provider_names(pm))
+    return sorted(
+        name
+        for name, plugin in pm.list_name_plugin()
+        # A blocked name is listed with None in place of a plugin.
+        if name is not None and plugin is not None and name not in providers and not _is_internal(name)
+    )
+
+
+def _is_internal(name: str) -> bool:
+    # pluggy names plugins registered without a name by their id() (a digit string).
+    return name.isdigit()
 
 
 def provider_names(pm: pluggy.PluginManager) -> list[str]:

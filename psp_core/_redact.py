@@ -2,7 +2,8 @@
 
 A :class:`Redactor` knows the secret values of one gateway. It scrubs text, and as a
 ``logging.Filter`` it scrubs every record that passes through the loggers it is attached to
-(psp's own, httpx's and httpcore's), whatever the level.
+(psp's own, httpx's, httpcore's and stamina's, plus any a provider names in
+``ProviderConfig.loggers``), whatever the level.
 
 Scrubbing cannot be cut around: it masks every run of :data:`FRAGMENT` or more characters
 of a secret, not only the whole value (an upstream that echoes a header and a message that
@@ -36,9 +37,6 @@ WATCHED_LOGGERS = (
     "httpcore.http2",
     "httpcore.proxy",
     "stamina",
-    "uvicorn",
-    "uvicorn.error",
-    "uvicorn.access",
 )
 
 
@@ -103,9 +101,10 @@ class Redactor(logging.Filter):
             record.exc_text = None
         return True
 
-    def attach(self, owner: object) -> None:
-        """Filter the watched loggers for as long as ``owner`` lives."""
-        loggers = [logging.getLogger(name) for name in WATCHED_LOGGERS]
+    def attach(self, owner: object, extra_loggers: Iterable[str] = ()) -> None:
+        """Filter the watched loggers, and ``extra_loggers``, for as long as ``owner`` lives."""
+        names = dict.fromkeys([*WATCHED_LOGGERS, *extra_loggers])
+        loggers = [logging.getLogger(name) for name in names]
         for logger in loggers:
             logger.addFilter(self)
         weakref.finalize(owner, _detach, self, loggers)

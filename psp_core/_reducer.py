@@ -263,7 +263,7 @@ def apply_event(current: Payment, event: WebhookEvent) -> Payment:
     if event.payment_id != current.id:
         raise ValueError(f"event is for payment {event.payment_id!r}, not {current.id!r}")
     operations = (event.operation,) if event.operation is not None else ()
-    # An operation event's status says what PPRO-like providers call the charge after *that*
+    # An operation event's status says what some providers call the charge after *that*
     # operation; the totals decide, so only statuses without money consequences are taken.
     status = None if event.operation is not None else event.payment_status
     if status in MONEY_STATUSES:

@@ -90,7 +90,7 @@ _PAYMENT_STEPS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     _S.PROCESSING: frozenset(
         {_S.AUTHORIZED, _S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.DECLINED, _S.FAILED, _S.EXPIRED}
     ),
-    # The provider may still drop an authorization it granted (PPRO discards it, a scheme
+    # The provider may still drop an authorization it granted (it discards it, a scheme
     # fails it late): the hold is gone, so DECLINED/FAILED/EXPIRED follow AUTHORIZED.
     _S.AUTHORIZED: frozenset(
         {_S.PARTIALLY_CAPTURED, _S.CAPTURED, _S.VOIDED, _S.DECLINED, _S.FAILED, _S.EXPIRED}

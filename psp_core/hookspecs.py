@@ -15,13 +15,13 @@ raised as :class:`~psp_core.TransportError` or :class:`~psp_core.RateLimitedErro
 returning to the flow.
 
 Observer hooks are called on every registered plugin, in pluggy's order. They let audit,
-metrics and risk plugins watch operations; a risk plugin vetoes one by raising
+metrics and risk plugins (found through the ``psp_plugins`` entry-point group) watch
+operations; a risk plugin vetoes one by raising
 :class:`~psp_core.OperationBlockedError` from :func:`psp_operation_started`.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._capabilities import Capabilities  # noqa: F401
+    from ._commands import CommandLine
     from ._config import ProviderConfig, ProviderInfo
     from ._flow import Flow
     from ._models import (
@@ -74,7 +75,8 @@ def psp_configure(options: Mapping[str, object], environ: Mapping[str, str]) -> 
     :param environ: the process environment, to read documented variables from.
 
     Return a ``ProviderConfig`` (base URL, secret and plain headers, idempotency header
-    name, timeouts, capability profile, webhook secret, provider settings). Raise
+    name, request-id header, extra loggers to redact, timeouts, capability profile with its
+    text and label limits, webhook secret, provider settings). Raise
     ``ConfigurationError`` naming the missing or invalid setting and how to provide it.
     """
 
@@ -227,13 +229,22 @@ def psp_webhook_received(provider: str, event: WebhookEvent) -> None:
 
 
 @hookspec
-def psp_cli_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add sub-commands to the ``psp`` command line (for example ``psp demo``, ``psp sandbox``).
+def psp_cli_commands(cli: CommandLine) -> None:
+    """Add commands to the ``psp`` command line, each under its owner's name.
 
-    Called once when ``psp`` starts, on every plugin. Add parsers with
-    ``subparsers.add_parser(name, help=...)`` and set ``func`` with ``set_defaults(func=...)``
-    to a callable taking the parsed ``argparse.Namespace`` and returning the exit code.
-    Choose names that cannot clash with another plugin's.
+    Called once when ``psp`` starts, on every plugin (providers and observers alike).
+
+    :param cli: a :class:`~psp_core.CommandLine`. ``cli.add_sandbox(provider, run, ...)``
+        offers ``psp sandbox PROVIDER``, ``cli.add_demo(provider, run, ...)`` offers ``psp demo
+        PROVIDER`` (and a part in ``psp demo``), ``cli.add_command(owner, name, run, ...)``
+        offers ``psp OWNER NAME``. Describe options with :class:`~psp_core.Option`; ``run``
+        takes the parsed options and returns the exit code. Name the extra the command needs
+        (``extra="psp[sandbox]", extra_modules=("starlette",)``) and psp says which to install
+        when one of those modules is missing.
+
+    Use your plugin's registered name as the owner: adding under another plugin's name, a
+    name no plugin has, or the same command twice raises ``ConfigurationError``. Import what
+    a command needs inside ``run``, so ``psp`` starts quickly and without optional extras.
     """
 
 

@@ -23,6 +23,7 @@ from psp_core import (
     Secret,
 )
 
+from ._http import REQUEST_REFERENCE
 from ._profile import MethodProfile
 from ._wire import ErrorBody, structure
 
@@ -32,6 +33,7 @@ BASE_URL_PRESETS: Mapping[str, str] = {
 }
 
 IDEMPOTENCY_HEADER = "Request-Idempotency-Key"
+PPRO_DATA_STANDARDS = "https://developerhub.ppro.com/global-api/reference/data-standards"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_WEBHOOK_TOLERANCE_S = 300
 
@@ -93,7 +95,16 @@ def capabilities(
         else None,
         pending_refunds=profile.pending_refunds,
         partial_chargebacks=profile.partial_chargebacks,
-        sources=dict(profile.sources),
+        # PPRO's data standards: "any string value may be at most 512 characters"; labels, the
+        # agreement description and item quantities have their own limits in PPRO's OpenAPI
+        # documents. They hold for every method PPRO serves.
+        max_text=512,
+        max_mandate_description=100,
+        max_labels=50,
+        max_label_key=50,
+        max_label_value=200,
+        max_quantity=2**31 - 1,
+        sources={"max_text": PPRO_DATA_STANDARDS, **profile.sources},
     )
 
 
@@ -300,6 +311,9 @@ def configure(
             webhook_tolerance=timedelta(seconds=tolerance),
         ),
         conflict_in_flight=is_in_flight_conflict,
+        request_id_header=REQUEST_REFERENCE,
+        # The PPRO sandbox's server, when it runs in the host's process (psp sandbox, tests).
+        loggers=("uvicorn", "uvicorn.error", "uvicorn.access"),
     )
 
 

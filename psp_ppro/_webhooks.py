@@ -82,7 +82,9 @@ EVENT_TYPES: Mapping[str, EventRule] = {
         EventKind.PAYMENT_REFUND_FAILED, None, OperationKind.REFUND, False, OperationStatus.FAILED
     ),
     "PAYMENT_CHARGE_DISCARDED": EventRule(EventKind.PAYMENT_EXPIRED, _P.EXPIRED),
-    "PAYMENT_CHARGE_DISCARD_FAILED": EventRule(EventKind.PAYMENT_DISCARD_FAILED, reports_status=False),
+    # A failed discard changes nothing a host acts on, and the core has no kind for it
+    # (decision): UNHANDLED, still naming the payment and carrying PPRO's failure.
+    "PAYMENT_CHARGE_DISCARD_FAILED": EventRule(EventKind.UNHANDLED, reports_status=False),
     "CHARGEBACK_SUCCEEDED": EventRule(
         EventKind.PAYMENT_CHARGED_BACK, _P.CHARGED_BACK, OperationKind.CHARGEBACK
     ),

@@ -60,6 +60,7 @@ from psp_core import (
 NAME = "fakepay"
 BASE_URL = "https://fakepay.test"
 DECLINE_AMOUNT = 666_00  # this amount is declined when the consumer approves
+MAX_TEXT = 255
 
 
 def capabilities() -> Capabilities:
@@ -79,6 +80,11 @@ def capabilities() -> Capabilities:
         refund_window=timedelta(days=30),
         recurring=True,
         chargebacks=True,
+        # The fake's own limits, unlike any real PSP's, so no test leans on one PSP's numbers.
+        max_text=MAX_TEXT,
+        max_labels=5,
+        max_label_key=20,
+        max_label_value=40,
     )
 
 

@@ -238,7 +238,7 @@ CHARGE_EVENTS: list[tuple[str, dict[str, Any], EventKind, PaymentStatus | None, 
         PaymentStatus.EXPIRED,
         None,
     ),
-    ("PAYMENT_CHARGE_DISCARD_FAILED", {"failure": FAILURE}, EventKind.PAYMENT_DISCARD_FAILED, None, None),
+    ("PAYMENT_CHARGE_DISCARD_FAILED", {"failure": FAILURE}, EventKind.UNHANDLED, None, None),
     (
         "CHARGEBACK_SUCCEEDED",
         {"amount": MONEY},

@@ -40,7 +40,7 @@ from psp_core import (
     hookimpl,
 )
 from tests.conftest import make_async_gateway, make_gateway
-from tests.fakepay import DECLINE_AMOUNT, FakePsp
+from tests.fakepay import DECLINE_AMOUNT, MAX_TEXT, FakePsp
 
 
 def authorize_request(minor: int = 10_000, **changes: Any) -> AuthorizeRequest:
@@ -166,7 +166,7 @@ INVALID_AUTHORIZE: list[tuple[str, Callable[[AuthorizeRequest], AuthorizeRequest
     ("return_url", lambda r: attrs.evolve(r, return_url="http://shop.example/return")),
     ("return_url", lambda r: attrs.evolve(r, return_url="not a url")),
     ("merchant_reference", lambda r: attrs.evolve(r, merchant_reference="")),
-    ("merchant_reference", lambda r: attrs.evolve(r, merchant_reference="x" * 513)),
+    ("merchant_reference", lambda r: attrs.evolve(r, merchant_reference="x" * (MAX_TEXT + 1))),
     ("webhook_url", lambda r: attrs.evolve(r, webhook_url="ftp://x")),
 ]
 

@@ -16,8 +16,9 @@ from typing import Any
 import attrs
 import pytest
 
-from psp_amazonpay import _demo_env, _demo_steps
 from psp_core._cli import main
+from psp_demo import _env as _demo_env
+from psp_demo import _steps as _demo_steps
 
 pytestmark = pytest.mark.loopback
 
@@ -31,7 +32,7 @@ KNOWN = _demo_env.Credentials(
 def run_cli(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["demo", *argv])
+        code = main(["demo", "amazon_pay", *argv])
     return code, out.getvalue()
 
 
@@ -243,4 +244,4 @@ def test_forged_webhooks_are_refused_and_fail_the_demo(monkeypatch: pytest.Monke
     assert "NOT as expected" in out
     assert "first failure in 'one_time', step 'webhooks: created, authentication pending, authorized'" in out
     assert "no verified webhook" in out
-    assert "psp demo --verbose" in out
+    assert "psp demo amazon_pay --verbose" in out

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from psp_amazonpay._demo_serve import serve
+from psp_amazonpay._serve import serve
 from psp_core._cli import build_parser
 
 pytestmark = pytest.mark.loopback
@@ -23,7 +23,7 @@ API_KEY = "key_sandbox_cmdtest_0123456789"
 
 
 def sandbox_args(*argv: str) -> argparse.Namespace:
-    return build_parser().parse_args(["sandbox", *argv])
+    return build_parser().parse_args(["sandbox", "amazon_pay", *argv])
 
 
 def read_until(process: subprocess.Popen[str], marker: str, timeout_s: float = 15.0) -> list[str]:
@@ -43,7 +43,7 @@ def read_until(process: subprocess.Popen[str], marker: str, timeout_s: float = 1
 def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(  # noqa: S603 - a fixed argv: our own command
-        [sys.executable, "-m", "psp_core._cli", "sandbox", "--port", "0", "--api-key", API_KEY,
+        [sys.executable, "-m", "psp_core._cli", "sandbox", "amazon_pay", "--port", "0", "--api-key", API_KEY,
          "--merchant-id", "merch_cmdtest"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )

@@ -119,18 +119,20 @@ def test_blocks_that_do_not_run_are_few_and_tagged_the_one_way() -> None:
     assert not [block.where for block in every if block.info[:1] in [("py",), ("python3",), ("pycon",)]]
 
 
-def _options(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
-    """Each command and its option strings (what `psp COMMAND --help` lists)."""
+def _options(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, list[str]]:
+    """Each command, nested ones too (``sandbox amazon_pay``), and its option strings."""
     found: dict[str, list[str]] = {}
     for action in parser._actions:  # argparse exposes no public walk of its commands
         if isinstance(action, argparse._SubParsersAction):
             for name, command in action.choices.items():
-                found[name] = [
+                words = f"{prefix}{name}"
+                found[words] = [
                     option
                     for sub in command._actions
                     for option in sub.option_strings
                     if option.startswith("--") and option != "--help"
                 ]
+                found.update(_options(command, f"{words} "))
     return found
 
 

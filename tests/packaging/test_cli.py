@@ -53,7 +53,7 @@ def test_a_sandbox_command_without_its_extra_names_the_extra_and_exits_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # type: ignore[arg-type]
-    assert main(["sandbox", "--port", "0"]) == 2
+    assert main(["sandbox", "amazon_pay", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err
     assert "psp[sandbox]" in err and "Traceback" not in err

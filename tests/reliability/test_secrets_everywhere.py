@@ -306,7 +306,7 @@ def test_the_demo_never_prints_its_credentials(
         pytest.skip("`psp demo` is not registered yet")
     # The demo makes up its own credentials with the secrets module; make them recognizable.
     monkeypatch.setattr(secrets, "token_urlsafe", lambda n=16: f"DEMOSECRET{n}xQ7")
-    exit_code = main(["demo", "--verbose"])
+    exit_code = main(["demo", "amazon_pay", "--verbose"])
     out = capsys.readouterr()
     assert exit_code in (0, 1)
     assert "sandbox" in out.out.lower()
@@ -319,7 +319,7 @@ def test_the_sandbox_command_never_prints_the_secrets_it_was_given() -> None:
     if "sandbox" not in _commands():
         pytest.skip("`psp sandbox` is not registered yet")
     api_key, webhook_secret = "key_cli_flag_Lq83jdPw0x", "whsec_cli_flag_Ua72nfK1v"
-    argv = [sys.executable, "-m", "psp_core._cli", "sandbox", "--port", "0"]
+    argv = [sys.executable, "-m", "psp_core._cli", "sandbox", "amazon_pay", "--port", "0"]
     argv += ["--api-key", api_key, "--webhook-secret", webhook_secret]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments

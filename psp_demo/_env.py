@@ -21,7 +21,7 @@ import httpx
 from psp_core import AsyncGateway, Gateway, Payment, WebhookEvent, apply_event
 from psp_ppro.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 
-from ._demo_receiver import Receiver
+from ._receiver import Receiver
 
 PROVIDER = "amazon_pay"
 HTTP_TIMEOUT_S = 10.0

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from psp_core import EventKind, Money, Payment, PaymentStatus, WebhookEvent
 
-from ._demo_consumer import BrowserVisit
-from ._demo_env import DemoEnv
-from ._demo_receiver import ReturnHit
-from ._demo_timeline import Step
+from ._consumer import BrowserVisit
+from ._env import DemoEnv
+from ._receiver import ReturnHit
+from ._timeline import Step
 
 WEBHOOK_WAIT_S = 5.0
 

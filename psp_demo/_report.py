@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from ._demo_timeline import Step, Timeline
+from ._timeline import Step, Timeline
 
 _NAME_WIDTH_MAX = 56
 _STATUS_WIDTH = 18
@@ -31,7 +31,7 @@ def summary_line(timeline: Timeline) -> str:
     return (
         f"{head}, {len(failures)} NOT as expected {tail}\n"
         f"demo: first failure in {scenario.key!r}, step {step.name!r}: {step.observed}\n"
-        "demo: run `psp demo --verbose` to see every step's ids, webhooks and HTTP exchanges"
+        "demo: run `psp demo amazon_pay --verbose` to see every step's ids, webhooks and HTTP exchanges"
     )
 
 

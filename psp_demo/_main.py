@@ -14,18 +14,18 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from . import _demo_disputes, _demo_failures, _demo_one_time, _demo_recurring, _demo_steps
-from ._demo_env import DemoEnv, running_env
-from ._demo_report import render_json, render_text, summary_line
-from ._demo_timeline import Scenario, StepFailed, Timeline
+from . import _disputes, _failures, _one_time, _recurring, _steps
+from ._env import DemoEnv, running_env
+from ._report import render_json, render_text, summary_line
+from ._timeline import Scenario, StepFailed, Timeline
 
 SyncRun = Callable[[DemoEnv, Scenario], None]
 
 SCENARIOS: list[tuple[str, str, str, SyncRun]] = [
-    (_demo_one_time.KEY, _demo_one_time.TITLE, "Gateway", _demo_one_time.run),
-    (_demo_failures.KEY, _demo_failures.TITLE, "Gateway", _demo_failures.run),
-    (_demo_recurring.KEY, _demo_recurring.TITLE, "AsyncGateway", _demo_recurring.run_sync),
-    (_demo_disputes.KEY, _demo_disputes.TITLE, "Gateway", _demo_disputes.run),
+    (_one_time.KEY, _one_time.TITLE, "Gateway", _one_time.run),
+    (_failures.KEY, _failures.TITLE, "Gateway", _failures.run),
+    (_recurring.KEY, _recurring.TITLE, "AsyncGateway", _recurring.run_sync),
+    (_disputes.KEY, _disputes.TITLE, "Gateway", _disputes.run),
 ]
 
 
@@ -42,7 +42,7 @@ def run_demo() -> Timeline:
                 run(env, scenario)
         # The last events may still be on their way; count them all, so every run is alike.
         with env.operator([]) as operator:
-            missing = env.settle_webhooks(operator, _demo_steps.WEBHOOK_WAIT_S)
+            missing = env.settle_webhooks(operator, _steps.WEBHOOK_WAIT_S)
             timeline.webhooks_undelivered = len(missing)
         timeline.webhooks_verified = len(env.receiver.events)
         timeline.webhook_events = len({event.event_id for event in env.receiver.events})

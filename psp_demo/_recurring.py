@@ -28,10 +28,10 @@ from psp_core import (
     WebhookEvent,
 )
 
-from ._demo_consumer import press_async
-from ._demo_env import DemoEnv
-from ._demo_steps import Page, expect_payment, expect_redirect, expect_return, expect_webhooks, summary, usd
-from ._demo_timeline import Scenario, Step
+from ._consumer import press_async
+from ._env import DemoEnv
+from ._steps import Page, expect_payment, expect_redirect, expect_return, expect_webhooks, summary, usd
+from ._timeline import Scenario, Step
 
 KEY = "recurring"
 TITLE = "Recurring: mandate with initial charge, two merchant-initiated charges, revocation"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from psp_core import AuthorizeRequest, Consumer, DeclineCode, EventKind, Payment, PaymentStatus
 
-from ._demo_consumer import press
-from ._demo_env import DemoEnv
-from ._demo_steps import Page, expect_payment, expect_redirect, expect_return, expect_webhooks, summary, usd
-from ._demo_timeline import Scenario, Step
+from ._consumer import press
+from ._env import DemoEnv
+from ._steps import Page, expect_payment, expect_redirect, expect_return, expect_webhooks, summary, usd
+from ._timeline import Scenario, Step
 
 KEY = "failures"
 TITLE = "Payments that fail: declined, cancelled by the consumer, timed out (DISCARDED -> expired)"

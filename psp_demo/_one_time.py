@@ -14,10 +14,10 @@ from psp_core import (
     ValidationError,
 )
 
-from ._demo_consumer import press
-from ._demo_env import DemoEnv
-from ._demo_steps import Page, expect_payment, expect_redirect, expect_return, expect_webhooks, summary, usd
-from ._demo_timeline import Scenario
+from ._consumer import press
+from ._env import DemoEnv
+from ._steps import Page, expect_payment, expect_redirect, expect_return, expect_webhooks, summary, usd
+from ._timeline import Scenario
 
 KEY = "one_time"
 TITLE = (

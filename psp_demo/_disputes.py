@@ -23,10 +23,10 @@ from psp_core import (
     ValidationError,
 )
 
-from ._demo_consumer import press
-from ._demo_env import DemoEnv
-from ._demo_steps import Page, expect_payment, expect_return, expect_webhooks, summary, usd
-from ._demo_timeline import Scenario, Step
+from ._consumer import press
+from ._env import DemoEnv
+from ._steps import Page, expect_payment, expect_return, expect_webhooks, summary, usd
+from ._timeline import Scenario, Step
 
 KEY = "after_sale"
 TITLE = "After the sale: partial and full chargebacks, and a refund after the 6-month window"

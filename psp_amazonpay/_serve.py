@@ -1,4 +1,4 @@
-"""``psp sandbox``: serve the PPRO sandbox on this machine until Ctrl-C.
+"""``psp sandbox amazon_pay``: serve the PPRO sandbox on this machine until Ctrl-C.
 
 Loopback only unless ``--allow-remote``: the sandbox accepts any API key by default and its
 admin routes move money and time, so it must not be reachable from the network by accident.

@@ -1,0 +1,12 @@
+"""``psp demo``: a host platform's payments played against a provider's local sandbox, over real HTTP.
+
+This package is the demo and its shop (a webhook receiver, a consumer who presses the hosted
+page's buttons, a timeline of every step checked against the provider's published behaviour).
+It is part of the psp distribution but of no provider's runtime package: only ``psp demo``
+imports it (through the provider's ``psp_cli_commands`` hook), never a host's gateway. The
+scenarios play Amazon Pay through the PPRO sandbox.
+"""
+
+from ._main import SCENARIOS, main, run_demo
+
+__all__ = ["SCENARIOS", "main", "run_demo"]
