@@ -55,10 +55,6 @@ def capabilities(
     """Amazon Pay's capabilities as a merchant configured them (see :func:`psp_ppro.capabilities`)."""
     return _capabilities(PROFILE, separate_captures, limits=limits, refund_window=refund_window)
 
-
-# mypy checks every provider hook's signature against the spec's.
-_provider: ProviderPlugin = _plugin
-
 __all__ = [
     "AGREEMENT_STATUS",
     "BASE_URL_PRESETS",

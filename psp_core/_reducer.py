@@ -147,8 +147,8 @@ def _merge(
     reported: Payment | None,
 ) -> Payment:
     currency = current.amount.currency
-    # A payment read before anything was authorized may not know its amount yet (PPRO's charge
-    # has none of its own); a later report that does is taken. The largest is kept, so the
+    # A payment read before anything was authorized may not know its amount yet (a provider's
+    # charge may carry none of its own); a later report that does is taken. The largest is kept, so the
     # order of the reports does not matter.
     amount = current.amount
     if reported is not None and reported.amount.currency == currency and reported.amount > amount:
@@ -201,8 +201,8 @@ def _merge(
             mandate_id=current.mandate_id or newer.mandate_id,
             merchant_reference=current.merchant_reference or newer.merchant_reference,
             amount=amount,
-            # What the provider reports about the consumer and the order (Amazon Pay: the
-            # details saved at Amazon) is newest in a fresh read.
+            # What the provider reports about the consumer and the order (a wallet's saved
+            # details, for one) is newest in a fresh read.
             consumer=newer.consumer or current.consumer,
             order=newer.order or current.order,
         )
