@@ -24,6 +24,7 @@ from ._models import (
     Json,
     Operation,
     redirect_method,
+    to_json,
 )
 from ._scenarios import AMAZON_BUYER, PROVIDER_OUTCOMES, Scenarios
 from ._state import SandboxState
@@ -279,7 +280,7 @@ class ChargeService:
             "PAYMENT_CHARGE_AUTHORIZATION_FAILED",
             authorizationId=authz.id,
             amount=self._money(charge, charge.amount),
-            failure=failure.to_json(),
+            failure=to_json(failure),
         )
 
     def start_authentication(self, charge: Charge, request_url: str) -> None:
@@ -567,7 +568,7 @@ class ChargeService:
                 refundId=op.id,
                 amount=self._money(charge, amount),
                 merchantRefundReference=reference,
-                failure=failure.to_json(),
+                failure=to_json(failure),
             )
             return op
         delay = self._s.config.refund_settlement_s
@@ -623,7 +624,7 @@ class ChargeService:
         extra: dict[str, Any] = {"refundId": settled.id, "amount": self._money(charge, settled.amount)}
         extra["merchantRefundReference"] = settled.merchant_reference
         if failure is not None:
-            extra["failure"] = failure.to_json()
+            extra["failure"] = to_json(failure)
         self.emit(
             charge, "PAYMENT_CHARGE_REFUND_SUCCEEDED" if succeed else "PAYMENT_CHARGE_REFUND_FAILED", **extra
         )

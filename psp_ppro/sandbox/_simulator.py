@@ -40,7 +40,7 @@ from ._middleware import (
     json_response,
     media_type,
 )
-from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation
+from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation, to_json
 from ._routing import Handler, Route, match, search_page, targets_sandbox
 from ._state import SandboxState
 from ._webhooks import Event, SendFn, WebhookDelivery, _Pending, sign
@@ -267,7 +267,7 @@ class PproSimulator:
             op = self._charges.void(charge, body)
         else:
             op = self._charges.refund(charge, body)
-        return 200, op.to_json()
+        return 200, to_json(op)
 
     def _sub_objects(self, charge: Charge, kind: str) -> list[Json]:
         items: dict[str, list[Any]] = {
@@ -277,7 +277,7 @@ class PproSimulator:
             "voids": charge.voids,
             "discards": charge.discards,
         }
-        return [item.to_json() for item in items[kind]]
+        return [to_json(item) for item in items[kind]]
 
     def _list_sub(self, req: ApiRequest) -> tuple[int, object]:
         charge = self._charge_or(req.params[0], 404, req.caller)
@@ -368,7 +368,7 @@ class PproSimulator:
             charge = self._state.charges.get(charge_id)
             if charge is None:
                 raise UnknownResourceError(charge_id)
-            return self._charges.settle_refund(charge, refund_id, succeed=succeed).to_json()
+            return to_json(self._charges.settle_refund(charge, refund_id, succeed=succeed))
 
     def charge_json(self, charge_id: str) -> Json:
         with self._lock:
