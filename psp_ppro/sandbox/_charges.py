@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+from cattrs import unstructure
 
 from . import _validation as v
 from ._errors import SandboxStateError, UnknownResourceError, bad_request
@@ -446,7 +447,8 @@ class ChargeService:
         if parts == ["scenarios"]:
             if method == "POST":
                 self.scenarios.update(data)
-            return self.scenarios.to_json()
+            knobs: Json = unstructure(self.scenarios)
+            return knobs
         charge = self._s.charges.get(parts[1])
         if charge is None:
             raise UnknownResourceError(parts[1])
@@ -462,7 +464,7 @@ class ChargeService:
             if charge.hold != "provider_confirmation":
                 raise SandboxStateError(f"{charge.id} is {charge.status}, not awaiting the provider")
             self.release(charge, outcome)
-        return charge.to_json()
+        return to_json(charge)
 
     def merchant_discard(self, charge: Charge, reference: str | None) -> None:
         if charge.status not in DISCARDABLE or charge.captures or charge.voids:
