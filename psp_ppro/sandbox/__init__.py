@@ -1,4 +1,7 @@
-"""A stateful local PPRO Global API sandbox for Amazon Pay.
+"""A stateful local PPRO Global API sandbox for every payment method in its rule table.
+
+Each method's rules are the sandbox's own (:mod:`._methods`: Amazon Pay, iDEAL); it imports
+none of the provider plugins.
 
 The core (:class:`PproSimulator`) is pure Python and thread-safe; adapters expose it as an
 in-process httpx transport (:meth:`Sandbox.transport`), a Starlette app (:meth:`Sandbox.asgi_app`,
@@ -23,12 +26,15 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
   int64, URLs that do not parse, carry control characters or non-ASCII text, or (webhooksUrl)
   point at the served sandbox itself. A charge's JSON stays under :data:`MAX_CHARGE_BYTES`
   (an operation that could pass it is a 400); see docs/amazon_pay.md.
-* **Amazon Pay rules are in-band**: HTTP 200 with ``status: FAILED`` and
+* **Method rules are in-band**: HTTP 200 with ``status: FAILED`` and
   ``failure{failureType: INTERNAL_DECLINE, failureCode, failureMessage, isRetryable: false}`` for
-  paymentMethod other than AMAZON_PAY (INVALID_PAYMENT_METHOD), currency other than USD
-  (INVALID_CURRENCY), country other than US (INVALID_COUNTRY), amount outside 50..2,000,000 minor
-  units (AMOUNT_NOT_SUPPORTED), missing ``consumer.name`` (INVALID_CONSUMER_DETAILS), and a charge
-  without a REDIRECT ``settings.returnUrl`` (INVALID_AUTHENTICATION_SETTINGS).
+  a paymentMethod not in the rule table (INVALID_PAYMENT_METHOD), a currency or country the
+  method does not take (INVALID_CURRENCY, INVALID_COUNTRY; Amazon Pay USD/US, iDEAL EUR/NL), an
+  amount outside the method's limits (AMOUNT_NOT_SUPPORTED; Amazon Pay 50..2,000,000, iDEAL
+  1..5,000,000 minor units), missing ``consumer.name`` (INVALID_CONSUMER_DETAILS), and a charge
+  without a REDIRECT ``settings.returnUrl`` (INVALID_AUTHENTICATION_SETTINGS). iDEAL's own rules
+  (bank selection, no separate captures, 365-day refunds, no chargebacks, SEPA agreements with a
+  verification charge) are in docs/ideal.md.
 * **webhooksUrl** must be https; plain http is accepted only to loopback (localhost, 127.0.0.0/8,
   [::1]), and never to the sandbox's own address.
 * **autoCapture defaults to true** when omitted (the product page says an approved charge becomes
@@ -60,9 +66,9 @@ Sandbox rules (where PPRO's documents are silent these are the sandbox's own cho
   so holding them to the same balance is the sandbox's decision.
 * **Chargebacks** are partial or full (everything still held). PPRO's charge has no chargeback
   field or status: reads never show them, only the CHARGEBACK_SUCCEEDED event does.
-* **Refund window**: a refund more than ``refund_window_months`` (6) calendar months after the
-  first capture is an in-band 200 refund with ``status: FAILED`` and failureCode
-  REFUND_PERIOD_EXPIRED.
+* **Refund window**: a refund more than ``refund_window_months`` (6) calendar months (or, for a
+  method that states days, iDEAL's 365 days) after the first capture is an in-band 200 refund
+  with ``status: FAILED`` and failureCode REFUND_PERIOD_EXPIRED.
 * **Authorization expiry**: ``authorization_validity_s`` (30 days, Amazon Pay's Charge page) after
   the authorization, what was neither captured nor voided is released as a void the provider
   makes itself (PAYMENT_CHARGE_VOID_SUCCEEDED without a merchant reference). PPRO documents no

@@ -9,7 +9,7 @@ from . import _validation as v
 from ._charges import ChargeService, bank_code, method_rule_failure
 from ._errors import SandboxStateError, bad_request
 from ._methods import METHODS, MethodRules
-from ._models import Agreement, Charge, Failure, HistoryEntry, Json, Revocation, redirect_method
+from ._models import Agreement, Charge, Failure, HistoryEntry, Json, Revocation, redirect_method, to_json
 from ._state import SandboxState
 
 FREQUENCY_TYPES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
@@ -204,7 +204,7 @@ class AgreementService:
         agreement.failure = failure
         agreement.authentication_methods = []
         self._transition(agreement, "FAILED", failure)
-        self._emit(agreement, "PAYMENT_AGREEMENT_FAILED", failure=failure.to_json())
+        self._emit(agreement, "PAYMENT_AGREEMENT_FAILED", failure=to_json(failure))
 
     def _initial_charge(self, agreement: Agreement) -> Charge | None:
         if agreement.initial_charge_id is None:

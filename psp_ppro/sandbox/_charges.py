@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+from cattrs import unstructure
 
 from . import _validation as v
 from ._errors import SandboxStateError, UnknownResourceError, bad_request
@@ -24,6 +25,7 @@ from ._models import (
     Json,
     Operation,
     redirect_method,
+    to_json,
 )
 from ._scenarios import AMAZON_BUYER, PROVIDER_OUTCOMES, Scenarios
 from ._state import SandboxState
@@ -279,7 +281,7 @@ class ChargeService:
             "PAYMENT_CHARGE_AUTHORIZATION_FAILED",
             authorizationId=authz.id,
             amount=self._money(charge, charge.amount),
-            failure=failure.to_json(),
+            failure=to_json(failure),
         )
 
     def start_authentication(self, charge: Charge, request_url: str) -> None:
@@ -445,7 +447,8 @@ class ChargeService:
         if parts == ["scenarios"]:
             if method == "POST":
                 self.scenarios.update(data)
-            return self.scenarios.to_json()
+            knobs: Json = unstructure(self.scenarios)
+            return knobs
         charge = self._s.charges.get(parts[1])
         if charge is None:
             raise UnknownResourceError(parts[1])
@@ -461,7 +464,7 @@ class ChargeService:
             if charge.hold != "provider_confirmation":
                 raise SandboxStateError(f"{charge.id} is {charge.status}, not awaiting the provider")
             self.release(charge, outcome)
-        return charge.to_json()
+        return to_json(charge)
 
     def merchant_discard(self, charge: Charge, reference: str | None) -> None:
         if charge.status not in DISCARDABLE or charge.captures or charge.voids:
@@ -567,7 +570,7 @@ class ChargeService:
                 refundId=op.id,
                 amount=self._money(charge, amount),
                 merchantRefundReference=reference,
-                failure=failure.to_json(),
+                failure=to_json(failure),
             )
             return op
         delay = self._s.config.refund_settlement_s
@@ -623,7 +626,7 @@ class ChargeService:
         extra: dict[str, Any] = {"refundId": settled.id, "amount": self._money(charge, settled.amount)}
         extra["merchantRefundReference"] = settled.merchant_reference
         if failure is not None:
-            extra["failure"] = failure.to_json()
+            extra["failure"] = to_json(failure)
         self.emit(
             charge, "PAYMENT_CHARGE_REFUND_SUCCEEDED" if succeed else "PAYMENT_CHARGE_REFUND_FAILED", **extra
         )

@@ -1,4 +1,4 @@
-"""Sandbox state records and their PPRO JSON shapes.
+"""Sandbox state records and their PPRO JSON shapes (one cattrs converter, :func:`to_json`).
 
 Operation records (authorizations, captures, refunds, voids, discards, ...) are immutable: a
 state change replaces the record with ``attrs.evolve``. Charges and agreements are the mutable
@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from attrs import define, field, frozen
+import cattrs
+from attrs import define, field, fields, frozen
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._clock import iso_ms
 
@@ -24,20 +26,6 @@ class Failure:
     message: str
     is_retryable: bool = False
 
-    def to_json(self) -> Json:
-        return {
-            "failureType": self.failure_type,
-            "failureCode": self.failure_code,
-            "failureMessage": self.message,
-            "isRetryable": self.is_retryable,
-        }
-
-
-def _put(out: Json, key: str, value: object) -> None:
-    # PPRO's schemas declare no nullable fields, so absent values are omitted, not null.
-    if value is not None:
-        out[key] = value.to_json() if isinstance(value, Failure) else value
-
 
 @frozen
 class Authorization:
@@ -48,14 +36,6 @@ class Authorization:
     created_at: datetime
     updated_at: datetime
     failure: Failure | None = None
-
-    def to_json(self) -> Json:
-        out: Json = {"id": self.id, "amount": self.amount, "status": self.status}
-        _put(out, "merchantPaymentChargeReference", self.merchant_reference)
-        _put(out, "failure", self.failure)
-        out["createdAt"] = iso_ms(self.created_at)
-        out["updatedAt"] = iso_ms(self.updated_at)
-        return out
 
 
 _REFERENCE_KEY = {
@@ -96,17 +76,6 @@ class Operation:
         """Money moved, or is reserved to move without another request (a PENDING refund)."""
         return self.status != "FAILED"
 
-    def to_json(self) -> Json:
-        out: Json = {"id": self.id, "amount": self.amount, "status": self.status}
-        _put(out, _REFERENCE_KEY[self.kind], self.merchant_reference)
-        _put(out, "refundReason", self.refund_reason)
-        _put(out, "refundDescriptor", self.refund_descriptor)
-        _put(out, "failure", self.failure)
-        out["createdAt"] = iso_ms(self.created_at)
-        out["updatedAt"] = iso_ms(self.updated_at or self.created_at)
-        _put(out, "labels", self.labels)
-        return out
-
 
 @frozen
 class Discard:
@@ -114,12 +83,6 @@ class Discard:
     type: str  # AUTHENTICATION_TIMEOUT | PROVIDER_CONFIRMATION_TIMEOUT | MERCHANT_INITIATED_DISCARD
     created_at: datetime
     merchant_reference: str | None = None
-
-    def to_json(self) -> Json:
-        at = iso_ms(self.created_at)
-        out: Json = {"id": self.id, "status": "DISCARDED"}
-        _put(out, "merchantDiscardReference", self.merchant_reference)
-        return {**out, "type": self.type, "createdAt": at, "updatedAt": at}
 
 
 @frozen
@@ -139,25 +102,12 @@ class HistoryEntry:
     created_at: datetime
     failure: Failure | None = None
 
-    def to_json(self) -> Json:
-        out: Json = {"id": self.id, "status": self.status}
-        _put(out, "failure", self.failure)
-        out["createdAt"] = iso_ms(self.created_at)
-        return out
-
 
 @frozen
 class Revocation:
     id: str
     revocation_status: str
     created_at: datetime
-
-    def to_json(self) -> Json:
-        return {
-            "id": self.id,
-            "revocationStatus": self.revocation_status,
-            "createdAt": iso_ms(self.created_at),
-        }
 
 
 @frozen
@@ -263,33 +213,6 @@ class Charge:
         times = [op.created_at for op in self.captures if op.succeeded]
         return min(times) if times else None
 
-    def to_json(self) -> Json:
-        out: Json = {
-            "id": self.id,
-            "paymentMethod": self.payment_method,
-            "paymentMedium": "ECOMMERCE",
-            "currency": self.currency,
-        }
-        _put(out, "initiator", self.initiator)
-        _put(out, "country", self.country)
-        _put(out, "agreementId", self.agreement_id)
-        _put(out, "instrumentId", self.instrument_id)
-        _put(out, "paymentDescriptor", self.payment_descriptor)
-        out["status"] = self.status
-        out["consumer"] = dict(self.consumer)
-        _put(out, "order", self.order)
-        _put(out, "failure", self.failure)
-        out["authenticationMethods"] = list(self.authentication_methods)
-        out["authorizations"] = [a.to_json() for a in self.authorizations]
-        out["captures"] = [c.to_json() for c in self.captures]
-        out["refunds"] = [r.to_json() for r in self.refunds]
-        out["voids"] = [v.to_json() for v in self.voids]
-        out["discards"] = [d.to_json() for d in self.discards]
-        out["createdAt"] = iso_ms(self.created_at)
-        out["updatedAt"] = iso_ms(self.updated_at)
-        _put(out, "labels", self.labels)
-        return out
-
 
 @define
 class Agreement:
@@ -323,24 +246,99 @@ class Agreement:
     revocations: list[Revocation] = field(factory=list)
     failure: Failure | None = None
 
-    def to_json(self) -> Json:
-        out: Json = {"id": self.id, "status": self.status}
-        _put(out, "failure", self.failure)
-        _put(out, "description", self.description)
-        _put(out, "merchantPaymentAgreementReference", self.merchant_reference)
-        out["paymentMethod"] = self.payment_method
-        _put(out, "frequency", self.frequency)
-        _put(out, "startDate", iso_ms(self.start_date) if self.start_date else None)
-        _put(out, "endDate", iso_ms(self.end_date) if self.end_date else None)
-        _put(out, "amount", self.amount)
-        _put(out, "amountType", self.amount_type)
-        out["instrumentId"] = self.instrument_id
-        out["consumer"] = dict(self.consumer)
-        out["authenticationMethods"] = list(self.authentication_methods)
-        out["history"] = [h.to_json() for h in self.history]
-        out["revocations"] = [r.to_json() for r in self.revocations]
-        _put(out, "initialPaymentChargeId", self.initial_charge_id)
-        out["createdAt"] = iso_ms(self.created_at)
-        out["updatedAt"] = iso_ms(self.updated_at)
-        _put(out, "labels", self.labels)
-        return out
+
+# -- PPRO's JSON shapes, through cattrs -----------------------------------------------------------
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_CONVERTER = cattrs.Converter()
+_CONVERTER.register_unstructure_hook(datetime, iso_ms)
+
+# Field names that are not simply the camelCase of the attribute, and the sandbox's own fields,
+# which PPRO's answers do not have.
+_RENAMED: dict[type[Any], dict[str, str]] = {
+    Failure: {"message": "failureMessage"},
+    Authorization: {"merchant_reference": "merchantPaymentChargeReference"},
+    Operation: {"merchant_reference": "merchantReference"},
+    Discard: {"merchant_reference": "merchantDiscardReference"},
+    Agreement: {
+        "merchant_reference": "merchantPaymentAgreementReference",
+        "initial_charge_id": "initialPaymentChargeId",
+    },
+}
+_INTERNAL: dict[type[Any], frozenset[str]] = {
+    Operation: frozenset({"kind", "settle_at"}),
+    Charge: frozenset(
+        {
+            "amount",
+            "merchant_id",
+            "merchant_reference",
+            "auto_capture",
+            "return_url",
+            "webhooks_url",
+            "auth_deadline",
+            "bank_code",
+            "chargebacks",
+            "schedule_type",
+            "hold",
+            "hold_until",
+        }
+    ),
+    Agreement: frozenset(
+        {
+            "merchant_id",
+            "return_url",
+            "webhooks_url",
+            "auth_deadline",
+            "debit_mandate_id",
+            "bank_code",
+            "verification_charge_id",
+        }
+    ),
+}
+
+Record = Failure | Authorization | Operation | Discard | HistoryEntry | Revocation | Charge | Agreement
+
+
+def _finish(record: Record, out: Json) -> Json:
+    """What a field-by-field conversion cannot say: PPRO's schemas declare no nullable fields
+    (None is left out), and a few keys depend on the record."""
+    out = {key: value for key, value in out.items() if value is not None}
+    if isinstance(record, Operation):
+        # One shape for captures, refunds and voids; only the reference's key differs.
+        reference = out.pop("merchantReference", None)
+        if reference is not None:
+            out[_REFERENCE_KEY[record.kind]] = reference
+        out.setdefault("updatedAt", out["createdAt"])
+    elif isinstance(record, Discard):
+        out.update(status="DISCARDED", updatedAt=out["createdAt"])
+    elif isinstance(record, Charge):
+        out["paymentMedium"] = "ECOMMERCE"  # the only medium the sandbox offers
+    return out
+
+
+def _register(cls: type[Any]) -> None:
+    renamed, internal = _RENAMED.get(cls, {}), _INTERNAL.get(cls, frozenset())
+    overrides: dict[str, Any] = {
+        a.name: override(omit=True)
+        if a.name in internal
+        else override(rename=renamed.get(a.name, _camel(a.name)))
+        for a in fields(cls)
+    }
+    convert = make_dict_unstructure_fn(cls, _CONVERTER, **overrides)
+    _CONVERTER.register_unstructure_hook(cls, lambda record: _finish(record, convert(record)))
+
+
+# Leaves first: a record's hook calls those of the records it holds.
+for _cls in (Failure, Authorization, Operation, Discard, HistoryEntry, Revocation, Charge, Agreement):
+    _register(_cls)
+
+
+def to_json(record: Record) -> Json:
+    """A record as PPRO's API shows it."""
+    out: Json = _CONVERTER.unstructure(record)
+    return out

@@ -11,7 +11,7 @@ from attrs import frozen
 
 from ._errors import ApiError, bad_request
 from ._middleware import MAX_RESPONSE_BYTES, SEARCH_PAGE_SIZE, ApiRequest
-from ._models import Charge, Json
+from ._models import Charge, Json, to_json
 from ._validation import effective_port, is_loopback, split_url
 
 Handler = Callable[[ApiRequest], tuple[int, object]]
@@ -54,7 +54,7 @@ def search_page(found: list[Charge], page: str | None) -> Json:
     size = 64  # the envelope and nextPage
     index = start
     while index < len(found) and len(data) < SEARCH_PAGE_SIZE:
-        item = found[index].to_json()
+        item = to_json(found[index])
         item_size = len(json.dumps(item, separators=(",", ":"))) + 1
         if data and size + item_size > MAX_RESPONSE_BYTES:
             break

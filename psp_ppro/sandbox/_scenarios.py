@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import define
+from attrs import define, fields_dict
 
 from ._errors import bad_request
 from ._models import Json
@@ -59,21 +59,13 @@ class Scenarios:
     capture_processing_s: float | None = 0
     buyer_details: bool = True
 
-    def to_json(self) -> Json:
-        return {
-            "authorization_processing_s": self.authorization_processing_s,
-            "provider_confirmation": self.provider_confirmation,
-            "provider_confirmation_delay_s": self.provider_confirmation_delay_s,
-            "capture_processing_s": self.capture_processing_s,
-            "buyer_details": self.buyer_details,
-        }
-
     def update(self, data: dict[str, Any]) -> None:
         """Apply admin JSON; a wrong name or type is a 400 naming it, and nothing changes."""
         checked: dict[str, Any] = {}
         for name, value in data.items():
-            if name not in self.to_json():
-                raise bad_request(f"unknown scenario setting {name}; known: {', '.join(self.to_json())}")
+            known = fields_dict(Scenarios)
+            if name not in known:
+                raise bad_request(f"unknown scenario setting {name}; known: {', '.join(known)}")
             if name in ("provider_confirmation", "buyer_details"):
                 if not isinstance(value, bool):
                     raise bad_request(f"{name} must be true or false")

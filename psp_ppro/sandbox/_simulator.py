@@ -40,7 +40,7 @@ from ._middleware import (
     json_response,
     media_type,
 )
-from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation
+from ._models import Agreement, Charge, Chargeback, Effects, Json, Operation, to_json
 from ._routing import Handler, Route, match, search_page, targets_sandbox
 from ._state import SandboxState
 from ._webhooks import Event, SendFn, WebhookDelivery, _Pending, sign
@@ -226,7 +226,7 @@ class PproSimulator:
     def _create_charge(self, req: ApiRequest) -> tuple[int, object]:
         charge = self._charges.create(self._body_with_webhooks_url(req), req.merchant_id)
         self._owners[charge.id] = req.caller
-        return 200, charge.to_json()
+        return 200, to_json(charge)
 
     def _search_charges(self, req: ApiRequest) -> tuple[int, object]:
         reference = req.query.get("merchantPaymentChargeReference")
@@ -245,7 +245,7 @@ class PproSimulator:
         return 200, search_page(found, req.query.get("page"))
 
     def _get_charge(self, req: ApiRequest) -> tuple[int, object]:
-        return 200, self._charge_or(req.params[0], 404, req.caller).to_json()
+        return 200, to_json(self._charge_or(req.params[0], 404, req.caller))
 
     def _charge_operation(self, req: ApiRequest) -> tuple[int, object]:
         # PPRO answers an operation on an unknown charge id with 400, not 404.
@@ -255,7 +255,7 @@ class PproSimulator:
         # The new operation's JSON is at most the request's fields plus fixed keys, so this
         # bounds the charge (and every answer that carries it) before anything is stored.
         growth = len(json.dumps(body)) + 1024
-        if len(json.dumps(charge.to_json())) + growth > MAX_CHARGE_BYTES:
+        if len(json.dumps(to_json(charge))) + growth > MAX_CHARGE_BYTES:
             raise bad_request(
                 f"Payment charge {charge.id} has reached the sandbox's size limit of "
                 f"{MAX_CHARGE_BYTES} bytes; create a new charge for further operations"
@@ -267,7 +267,7 @@ class PproSimulator:
             op = self._charges.void(charge, body)
         else:
             op = self._charges.refund(charge, body)
-        return 200, op.to_json()
+        return 200, to_json(op)
 
     def _sub_objects(self, charge: Charge, kind: str) -> list[Json]:
         items: dict[str, list[Any]] = {
@@ -277,7 +277,7 @@ class PproSimulator:
             "voids": charge.voids,
             "discards": charge.discards,
         }
-        return [item.to_json() for item in items[kind]]
+        return [to_json(item) for item in items[kind]]
 
     def _list_sub(self, req: ApiRequest) -> tuple[int, object]:
         charge = self._charge_or(req.params[0], 404, req.caller)
@@ -295,16 +295,16 @@ class PproSimulator:
         self._owners[agreement.id] = req.caller
         if agreement.initial_charge_id is not None:
             self._owners[agreement.initial_charge_id] = req.caller
-        return 200, agreement.to_json()
+        return 200, to_json(agreement)
 
     def _get_agreement(self, req: ApiRequest) -> tuple[int, object]:
-        return 200, self._agreement_or(req.params[0], 404, req.caller).to_json()
+        return 200, to_json(self._agreement_or(req.params[0], 404, req.caller))
 
     def _agreement_charge(self, req: ApiRequest) -> tuple[int, object]:
         agreement = self._agreement_or(req.params[0], 400, req.caller)
         charge = self._agreements.charge(agreement, self._body_with_webhooks_url(req))
         self._owners[charge.id] = req.caller
-        return 200, charge.to_json()
+        return 200, to_json(charge)
 
     def _revoke(self, req: ApiRequest) -> tuple[int, object]:
         agreement = self._agreement_or(req.params[0], 400, req.caller)
@@ -368,15 +368,15 @@ class PproSimulator:
             charge = self._state.charges.get(charge_id)
             if charge is None:
                 raise UnknownResourceError(charge_id)
-            return self._charges.settle_refund(charge, refund_id, succeed=succeed).to_json()
+            return to_json(self._charges.settle_refund(charge, refund_id, succeed=succeed))
 
     def charge_json(self, charge_id: str) -> Json:
         with self._lock:
-            return self._charge_or(charge_id, 404, None).to_json()
+            return to_json(self._charge_or(charge_id, 404, None))
 
     def agreement_json(self, agreement_id: str) -> Json:
         with self._lock:
-            return self._agreement_or(agreement_id, 404, None).to_json()
+            return to_json(self._agreement_or(agreement_id, 404, None))
 
     def verification_charge(self, agreement_id: str) -> str | None:
         with self._lock:
