@@ -161,10 +161,6 @@ class ProviderSandbox(Protocol):
         """The consumer never acts: advance the clock past the PSP's time limit for ``resource_id``."""
         ...
 
-    def decline_amount(self, currency: str) -> Money | None:
-        """An amount within the limits that the PSP deterministically declines on approval, if any."""
-        ...
-
     def declines(self, amount: Money) -> bool:
         """True when the PSP deterministically declines ``amount`` on approval."""
         ...

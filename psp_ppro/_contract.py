@@ -110,10 +110,6 @@ class PproContractSandbox:
     def let_time_out(self, resource_id: str) -> None:
         self.advance(timedelta(seconds=self.sandbox.config.authentication_timeout_s + 1))
 
-    def decline_amount(self, currency: str) -> Money | None:
-        # The sandbox declines 300000..400000 on approval; ...02 is INSUFFICIENT_FUNDS.
-        return Money(DECLINE_RANGE.start + 2, currency) if currency == self.profile.currency else None
-
     def declines(self, amount: Money) -> bool:
         return amount.currency == self.profile.currency and amount.minor in DECLINE_RANGE
 

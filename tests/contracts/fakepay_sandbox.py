@@ -239,9 +239,6 @@ class FakeSandbox:
     def let_time_out(self, resource_id: str) -> None:
         self.advance(AUTHENTICATION_TIMEOUT + timedelta(seconds=1))
 
-    def decline_amount(self, currency: str) -> Money | None:
-        return Money(DECLINE_AMOUNT, currency)
-
     def declines(self, amount: Money) -> bool:
         return amount.minor == DECLINE_AMOUNT
 
