@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from psp_core import AmountLimits, Capabilities, ProviderPlugin
+from psp_core import AmountLimits, Capabilities, CommandLine, ProviderPlugin, hookimpl
 from psp_ppro import (
     AGREEMENT_STATUS,
     BASE_URL_PRESETS,
@@ -26,7 +26,7 @@ from psp_ppro import (
 )
 from psp_ppro import capabilities as _capabilities
 
-from ._cli import psp_cli_commands as _psp_cli_commands
+from ._cli import add_demo_command
 from ._profile import METHOD_LIMITS, PROFILE
 
 PROVIDER = PROFILE.provider
@@ -36,7 +36,10 @@ SETTINGS = PROFILE.settings
 class AmazonPayPlugin(PproPlugin):
     """The PPRO plugin for the Amazon Pay profile, with the seed's ``psp demo``/``psp sandbox``."""
 
-    psp_cli_commands = staticmethod(_psp_cli_commands)
+    @hookimpl
+    def psp_cli_commands(self, cli: CommandLine) -> None:
+        super().psp_cli_commands(cli)
+        add_demo_command(cli)
 
 
 plugin = AmazonPayPlugin(PROFILE)

@@ -8,6 +8,7 @@ the plugins; :func:`route_webhook` hands an event from PPRO's one webhook URL to
 of its ``paymentMethod``. See docs/ppro.md.
 """
 
+from ._cli import SANDBOX_EXTRA, SANDBOX_MODULES
 from ._mapping import AGREEMENT_STATUS, CHARGE_STATUS, FAILURE_CODES, REFUND_REASONS
 from ._plugin import PproPlugin
 from ._profile import ACCOUNT_SETTINGS, MethodProfile, method_settings
@@ -25,6 +26,8 @@ __all__ = [
     "LEGACY_SIGNATURE_HEADER",
     "OTHER_METHOD",
     "REFUND_REASONS",
+    "SANDBOX_EXTRA",
+    "SANDBOX_MODULES",
     "SIGNATURE_HEADER",
     "MethodProfile",
     "PproPlugin",

@@ -22,6 +22,7 @@ import attrs
 from psp_core import (
     AuthorizeRequest,
     CaptureRequest,
+    CommandLine,
     Flow,
     Mandate,
     MandateChargeRequest,
@@ -43,6 +44,7 @@ from psp_core import (
 )
 
 from . import _bodies, _http, _mapping, _settings, _webhooks, _wire
+from ._cli import add_sandbox_command
 from ._profile import MethodProfile
 
 CHARGES = "/v1/payment-charges"
@@ -100,6 +102,10 @@ class PproPlugin:
     @hookimpl
     def psp_configure(self, options: Mapping[str, object], environ: Mapping[str, str]) -> ProviderConfig:
         return _settings.configure(self.profile, options, environ)
+
+    @hookimpl
+    def psp_cli_commands(self, cli: CommandLine) -> None:
+        add_sandbox_command(cli, self.profile)
 
     @hookimpl
     def psp_sandbox(self, options: Mapping[str, object]) -> ProviderSandbox:

@@ -1,4 +1,7 @@
-"""``psp sandbox amazon_pay``: serve the PPRO sandbox on this machine until Ctrl-C.
+"""``psp sandbox PROVIDER`` for every PPRO method: serve the PPRO sandbox until Ctrl-C.
+
+The sandbox serves every method at once; the command differs per method only in what it
+prints (the provider to point at it, and that method's settings).
 
 Loopback only unless ``--allow-remote``: the sandbox accepts any API key by default and its
 admin routes move money and time, so it must not be reachable from the network by accident.
@@ -15,8 +18,9 @@ from types import FrameType
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from psp_ppro.sandbox import LOOPBACK_HOSTS as LOOPBACK
-from psp_ppro.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
+from ._profile import MethodProfile
+from .sandbox import LOOPBACK_HOSTS as LOOPBACK
+from .sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_in_thread
 
 DEFAULT_MERCHANT_ID = "merch_sandbox"
 # A placeholder to paste: the sandbox accepts any non-empty key unless --api-key is given.
@@ -56,7 +60,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
         api_key=args.api_key,
         merchant_id=args.merchant_id,
-        separate_captures=not args.no_separate_captures,
+        separate_captures=not getattr(args, "no_separate_captures", False),
         default_webhooks_url=args.webhooks_url,
         **({"webhook_secret": args.webhook_secret} if args.webhook_secret else {}),
     )
@@ -79,11 +83,11 @@ def start(sandbox: Sandbox, host: str, port: int, allow_remote: bool) -> Running
         ) from None
 
 
-def banner(args: argparse.Namespace, base_url: str) -> str:
+def banner(args: argparse.Namespace, base_url: str, profile: MethodProfile) -> str:
     api_key = "'<the value of --api-key>'" if args.api_key else DEFAULT_API_KEY
     merchant = args.merchant_id or DEFAULT_MERCHANT_ID
     secret = "'<the value of --webhook-secret>'" if args.webhook_secret else SandboxConfig().webhook_secret
-    separate = "false" if args.no_separate_captures else "true"
+    separate = "false" if getattr(args, "no_separate_captures", False) else "true"
     key_note = "" if args.api_key else "   # any non-empty key is accepted"
     merchant_note = "" if args.merchant_id else "   # any non-empty id is accepted"
     hooks = (
@@ -93,16 +97,20 @@ def banner(args: argparse.Namespace, base_url: str) -> str:
         "(or start with --webhooks-url); all are listed at /__sandbox__/events"
     )
     lines = [
-        f"PPRO sandbox (Amazon Pay) listening on {base_url}",
+        f"PPRO sandbox ({profile.display_name}) listening on {base_url}",
         "",
-        "Point the amazon_pay plugin at it with these environment variables:",
-        f"  export PPRO_BASE_URL={base_url}",
-        f"  export PPRO_API_KEY={api_key}{key_note}",
-        f"  export PPRO_MERCHANT_ID={merchant}{merchant_note}",
-        f"  export PPRO_WEBHOOK_SECRET={secret}",
-        f"  export PPRO_SEPARATE_CAPTURES={separate}",
+        f"Point the {profile.provider} plugin at it with these environment variables:",
+        f"  export {profile.settings['base_url']}={base_url}",
+        f"  export {profile.settings['api_key']}={api_key}{key_note}",
+        f"  export {profile.settings['merchant_id']}={merchant}{merchant_note}",
+        f"  export {profile.settings['webhook_secret']}={secret}",
+        *(
+            [f"  export {profile.settings['separate_captures']}={separate}"]
+            if "separate_captures" in profile.settings
+            else []
+        ),
         "or pass the same as options:",
-        f'  Gateway("amazon_pay", options={{"base_url": "{base_url}", "api_key": ..., '
+        f'  Gateway("{profile.provider}", options={{"base_url": "{base_url}", "api_key": ..., '
         '"merchant_id": ..., "webhook_secret": ...})',
         "",
         f"Webhooks: {hooks}.",
@@ -123,7 +131,13 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def serve(args: argparse.Namespace, *, stop: threading.Event | None = None, out: TextIO | None = None) -> int:
+def serve(
+    args: argparse.Namespace,
+    profile: MethodProfile,
+    *,
+    stop: threading.Event | None = None,
+    out: TextIO | None = None,
+) -> int:
     """Run the sandbox until Ctrl-C (or until ``stop`` is set, for tests)."""
     stream, errors = out or sys.stdout, sys.stderr if out is None else out
     try:
@@ -134,7 +148,7 @@ def serve(args: argparse.Namespace, *, stop: threading.Event | None = None, out:
         return 2
     stop = stop or threading.Event()
     try:
-        print(banner(args, running.base_url), file=stream, end="", flush=True)
+        print(banner(args, running.base_url, profile), file=stream, end="", flush=True)
         _interrupt_on_sigterm()
         while not stop.wait(0.5):
             pass
