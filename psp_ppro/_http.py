@@ -17,7 +17,7 @@ import httpx
 
 from psp_core import IdempotencyConflictError, ProviderConfig, ProviderError, ProviderResponseError
 
-from ._wire import ErrorBody, from_json, structure, to_json
+from ._wire import ErrorBody, from_json, loads, structure, to_json
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ def raise_for_error(response: httpx.Response, what: str) -> None:
 
 def _error_message(response: httpx.Response) -> str:
     try:
-        body = structure(response.json(), ErrorBody, "error")
+        body = structure(loads(response.content), ErrorBody, "error")
     except Exception:
         # The whole body, never a cut of it: a cut could split a secret an upstream echoed
         # and leave a piece too short to recognize. The core scrubs, then bounds the text.

@@ -25,7 +25,7 @@ from psp_core import (
 
 from ._http import REQUEST_REFERENCE
 from ._profile import MethodProfile
-from ._wire import ErrorBody, structure
+from ._wire import ErrorBody, loads, structure
 
 BASE_URL_PRESETS: Mapping[str, str] = {
     "sandbox": "https://api.sandbox.eu.ppro.com",
@@ -270,7 +270,7 @@ def is_in_flight_conflict(response: httpx.Response) -> bool:
     if response.status_code != 409:
         return False
     try:
-        body = structure(response.json(), ErrorBody, "conflict")
+        body = structure(loads(response.content), ErrorBody, "conflict")
     except Exception:
         return False
     text = (body.failure_message or body.message or "").lower()

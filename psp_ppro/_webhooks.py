@@ -9,7 +9,6 @@ that would let an attacker downgrade.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -144,11 +143,11 @@ def verify(
 
 def _envelope(body: bytes) -> _wire.Envelope:
     try:
-        raw = json.loads(body)
+        raw = _wire.loads(body)
+    except _wire.NestedTooDeeply:
+        raise WebhookVerificationError("malformed_envelope", "the body is JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise WebhookVerificationError("malformed_envelope", "the body is not JSON") from None
-    except RecursionError:
-        raise WebhookVerificationError("malformed_envelope", "the body is JSON nested too deeply") from None
     try:
         envelope = _wire.structure(raw, _wire.Envelope, "webhook")
     except ProviderResponseError as error:

@@ -9,6 +9,7 @@ cattrs' lenient defaults would turn ``"12.5"`` or ``12.5`` into an amount of 12.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -402,14 +403,38 @@ def to_json(body: object) -> bytes:
     return json.dumps(_CONVERTER.unstructure(body), separators=(",", ":")).encode()
 
 
+MAX_JSON_DEPTH = 64
+"""Far deeper than any PPRO body nests. Deeper JSON is refused before it is parsed: json's
+recursion towards Python's limit can run garbage collection, and the finalizers it calls, at
+the edge of the stack, where they fail as unraisable errors."""
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+class NestedTooDeeply(ValueError):
+    """JSON nested deeper than :data:`MAX_JSON_DEPTH`."""
+
+
+def loads(content: bytes) -> object:
+    """``json.loads`` for an untrusted body, refusing nesting beyond :data:`MAX_JSON_DEPTH`."""
+    if content.count(b"[") + content.count(b"{") > MAX_JSON_DEPTH:  # else it cannot be that deep
+        depth = 0
+        for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', content)):
+            depth += 1 if bracket in (b"[", b"{") else -1
+            if depth > MAX_JSON_DEPTH:
+                raise NestedTooDeeply(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return json.loads(content)
+
+
 def from_json(content: bytes, cls: type[T], what: str) -> T:
     """Parse a response body into ``cls``; anything malformed is a ProviderResponseError."""
     try:
-        raw = json.loads(content)
+        raw = loads(content)
+    except NestedTooDeeply:
+        raise ProviderResponseError(f"{what}: the response is JSON nested too deeply to read") from None
     except (ValueError, UnicodeDecodeError):
         raise ProviderResponseError(f"{what}: the response is not JSON") from None
-    except RecursionError:
-        raise ProviderResponseError(f"{what}: the response is JSON nested too deeply to read") from None
     return structure(raw, cls, what)
 
 

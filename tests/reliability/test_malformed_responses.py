@@ -444,3 +444,38 @@ def test_charge_shaped_answers_with_random_field_types_are_a_result_or_a_psp_err
     op: Op, body: dict[str, Any], wrap: bool
 ) -> None:
     _fuzz(op, 200, {"data": [body]} if wrap else body)
+
+
+# -- nesting is bounded before parsing ---------------------------------------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(_JSON_VALUES)
+def test_bounded_loads_reads_what_json_reads_whatever_brackets_its_strings_hold(value: object) -> None:
+    from psp_ppro._wire import loads
+
+    assert loads(json.dumps(value).encode()) == value
+
+
+@given(st.integers(1, 300), st.sampled_from([("[", "]"), ('{"k":', "}")]))
+def test_json_deeper_than_the_bound_is_refused_before_it_is_parsed(
+    depth: int, brackets: tuple[str, str]
+) -> None:
+    # json's own recursion towards Python's limit can run finalizers at the edge of the stack,
+    # where they fail as unraisable errors: depth is checked first, so parsing never gets there.
+    from psp_ppro._wire import MAX_JSON_DEPTH, NestedTooDeeply, loads
+
+    opening, closing = brackets
+    body = (opening * depth + "1" + closing * depth).encode()
+    if depth > MAX_JSON_DEPTH:
+        with pytest.raises(NestedTooDeeply):
+            loads(body)
+    else:
+        assert loads(body) is not None
