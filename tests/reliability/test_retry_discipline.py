@@ -360,8 +360,9 @@ def test_the_total_time_bounds_the_retries(kind: str) -> None:
     finally:
         drive.close()
     # The 0.05 s sleeps bound the count from above on any machine (a slower one only sends
-    # fewer); no assertion on the elapsed time, which would test the machine's speed.
-    assert 2 <= recording.count <= 10, recording.count
+    # fewer, down to the first attempt alone); no assertion on the elapsed time, which would
+    # test the machine's speed.
+    assert 1 <= recording.count <= 10, recording.count
 
 
 # -- backoff: positive, exponential, jittered; Retry-After honoured up to a bound --------------

@@ -483,10 +483,22 @@ def test_wait_for_around_a_capture_ppro_performed_gives_the_key_to_resume_with(
     key = "cap-cancel" if own_key else None
 
     async def capture() -> BaseException:
-        async with _async_gateway(sb, _Stalling(sb.transport()), failures) as agw:
+        stalling = _Stalling(sb.transport())
+        async with _async_gateway(sb, stalling, failures) as agw:
             try:
-                await asyncio.wait_for(agw.capture(CaptureRequest(payment, idempotency_key=key)), 0.05)
+                # The deadline a host sets with wait_for (asyncio.timeout underneath it from
+                # Python 3.12), expiring only once PPRO has performed the capture: a fixed
+                # interval would test how fast this machine gets there.
+                async with asyncio.timeout(None) as deadline:
+
+                    async def expire_once_performed() -> None:
+                        await stalling.entered.wait()
+                        deadline.reschedule(asyncio.get_running_loop().time())
+
+                    expiry = asyncio.create_task(expire_once_performed())
+                    await agw.capture(CaptureRequest(payment, idempotency_key=key))
             except TimeoutError as error:
+                await expiry
                 return error
         raise AssertionError("the capture was not cut short")
 
