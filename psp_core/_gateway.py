@@ -161,6 +161,16 @@ class _GatewayBase:
         kwargs = {"config": self.config, **hook_kwargs}
         return _Call(operation, subject, hook, kwargs, self._key(key), resource)
 
+    def _check_own(self, payment: Payment) -> None:
+        # Another provider's payment id could name something else here, or the same money
+        # under another provider's rules: never sent.
+        if payment.provider != self.provider:
+            raise ValidationError(
+                "payment.provider",
+                f"is {payment.provider!r}, but this gateway is for {self.provider!r}; pass the payment "
+                f"to a gateway for {payment.provider!r}",
+            )
+
     def _prepare_authorize(self, request: AuthorizeRequest) -> _Call:
         check_authorize(request, self.capabilities)
         return self._prepare("authorize", request, "psp_authorize", request.idempotency_key, request=request)
@@ -182,6 +192,7 @@ class _GatewayBase:
 
     def _prepare_capture(self, request: CaptureRequest) -> _Call:
         amount = check_capture(request, self.capabilities, self.clock())
+        self._check_own(request.payment)
         return self._prepare(
             "capture",
             request,
@@ -194,6 +205,7 @@ class _GatewayBase:
 
     def _prepare_void(self, request: VoidRequest) -> _Call:
         amount = check_void(request, self.capabilities)
+        self._check_own(request.payment)
         return self._prepare(
             "void",
             request,
@@ -206,6 +218,7 @@ class _GatewayBase:
 
     def _prepare_refund(self, request: RefundRequest) -> _Call:
         amount = check_refund(request, self.capabilities, self.clock())
+        self._check_own(request.payment)
         return self._prepare(
             "refund",
             request,

@@ -254,14 +254,20 @@ def apply_operation(current: Payment, operation: Operation) -> Payment:
 def apply_update(current: Payment, update: Payment) -> Payment:
     """Fold a fresh provider read of the same payment into the stored one."""
     if update.id != current.id or update.provider != current.provider:
-        raise ValueError(f"update is for payment {update.id!r}, not {current.id!r}")
+        raise ValueError(
+            f"update is for {update.provider} payment {update.id!r}, not {current.provider} payment "
+            f"{current.id!r}"
+        )
     return _merge(current, update.status, update.operations, update)
 
 
 def apply_event(current: Payment, event: WebhookEvent) -> Payment:
     """Fold a verified webhook event into the stored payment it concerns."""
-    if event.payment_id != current.id:
-        raise ValueError(f"event is for payment {event.payment_id!r}, not {current.id!r}")
+    if event.payment_id != current.id or event.provider != current.provider:
+        raise ValueError(
+            f"event is for {event.provider} payment {event.payment_id!r}, not {current.provider} payment "
+            f"{current.id!r}"
+        )
     operations = (event.operation,) if event.operation is not None else ()
     # An operation event's status says what some providers call the charge after *that*
     # operation; the totals decide, so only statuses without money consequences are taken.

@@ -204,6 +204,24 @@ def test_capture_and_refund_above_what_remains_are_refused_before_sending(
     assert len(psp.requests) == sent
 
 
+def test_another_providers_payment_is_refused_before_sending(psp: FakePsp, gateway: Gateway) -> None:
+    payment = _authorized(psp, gateway)
+    namesake = attrs.evolve(payment, provider="otherpay")  # the same id, another provider's payment
+    captured = attrs.evolve(
+        gateway.capture(CaptureRequest(payment, Money(5_000, "EUR"))), provider="otherpay"
+    )
+    sent = len(psp.requests)
+    for call, request in (
+        (gateway.capture, CaptureRequest(namesake)),
+        (gateway.void, VoidRequest(namesake)),
+        (gateway.refund, RefundRequest(captured)),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            call(request)  # type: ignore[operator]
+        assert caught.value.field == "payment.provider" and "'otherpay'" in str(caught.value)
+    assert len(psp.requests) == sent
+
+
 def test_refund_after_the_window_is_refused_before_sending(psp: FakePsp, gateway: Gateway) -> None:
     payment = gateway.capture(CaptureRequest(_authorized(psp, gateway)))
     psp.now += timedelta(days=31)

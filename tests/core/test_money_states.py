@@ -233,7 +233,9 @@ def test_status_moves_between_equal_words_never_happen() -> None:
     declined_then_failed = fold(
         100,
         [
-            WebhookEvent("p", "e1", EventKind.PAYMENT_DECLINED, "T", payment_id="ch_1", payment_status=status)
+            WebhookEvent(
+                "fakepay", "e1", EventKind.PAYMENT_DECLINED, "T", payment_id="ch_1", payment_status=status
+            )
             for status in (PaymentStatus.DECLINED, PaymentStatus.FAILED)
         ],
     )
@@ -241,7 +243,9 @@ def test_status_moves_between_equal_words_never_happen() -> None:
     failed_then_declined = fold(
         100,
         [
-            WebhookEvent("p", "e1", EventKind.PAYMENT_DECLINED, "T", payment_id="ch_1", payment_status=status)
+            WebhookEvent(
+                "fakepay", "e1", EventKind.PAYMENT_DECLINED, "T", payment_id="ch_1", payment_status=status
+            )
             for status in (PaymentStatus.FAILED, PaymentStatus.DECLINED)
         ],
     )

@@ -324,6 +324,17 @@ def test_apply_update_refuses_another_payment() -> None:
         apply_update(pending(), other)
 
 
+def test_the_same_id_at_another_provider_is_another_payment() -> None:
+    # Two providers of one PSP share its id space: an id alone does not make the same payment.
+    stored = pending()
+    namesake = Payment.new("otherpay", stored.id, PaymentStatus.CAPTURED, Money(500, USD))
+    with pytest.raises(ValueError, match="otherpay payment 'ch_1', not fakepay payment 'ch_1'"):
+        apply_update(stored, namesake)
+    chargeback = WebhookEvent("otherpay", "e1", EventKind.PAYMENT_CHARGED_BACK, "T", payment_id=stored.id)
+    with pytest.raises(ValueError, match="otherpay payment"):
+        apply_event(stored, chargeback)
+
+
 def test_a_fresh_read_behind_the_stored_state_does_not_regress_it() -> None:
     stored = fold(
         [op_event(1, OperationKind.AUTHORIZATION, "au", 500), op_event(2, OperationKind.CAPTURE, "cp", 500)]
