@@ -280,13 +280,22 @@ def payment_from_charge(
     merchant_reference: str | None = None,
     mandate_id: str | None = None,
     source: OperationSource = OperationSource.READ,
+    payment_method: str | None = None,
 ) -> Payment:
     """Normalize a charge. ``expected`` is what was requested: PPRO must report exactly it.
+
+    ``payment_method`` is the provider's PPRO method: one PPRO account holds the charges of
+    every method, and another method's charge is not this provider's payment.
 
     Every capture, void and refund on the charge is on the payment, pending and failed ones
     too; only succeeded ones count in the totals. PPRO's charge carries no chargebacks (only
     the CHARGEBACK_SUCCEEDED webhook does), so a read never reports ``charged_back``.
     """
+    if payment_method is not None and charge.payment_method not in (None, payment_method):
+        raise ProviderResponseError(
+            f"charge {charge.id} is a {charge.payment_method} payment, not {payment_method}: read it "
+            f"through the provider of {charge.payment_method}"
+        )
     currency = charge.currency or (expected.currency if expected else None)
     if currency is None:
         raise ProviderResponseError(f"charge {charge.id}: PPRO reported no currency")

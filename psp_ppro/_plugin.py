@@ -125,6 +125,7 @@ class PproPlugin:
             return _mapping.payment_from_charge(
                 charge,
                 provider=self.provider,
+                payment_method=self.profile.payment_method,
                 expected=request.amount,
                 merchant_reference=request.merchant_reference,
                 source=OperationSource.ANSWER,
@@ -135,7 +136,9 @@ class PproPlugin:
         response = yield _http.get(config, f"{CHARGES}/{_http.segment(payment_id)}")
         charge = _http.parse(response, _wire.Charge, "get payment")
         with _http.answering(response):
-            return _mapping.payment_from_charge(charge, provider=self.provider)
+            return _mapping.payment_from_charge(
+                charge, provider=self.provider, payment_method=self.profile.payment_method
+            )
 
     @hookimpl
     def psp_find_payment(self, config: ProviderConfig, merchant_reference: str) -> Flow[Payment | None]:
@@ -155,6 +158,8 @@ class PproPlugin:
                 f"find payment: more than {_MAX_SEARCH_PAGES} pages of charges share the reference "
                 f"{merchant_reference!r}; use one merchant reference per payment attempt"
             )
+        # One PPRO account holds every method's charges; another method's is not ours to find.
+        charges = [c for c in charges if c.payment_method in (None, self.profile.payment_method)]
         if not charges:
             return None
         # A reference normally names one attempt; if the host reused it, the newest one is the
@@ -166,7 +171,10 @@ class PproPlugin:
                 key=lambda pair: (_mapping.timestamp(pair[1].created_at) or oldest, pair[0]),
             )[1]
             return _mapping.payment_from_charge(
-                newest, provider=self.provider, merchant_reference=merchant_reference
+                newest,
+                provider=self.provider,
+                merchant_reference=merchant_reference,
+                payment_method=self.profile.payment_method,
             )
 
     @hookimpl
@@ -215,6 +223,7 @@ class PproPlugin:
             return _mapping.payment_from_charge(
                 charge,
                 provider=self.provider,
+                payment_method=self.profile.payment_method,
                 expected=request.amount,
                 merchant_reference=request.merchant_reference,
                 mandate_id=request.mandate_id,

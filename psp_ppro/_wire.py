@@ -259,6 +259,7 @@ class Discard:
 class Charge:
     id: str
     status: str
+    payment_method: str | None = None
     currency: str | None = None
     agreement_id: str | None = None
     failure: Failure | None = None

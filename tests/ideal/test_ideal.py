@@ -29,6 +29,7 @@ from psp_core import (
     MandateStatus,
     Money,
     PaymentStatus,
+    ProviderResponseError,
     RefundRequest,
     RetryPolicy,
     ValidationError,
@@ -466,3 +467,19 @@ def test_an_event_of_a_method_no_gateway_serves_is_refused(sandbox: Sandbox) -> 
     assert refused.value.reason == OTHER_METHOD and "add a gateway" in str(refused.value)
     with pytest.raises(ValueError, match="at least one"):
         route_webhook([], sent[0].headers, sent[0].body)
+
+
+def test_one_ppro_account_many_methods_each_provider_reads_and_finds_only_its_own_charges(
+    sandbox: Sandbox,
+) -> None:
+    with on(sandbox, "amazon_pay") as amazon, on(sandbox, "ideal") as ideal:
+        dollars = amazon.authorize(
+            AuthorizeRequest(
+                Money(2500, "USD"), Consumer(country="US", name="John Smith"), RETURN_URL, "shared-ref-1"
+            )
+        )
+        with pytest.raises(ProviderResponseError, match="AMAZON_PAY payment, not IDEAL"):
+            ideal.get_payment(dollars.id)
+        assert ideal.find_payment("shared-ref-1") is None
+        found = amazon.find_payment("shared-ref-1")
+        assert found is not None and (found.id, found.provider) == (dollars.id, "amazon_pay")
