@@ -35,6 +35,7 @@ from psp_core import (
     ValidationError,
     WebhookEvent,
     WebhookVerificationError,
+    apply_event,
 )
 from psp_ppro import OTHER_METHOD, route_webhook
 from psp_ppro.sandbox import Sandbox, SandboxConfig, WebhookDelivery
@@ -483,3 +484,23 @@ def test_one_ppro_account_many_methods_each_provider_reads_and_finds_only_its_ow
         assert ideal.find_payment("shared-ref-1") is None
         found = amazon.find_payment("shared-ref-1")
         assert found is not None and (found.id, found.provider) == (dollars.id, "amazon_pay")
+
+
+def test_a_chargeback_which_names_no_method_reaches_the_provider_of_the_payment_it_names(
+    sandbox: Sandbox,
+) -> None:
+    with on(sandbox, "amazon_pay") as amazon, on(sandbox, "ideal") as ideal:
+        dollars = amazon.authorize(
+            AuthorizeRequest(
+                Money(2500, "USD"), Consumer(country="US", name="John Smith"), RETURN_URL, "order-cb-1"
+            )
+        )
+        sandbox.approve(dollars.id)
+        deliveries(sandbox)  # the approval's events
+        sandbox.chargeback(dollars.id, 1000)
+        (sent,) = [d for d in deliveries(sandbox) if json.loads(d.body)["type"] == "CHARGEBACK_SUCCEEDED"]
+        assert "paymentMethod" not in json.loads(sent.body)["data"]
+        for order in ([ideal, amazon], [amazon, ideal]):
+            event = route_webhook(order, sent.headers, sent.body)
+            assert (event.provider, event.payment_id) == ("amazon_pay", dollars.id)
+            assert apply_event(amazon.get_payment(dollars.id), event).charged_back == Money(1000, "USD")
