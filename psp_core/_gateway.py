@@ -362,8 +362,23 @@ class _GatewayBase:
             )
         else:
             assert isinstance(event, WebhookEvent)
-            self._observe("psp_webhook_received", provider=self.provider, event=event)
-            return event
+            try:
+                # The ids a host reads the payment or mandate by, so the rule get_payment applies.
+                for field, value in (("payment_id", event.payment_id), ("mandate_id", event.mandate_id)):
+                    if value is not None:
+                        check_id(field, value, self.capabilities)
+            except ValidationError as invalid:
+                rejected = scrub_exception(
+                    WebhookVerificationError(
+                        "malformed_envelope",
+                        f"the event names an id no {self.provider} payment or mandate can have ({invalid}); "
+                        "answer HTTP 400 and act on nothing",
+                    ),
+                    self.redactor,
+                )
+            else:
+                self._observe("psp_webhook_received", provider=self.provider, event=event)
+                return event
         raise rejected
 
 

@@ -219,6 +219,20 @@ MALFORMED: dict[str, Callable[[WebhookDelivery], bytes]] = {
         {**_envelope(d), "data": {**_envelope(d)["data"], "amount": {"value": 100, "currency": "usd"}}}
     ).encode(),
     "JSON nested too deeply to parse": lambda d: b"[" * 100_000 + b"]" * 100_000,
+    # Ids a host then reads the payment or mandate by: get_payment would refuse them, so a
+    # handler that read them would fail with a 500 on every retry of the webhook.
+    "an id that is a path step": lambda d: json.dumps(
+        {
+            **_envelope(d),
+            "data": {**_envelope(d)["data"], "paymentChargeId": "..", "paymentAgreementId": ".."},
+        }
+    ).encode(),
+    "an id longer than any id": lambda d: json.dumps(
+        {
+            **_envelope(d),
+            "data": {**_envelope(d)["data"], "paymentChargeId": "c" * 5000, "paymentAgreementId": "a" * 5000},
+        }
+    ).encode(),
 }
 
 
@@ -233,7 +247,7 @@ def test_validly_signed_but_malformed_envelopes_are_rejected_and_counted(
             tally[(name, reason_of(gw, resigned(sb, body), body))] += 1
     expected = Counter({(name, "malformed_envelope"): len(deliveries) for name in MALFORMED})
     assert tally == expected
-    assert sum(tally.values()) == 20 * 8
+    assert sum(tally.values()) == 22 * 8
 
 
 # Found by this suite: 'data' that is a list or a string used to be read as an empty object.
