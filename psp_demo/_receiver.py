@@ -116,21 +116,6 @@ class Receiver:
 
         return self._wait(find, timeout_s)
 
-    def wait_for_events(
-        self, match: Callable[[WebhookEvent], bool], count: int = 1, timeout_s: float = 5.0
-    ) -> list[WebhookEvent]:
-        """Verified events that ``match``, once at least ``count`` arrived (or what came in time)."""
-
-        def find() -> list[WebhookEvent] | None:
-            found = [event for event in self.events if match(event)]
-            return found if len(found) >= count else None
-
-        found = self._wait(find, timeout_s)
-        if found is not None:
-            return found
-        with self._cond:
-            return [event for event in self.events if match(event)]
-
     def wait_for_kinds(
         self, subject: str, kinds: Sequence[EventKind], timeout_s: float = 5.0
     ) -> list[WebhookEvent]:

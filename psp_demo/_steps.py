@@ -28,7 +28,6 @@ class Page:
     SEPARATE = "product page: Separate captures: Yes"
     CAPTURED = "product page: after the consumer confirms, the charge transitions to CAPTURED"
     WEBHOOKS = "product page: you can receive webhooks for all changes to the payment charge state"
-    REFUNDS = "product page: Refund: Full - Partial - Multiple Partial"
     PENDING_REFUND = "PPRO spec: a refund is PENDING until it is REFUNDED or FAILED; psp reserves it"
     PARTIAL_CHARGEBACK = "psp: a partial chargeback is recorded; the rest stays refundable"
     REFUND_WINDOW = "product page: Refund validity: 6 months"
