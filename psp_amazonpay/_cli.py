@@ -23,6 +23,19 @@ def _demo(args: argparse.Namespace) -> int:
     return main(args)
 
 
+def _shop(args: argparse.Namespace) -> int:
+    from psp_demo import serve_shop
+
+    return serve_shop(args)
+
+
+SHOP_FLAG = Option(
+    ("--shop",),
+    "serve the demo shop on 127.0.0.1 (every installed provider the demo can reach) until Ctrl-C",
+    flag=True,
+)
+
+
 DEMO_OPTIONS = (
     Option(("--json",), "print the timeline as JSON", flag=True),
     Option(
@@ -47,3 +60,6 @@ def add_demo_command(cli: CommandLine) -> None:
         extra=SANDBOX_EXTRA,
         extra_modules=SANDBOX_MODULES,
     )
+    # The shop is provider-neutral; the seed's provider offers it because it owns the demo package's
+    # first demo, and a flag has one owner.
+    cli.add_demo_flag(PROVIDER, SHOP_FLAG, _shop, extra=SANDBOX_EXTRA, extra_modules=SANDBOX_MODULES)

@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli = CommandLine(name for name, _ in pm.list_name_plugin() if name is not None)
     pm.hook.psp_cli_commands(cli=cli)
     _add_sandbox_command(subparsers, cli.sandboxes)
-    _add_demo_command(subparsers, cli.demos)
+    _add_demo_command(subparsers, cli.demos, cli.demo_flags)
     for owner, commands in sorted(cli.commands.items()):
         group = subparsers.add_parser(owner, help=f"commands of the {owner} plugin")
         group.set_defaults(func=_usage_of(group))
@@ -145,7 +145,9 @@ def _add_sandbox_command(
 
 
 def _add_demo_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], demos: dict[str, Command]
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    demos: dict[str, Command],
+    flags: dict[str, Command],
 ) -> None:
     parser = subparsers.add_parser(
         "demo",
@@ -153,6 +155,8 @@ def _add_demo_command(
         description="Play the named provider's demo, or every installed provider's demo one after "
         "another. `psp demo PROVIDER --help` lists that demo's options.",
     )
+    for command in flags.values():
+        command.options[0].add_to(parser)
     providers = parser.add_subparsers(title="providers with a demo", metavar="PROVIDER")
     parsers = {}
     for name, command in sorted(demos.items()):
@@ -160,6 +164,10 @@ def _add_demo_command(
         parsers[name] = providers.choices[name]
 
     def every_demo(args: argparse.Namespace) -> int:
+        for command in flags.values():
+            if getattr(args, command.options[0].names[0].lstrip("-").replace("-", "_"), False):
+                args.func, args.command_words, args.extra = command.run, command.words, command.extra_needed()
+                return _run_command(args)
         if not parsers:
             print("No installed provider ships a demo.")
             return 0

@@ -7,6 +7,8 @@ under its owner, so two plugins can never claim the same name:
 - ``psp sandbox PROVIDER``: serve a provider's sandbox (:meth:`CommandLine.add_sandbox`);
 - ``psp demo [PROVIDER]``: play a provider's demo; without a provider, every demo
   (:meth:`CommandLine.add_demo`);
+- ``psp demo --FLAG``: something else to run instead of the demos, such as a demo shop
+  (:meth:`CommandLine.add_demo_flag`);
 - ``psp OWNER COMMAND``: anything else a plugin offers (:meth:`CommandLine.add_command`).
 """
 
@@ -112,6 +114,7 @@ class CommandLine:
         self._plugin_names = frozenset(plugin_names)
         self.sandboxes: dict[str, Command] = {}
         self.demos: dict[str, Command] = {}
+        self.demo_flags: dict[str, Command] = {}
         self.commands: dict[str, dict[str, Command]] = {}
 
     def add_sandbox(
@@ -159,6 +162,31 @@ class CommandLine:
             provider, "demo", words, run, help, description, options, extra, extra_modules
         )
         self._claim(self.demos, provider, command)
+
+    def add_demo_flag(
+        self,
+        owner: str,
+        flag: Option,
+        run: Run,
+        *,
+        extra: str | None = None,
+        extra_modules: Iterable[str] = (),
+    ) -> None:
+        """Offer ``psp demo --FLAG``: ``run`` runs instead of the demos when the flag is given.
+
+        ``flag`` must be an :class:`Option` with ``flag=True`` whose first name is the long
+        flag (``--shop``); its help is what ``psp demo --help`` shows. Each flag has one owner.
+        """
+        if not flag.flag or not flag.names[0].startswith("--"):
+            raise ConfigurationError(
+                f"psp demo {flag.names[0]}: a demo flag is an Option(flag=True) whose first name "
+                "starts with '--'"
+            )
+        words = f"demo {flag.names[0]}"
+        command = self._command(
+            owner, "demo", words, run, flag.help, "", (flag,), extra, extra_modules
+        )
+        self._claim(self.demo_flags, flag.names[0], command)
 
     def add_command(
         self,

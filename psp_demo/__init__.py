@@ -8,5 +8,16 @@ scenarios play Amazon Pay through the PPRO sandbox.
 """
 
 from ._main import SCENARIOS, main, run_demo
+from ._shop_app import RunningShop, Shop, basket_refusal, running_shop
+from ._shop_app import main as serve_shop
 
-__all__ = ["SCENARIOS", "main", "run_demo"]
+__all__ = [
+    "SCENARIOS",
+    "RunningShop",
+    "Shop",
+    "basket_refusal",
+    "main",
+    "run_demo",
+    "running_shop",
+    "serve_shop",
+]

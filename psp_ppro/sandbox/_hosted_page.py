@@ -75,7 +75,7 @@ def render_result(resource_id: str, result: str) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>PPRO sandbox</title></head>\n"
-        f"<body><p>{escape(resource_id)}: {escape(result)}</p></body></html>\n"
+        f"<body><h1>PPRO sandbox</h1><p>{escape(resource_id)}: {escape(result)}</p></body></html>\n"
     )
 
 

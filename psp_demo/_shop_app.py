@@ -1,0 +1,731 @@
+"""``psp demo --shop``: a small web shop over psp's public API, served on 127.0.0.1.
+
+The shop is what a host platform is: it authorizes through a :class:`~psp_core.Gateway`,
+sends the buyer to the provider's hosted page, reads the outcome when the buyer returns,
+verifies and folds webhooks, and captures, voids and refunds from its order page. It names no
+provider: the checkout offers every installed provider that a reach (:mod:`._shop_reach`)
+can get to and whose capabilities take the basket, Amazon Pay first.
+
+Handlers are ``async`` (Starlette reads forms asynchronously); gateway calls, which block on
+HTTP, run on Starlette's thread pool so the event loop keeps serving the webhooks that the
+sandbox sends while a call is in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, TypeVar
+from urllib.parse import parse_qs
+
+import attrs
+
+from psp_core import (
+    AmountType,
+    AuthorizeRequest,
+    Capabilities,
+    CaptureMode,
+    CaptureRequest,
+    Consumer,
+    Frequency,
+    FrequencyUnit,
+    Gateway,
+    Mandate,
+    MandateChargeRequest,
+    MandateRequest,
+    Money,
+    Payment,
+    PspError,
+    RefundReason,
+    RefundRequest,
+    RevokeMandateRequest,
+    VoidRequest,
+    WebhookEvent,
+    apply_event,
+    apply_mandate_event,
+    apply_mandate_update,
+    apply_update,
+    create_plugin_manager,
+    provider_names,
+)
+
+from . import _shop_pages as pages
+from ._shop_pages import CartLine, Market, Offer, Product
+from ._shop_reach import Reach, open_reaches
+from ._shop_records import OrderRecord, ShopRecords, SubscriptionRecord
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+T = TypeVar("T")
+
+FIRST_PROVIDER = "amazon_pay"
+"""Offered first at checkout when installed (the seed's provider)."""
+
+PRODUCTS: tuple[Product, ...] = (
+    Product("mug", "Enamel mug", "A blue enamel camping mug, 350 ml.", {"USD": "24.00", "EUR": "22.00"}),
+    Product(
+        "beans",
+        "Coffee beans, 1 kg",
+        "Washed Ethiopian beans, roasted this week.",
+        {"USD": "32.50", "EUR": "29.90"},
+    ),
+    Product(
+        "grinder",
+        "Hand grinder",
+        "A steel burr grinder for one cup at a time.",
+        {"USD": "89.00", "EUR": "82.00"},
+    ),
+)
+PLAN = Product(
+    "beans-monthly",
+    "Coffee beans every month",
+    "1 kg of this month's beans.",
+    {"USD": "32.50", "EUR": "29.90"},
+)
+MARKETS: tuple[Market, ...] = (
+    Market("US", "the United States", "USD"),
+    Market("NL", "the Netherlands", "EUR"),
+)
+CART_COOKIE = "psp_shop_cart"
+MARKET_COOKIE = "psp_shop_market"
+MAX_QUANTITY = 99
+
+DONE_NOTICES: Mapping[str, str] = {
+    "capture": "The capture was sent to the payment provider.",
+    "void": "The void was sent to the payment provider.",
+    "refund": "The refund was sent to the payment provider.",
+    "refresh": "The status was read from the payment provider.",
+    "charge": "The charge was sent to the payment provider.",
+    "revoke": "The subscription was revoked at the payment provider.",
+}
+"""Fixed notices picked by a ``done`` query value, so no text from a URL is ever shown."""
+
+
+def basket_refusal(
+    capabilities: Capabilities, country: str, total: Money, *, recurring: bool = False
+) -> str | None:
+    """Why a provider with ``capabilities`` cannot take this basket, or None when it can."""
+    if recurring and not capabilities.recurring:
+        return "takes no subscriptions"
+    if total.currency not in capabilities.currencies:
+        return f"takes {', '.join(sorted(capabilities.currencies))} only, not {total.currency}"
+    if country not in capabilities.countries:
+        return f"takes buyers in {', '.join(sorted(capabilities.countries))} only, not {country}"
+    limits = capabilities.amount_limits.get(total.currency)
+    if limits is not None and not limits.minimum <= total <= limits.maximum:
+        return f"takes {limits.minimum.format()} to {limits.maximum.format()}, not {total.format()}"
+    return None
+
+
+def _parse_cart(text: str | None) -> dict[str, int]:
+    """The cart cookie (``mug:2|beans:1``); anything unreadable in it is dropped, not trusted."""
+    skus = {product.sku for product in PRODUCTS}
+    cart: dict[str, int] = {}
+    for part in (text or "").split("|"):
+        sku, _, count = part.partition(":")
+        if sku in skus and count.isdigit() and 0 < int(count) <= MAX_QUANTITY:
+            cart[sku] = int(count)
+    return cart
+
+
+def _cart_cookie(cart: Mapping[str, int]) -> str:
+    return "|".join(f"{sku}:{count}" for sku, count in cart.items())
+
+
+def _market(request: Request) -> Market:
+    country = request.cookies.get(MARKET_COOKIE)
+    return next((market for market in MARKETS if market.country == country), MARKETS[0])
+
+
+def _lines(request: Request, market: Market) -> tuple[list[CartLine], Money]:
+    cart = _parse_cart(request.cookies.get(CART_COOKIE))
+    lines = []
+    total = Money.zero(market.currency)
+    for product in PRODUCTS:
+        count = cart.get(product.sku)
+        if count:
+            line_total = Money(product.price(market.currency).minor * count, market.currency)
+            lines.append(CartLine(product, count, line_total))
+            total = total + line_total
+    return lines, total
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """The urlencoded form the shop's pages post (the last value of each field).
+
+    Parsed with the standard library: every form here is plain urlencoded, so the
+    multipart parser Starlette's ``request.form()`` would need is not worth a dependency.
+    """
+    body = (await request.body()).decode("utf-8", "replace")
+    return {key: values[-1] for key, values in parse_qs(body).items()}
+
+
+def _form_text(form: Mapping[str, str], name: str) -> str:
+    return form.get(name, "").strip()
+
+
+class Shop:
+    """The shop's pages and actions over ``records`` and one gateway per reachable provider."""
+
+    def __init__(self, records: ShopRecords, gateways: Mapping[str, Gateway], base_url: str) -> None:
+        self.records = records
+        self.gateways = dict(gateways)
+        self.base_url = base_url
+
+    # -- providers -------------------------------------------------------------------------
+
+    def provider_order(self) -> list[str]:
+        return sorted(self.gateways, key=lambda name: (name != FIRST_PROVIDER, name))
+
+    def offers(self, market: Market, total: Money, *, recurring: bool = False) -> list[Offer]:
+        return [
+            Offer(
+                name,
+                self.gateways[name].info.display_name,
+                basket_refusal(self.gateways[name].capabilities, market.country, total, recurring=recurring),
+            )
+            for name in self.provider_order()
+        ]
+
+    def display_name(self, provider: str) -> str:
+        gateway = self.gateways.get(provider)
+        return gateway.info.display_name if gateway else provider
+
+    def webhook_url(self, provider: str) -> str:
+        return f"{self.base_url}/webhooks/{provider}"
+
+    # -- keeping what the provider says ----------------------------------------------------
+
+    def keep_payment(self, order_id: str, fresh: Payment) -> Payment:
+        """Store a fresh answer, merged with what is stored and every event already received."""
+        events = self.records.events_about([fresh.id])
+
+        def merge(stored: Payment | None) -> Payment:
+            payment = fresh if stored is None else apply_update(stored, fresh)
+            for event in events:
+                if event.payment_id == payment.id:
+                    payment = apply_event(payment, event)
+            return payment
+
+        return self.records.save_payment(order_id, fresh.id, merge)
+
+    def keep_mandate(self, subscription_id: str, fresh: Mandate) -> Mandate:
+        events = self.records.events_about([fresh.id])
+
+        def merge(stored: Mandate | None) -> Mandate:
+            mandate = fresh if stored is None else apply_mandate_update(stored, fresh)
+            for event in events:
+                if event.mandate_id == mandate.id:
+                    mandate = apply_mandate_event(mandate, event)
+            return mandate
+
+        return self.records.save_mandate(subscription_id, fresh.id, merge)
+
+    def fold(self, event: WebhookEvent) -> None:
+        """Fold a verified event into what it is about (if the shop knows it), then keep it."""
+        if event.payment_id is not None:
+            self.records.update_payment(event.payment_id, lambda payment: apply_event(payment, event))
+        if event.mandate_id is not None and event.mandate_status is not None:
+            self.records.update_mandate(event.mandate_id, lambda mandate: apply_mandate_event(mandate, event))
+        self.records.add_event(event)
+
+    # -- the web application ---------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        return Starlette(
+            routes=[
+                Route("/", self._products),
+                Route("/cart", self._cart, methods=["GET"]),
+                Route("/cart", self._add_to_cart, methods=["POST"]),
+                Route("/cart/market", self._change_market, methods=["POST"]),
+                Route("/cart/clear", self._clear_cart, methods=["POST"]),
+                Route("/checkout", self._checkout, methods=["GET", "POST"]),
+                Route("/return/{order_id}", self._return),
+                Route("/orders", self._orders),
+                Route("/orders/{order_id}", self._order),
+                Route("/orders/{order_id}/{action}", self._order_action, methods=["POST"]),
+                Route("/subscriptions", self._subscriptions, methods=["GET", "POST"]),
+                Route("/subscriptions/{subscription_id}", self._subscription),
+                Route("/subscriptions/{subscription_id}/return", self._subscription_return),
+                Route(
+                    "/subscriptions/{subscription_id}/{action}", self._subscription_action, methods=["POST"]
+                ),
+                Route("/webhooks/{provider}", self._webhook, methods=["POST"]),
+            ]
+        )
+
+    @staticmethod
+    def _html(body: str, status_code: int = 200) -> Response:
+        from starlette.responses import HTMLResponse
+
+        return HTMLResponse(body, status_code=status_code)
+
+    @staticmethod
+    def _see(url: str) -> Response:
+        from starlette.responses import RedirectResponse
+
+        return RedirectResponse(url, status_code=303)
+
+    @staticmethod
+    async def _call(function: Callable[..., T], *args: object) -> T:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(function, *args)
+
+    def _not_found(self, what: str) -> Response:
+        return self._html(pages.not_found_page(what), 404)
+
+    # products and cart
+
+    async def _products(self, request: Request) -> Response:
+        return self._html(pages.products_page(PRODUCTS, _market(request)))
+
+    async def _cart(self, request: Request) -> Response:
+        market = _market(request)
+        lines, total = _lines(request, market)
+        return self._html(pages.cart_page(lines, total, MARKETS, market))
+
+    async def _add_to_cart(self, request: Request) -> Response:
+        form = await _read_form(request)
+        cart = _parse_cart(request.cookies.get(CART_COOKIE))
+        sku, quantity = _form_text(form, "sku"), _form_text(form, "quantity")
+        if sku in {product.sku for product in PRODUCTS} and quantity.isdigit() and int(quantity) > 0:
+            cart[sku] = min(MAX_QUANTITY, cart.get(sku, 0) + int(quantity))
+        response = self._see("/cart")
+        response.set_cookie(CART_COOKIE, _cart_cookie(cart), samesite="lax", httponly=True)
+        return response
+
+    async def _change_market(self, request: Request) -> Response:
+        form = await _read_form(request)
+        country = _form_text(form, "country")
+        response = self._see("/cart")
+        if any(market.country == country for market in MARKETS):
+            response.set_cookie(MARKET_COOKIE, country, samesite="lax", httponly=True)
+        return response
+
+    async def _clear_cart(self, request: Request) -> Response:
+        response = self._see("/cart")
+        response.delete_cookie(CART_COOKIE)
+        return response
+
+    # checkout and return
+
+    async def _checkout(self, request: Request) -> Response:
+        market = _market(request)
+        lines, total = _lines(request, market)
+        offers = self.offers(market, total)
+        if request.method == "GET" or not lines:
+            return self._html(pages.checkout_page(lines, total, market, offers))
+        form = await _read_form(request)
+        provider, name, email = (
+            _form_text(form, "provider"),
+            _form_text(form, "name"),
+            _form_text(form, "email"),
+        )
+
+        def refuse(message: str) -> Response:
+            page = pages.checkout_page(lines, total, market, offers, error=message, name=name, email=email)
+            return self._html(page, 422)
+
+        if provider not in {offer.provider for offer in offers if offer.refusal is None}:
+            return refuse("Choose one of the payment methods offered below.")
+        order_id = _new_id("order")
+        description = ", ".join(f"{line.quantity} x {line.product.name}" for line in lines)
+        gateway = self.gateways[provider]
+        separate = _form_text(form, "capture") == "separate"
+        try:
+            payment = await self._call(
+                gateway.authorize,
+                AuthorizeRequest(
+                    amount=total,
+                    consumer=Consumer(country=market.country, name=name or None, email=email or None),
+                    return_url=f"{self.base_url}/return/{order_id}",
+                    merchant_reference=order_id,
+                    capture_mode=CaptureMode.SEPARATE if separate else CaptureMode.AUTOMATIC,
+                    webhook_url=self.webhook_url(provider),
+                    description=f"psp demo shop {order_id}",
+                ),
+            )
+        except PspError as error:
+            return refuse(str(error))
+        now = datetime.now(UTC)
+        self.records.add_order(OrderRecord(order_id, now, description, market.country, total, provider, None))
+        payment = self.keep_payment(order_id, payment)
+        response = self._see(
+            payment.next_action.url if payment.next_action is not None else f"/orders/{order_id}"
+        )
+        response.delete_cookie(CART_COOKIE)
+        return response
+
+    async def _return(self, request: Request) -> Response:
+        """The buyer is back from the hosted page: read the outcome from the provider, not the URL."""
+        order = self.records.order(request.path_params["order_id"])
+        if order is None or order.payment_id is None:
+            return self._not_found("There is no such order.")
+        gateway = self.gateways[order.provider]
+        try:
+            fresh = await self._call(gateway.get_payment, order.payment_id)
+        except PspError as error:
+            stored = self.records.payment(order.payment_id)
+            events = self.records.events_about([order.payment_id])
+            page = pages.order_page(
+                order, stored, events, self.display_name(order.provider), error=str(error)
+            )
+            return self._html(page, 502)
+        payment = self.keep_payment(order.id, fresh)
+        return self._html(pages.return_page(order, payment))
+
+    # orders
+
+    async def _orders(self, request: Request) -> Response:
+        listing = [
+            (order, self.records.payment(order.payment_id) if order.payment_id else None)
+            for order in self.records.orders()
+        ]
+        return self._html(pages.orders_page(listing))
+
+    def _order_page(
+        self,
+        order: OrderRecord,
+        *,
+        error: str | None = None,
+        notice: str | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        payment = self.records.payment(order.payment_id) if order.payment_id else None
+        events = self.records.events_about([order.payment_id]) if order.payment_id else []
+        page = pages.order_page(
+            order, payment, events, self.display_name(order.provider), error=error, notice=notice
+        )
+        return self._html(page, status_code)
+
+    async def _order(self, request: Request) -> Response:
+        order = self.records.order(request.path_params["order_id"])
+        if order is None:
+            return self._not_found("There is no such order.")
+        return self._order_page(order, notice=DONE_NOTICES.get(request.query_params.get("done", "")))
+
+    async def _order_action(self, request: Request) -> Response:
+        order = self.records.order(request.path_params["order_id"])
+        action = request.path_params["action"]
+        if order is None or order.payment_id is None:
+            return self._not_found("There is no such order.")
+        payment = self.records.payment(order.payment_id)
+        if payment is None or action not in ("capture", "void", "refund", "refresh"):
+            return self._not_found("There is no such action on this order.")
+        gateway = self.gateways[order.provider]
+        form = await _read_form(request)
+        text = _form_text(form, "amount")
+        try:
+            amount = Money.parse(text, payment.amount.currency) if text else None
+        except ValueError as error:
+            return self._order_page(
+                order,
+                error=f"The amount to {action}: {error}. Enter an amount such as 10.00.",
+                status_code=422,
+            )
+        reference = f"{order.id}-{action}-{len(payment.operations) + 1}"
+        call: Callable[[], Payment]
+        if action == "capture":
+            call = lambda: gateway.capture(CaptureRequest(payment, amount, merchant_reference=reference))  # noqa: E731
+        elif action == "void":
+            call = lambda: gateway.void(VoidRequest(payment, amount, merchant_reference=reference))  # noqa: E731
+        elif action == "refund":
+            call = lambda: gateway.refund(  # noqa: E731
+                RefundRequest(
+                    payment, amount, reason=RefundReason.CUSTOMER_REQUEST, merchant_reference=reference
+                )
+            )
+        else:
+            call = lambda: gateway.get_payment(payment.id)  # noqa: E731
+        try:
+            fresh = await self._call(call)
+        except PspError as error:
+            return self._order_page(order, error=str(error), status_code=422)
+        self.keep_payment(order.id, fresh)
+        return self._see(f"/orders/{order.id}?done={action}")
+
+    # subscriptions
+
+    async def _subscriptions(self, request: Request) -> Response:
+        market = _market(request)
+        price = PLAN.price(market.currency)
+        offers = self.offers(market, price, recurring=True)
+        listing = [
+            (sub, self.records.mandate(sub.mandate_id) if sub.mandate_id else None)
+            for sub in self.records.subscriptions()
+        ]
+        if request.method == "GET":
+            return self._html(pages.subscriptions_page(PLAN, market, offers, listing))
+        form = await _read_form(request)
+        provider, name, email = (
+            _form_text(form, "provider"),
+            _form_text(form, "name"),
+            _form_text(form, "email"),
+        )
+
+        def refuse(message: str) -> Response:
+            return self._html(pages.subscriptions_page(PLAN, market, offers, listing, error=message), 422)
+
+        if provider not in {offer.provider for offer in offers if offer.refusal is None}:
+            return refuse("Choose one of the payment methods offered.")
+        gateway = self.gateways[provider]
+        subscription_id = _new_id("sub")
+        now = gateway.clock()
+        try:
+            mandate = await self._call(
+                gateway.create_mandate,
+                MandateRequest(
+                    consumer=Consumer(country=market.country, name=name or None, email=email or None),
+                    return_url=f"{self.base_url}/subscriptions/{subscription_id}/return",
+                    start=now,
+                    merchant_reference=subscription_id,
+                    frequency=Frequency(FrequencyUnit.MONTHLY),
+                    amount=price,
+                    amount_type=AmountType.MAX,
+                    description=PLAN.name,
+                    webhook_url=self.webhook_url(provider),
+                ),
+            )
+        except PspError as error:
+            return refuse(str(error))
+        record = SubscriptionRecord(subscription_id, datetime.now(UTC), PLAN.name, price, provider, None)
+        self.records.add_subscription(record)
+        mandate = self.keep_mandate(subscription_id, mandate)
+        if mandate.next_action is not None:
+            return self._see(mandate.next_action.url)
+        return self._see(f"/subscriptions/{subscription_id}")
+
+    def _subscription_page(
+        self,
+        subscription: SubscriptionRecord,
+        *,
+        error: str | None = None,
+        notice: str | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        mandate = self.records.mandate(subscription.mandate_id) if subscription.mandate_id else None
+        charges = [
+            (order, self.records.payment(order.payment_id) if order.payment_id else None)
+            for order in self.records.orders(subscription_id=subscription.id)
+        ]
+        events = self.records.events_about([subscription.mandate_id]) if subscription.mandate_id else []
+        page = pages.subscription_page(
+            subscription,
+            mandate,
+            charges,
+            events,
+            self.display_name(subscription.provider),
+            error=error,
+            notice=notice,
+        )
+        return self._html(page, status_code)
+
+    async def _subscription(self, request: Request) -> Response:
+        subscription = self.records.subscription(request.path_params["subscription_id"])
+        if subscription is None:
+            return self._not_found("There is no such subscription.")
+        return self._subscription_page(
+            subscription, notice=DONE_NOTICES.get(request.query_params.get("done", ""))
+        )
+
+    async def _subscription_return(self, request: Request) -> Response:
+        subscription = self.records.subscription(request.path_params["subscription_id"])
+        if subscription is None or subscription.mandate_id is None:
+            return self._not_found("There is no such subscription.")
+        gateway = self.gateways[subscription.provider]
+        try:
+            fresh = await self._call(gateway.get_mandate, subscription.mandate_id)
+        except PspError as error:
+            return self._subscription_page(subscription, error=str(error), status_code=502)
+        self.keep_mandate(subscription.id, fresh)
+        return self._see(f"/subscriptions/{subscription.id}?done=refresh")
+
+    async def _subscription_action(self, request: Request) -> Response:
+        subscription = self.records.subscription(request.path_params["subscription_id"])
+        action = request.path_params["action"]
+        if (
+            subscription is None
+            or subscription.mandate_id is None
+            or action not in ("charge", "revoke", "refresh")
+        ):
+            return self._not_found("There is no such subscription or action.")
+        mandate_id = subscription.mandate_id
+        gateway = self.gateways[subscription.provider]
+        try:
+            if action == "charge":
+                form = await _read_form(request)
+                text = _form_text(form, "amount")
+                try:
+                    amount = Money.parse(text, subscription.monthly.currency)
+                except ValueError as error:
+                    return self._subscription_page(
+                        subscription,
+                        error=f"The amount to charge: {error}. Enter an amount such as 10.00.",
+                        status_code=422,
+                    )
+                order_id = _new_id("order")
+                payment = await self._call(
+                    gateway.charge_mandate,
+                    MandateChargeRequest(
+                        mandate_id=mandate_id,
+                        amount=amount,
+                        merchant_reference=order_id,
+                        webhook_url=self.webhook_url(subscription.provider),
+                        description=f"psp demo shop {subscription.description}",
+                    ),
+                )
+                mandate = self.records.mandate(mandate_id)
+                country = (
+                    "US"
+                    if mandate is None
+                    else next((m.country for m in MARKETS if m.currency == amount.currency), "US")
+                )
+                self.records.add_order(
+                    OrderRecord(
+                        order_id,
+                        datetime.now(UTC),
+                        f"{subscription.description} (subscription {subscription.id})",
+                        country,
+                        amount,
+                        subscription.provider,
+                        None,
+                        subscription.id,
+                    )
+                )
+                self.keep_payment(order_id, payment)
+            elif action == "revoke":
+                self.keep_mandate(
+                    subscription.id,
+                    await self._call(gateway.revoke_mandate, RevokeMandateRequest(mandate_id)),
+                )
+            else:
+                self.keep_mandate(subscription.id, await self._call(gateway.get_mandate, mandate_id))
+        except PspError as error:
+            return self._subscription_page(subscription, error=str(error), status_code=422)
+        return self._see(f"/subscriptions/{subscription.id}?done={action}")
+
+    # webhooks
+
+    async def _webhook(self, request: Request) -> Response:
+        """The endpoint the provider calls: verify the raw bytes, fold, answer 200; else 400."""
+        from starlette.responses import PlainTextResponse
+
+        gateway = self.gateways.get(request.path_params["provider"])
+        if gateway is None:
+            return PlainTextResponse("no such provider in this shop\n", status_code=404)
+        body = await request.body()
+        try:
+            event = gateway.parse_webhook(dict(request.headers), body)
+        except PspError as error:
+            return PlainTextResponse(f"refused: {error}\n", status_code=400)
+        self.fold(event)
+        return PlainTextResponse("ok\n")
+
+
+@attrs.frozen
+class RunningShop:
+    """A shop on loopback: its URL, the shop itself, and the reaches it started."""
+
+    base_url: str
+    shop: Shop
+    reaches: Sequence[Reach]
+
+
+def _gateways(reaches: Sequence[Reach], stack: ExitStack) -> dict[str, Gateway]:
+    plugin_manager = create_plugin_manager()
+    gateways: dict[str, Gateway] = {}
+    for name in provider_names(plugin_manager):
+        plugin = plugin_manager.get_plugin(name)
+        for reach in reaches:
+            options = reach.options_for(name, plugin)
+            if options is None:
+                continue
+            # environ={} keeps a developer's own provider variables out of the demo.
+            gateway = Gateway(
+                name, options=options, environ={}, clock=reach.clock, plugin_manager=plugin_manager
+            )
+            stack.callback(gateway.close)
+            gateways[name] = gateway
+            break
+    return gateways
+
+
+@contextmanager
+def running_shop(database: str | Path = ":memory:", startup_timeout_s: float = 10.0) -> Iterator[RunningShop]:
+    """Start the PSP stand-ins and the shop on 127.0.0.1; stop all of them on exit."""
+    import uvicorn
+
+    with ExitStack() as stack:
+        # The shop's port is taken first: the requests it sends name its return and webhook URLs.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stack.callback(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        reaches = open_reaches(stack)
+        records = ShopRecords(database)
+        stack.callback(records.close)
+        shop = Shop(records, _gateways(reaches, stack), base_url)
+        config = uvicorn.Config(shop.app(), log_level="warning", lifespan="off", access_log=False)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [listener]}, name="shop-uvicorn", daemon=True
+        )
+        thread.start()
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+        stack.callback(stop)
+        started = threading.Event()
+        deadline = threading.Timer(startup_timeout_s, started.set)
+        deadline.start()
+        while not server.started and not started.is_set() and thread.is_alive():
+            started.wait(0.02)
+        deadline.cancel()
+        if not server.started:
+            raise RuntimeError(f"the shop did not start within {startup_timeout_s} s on {base_url}")
+        yield RunningShop(base_url, shop, reaches)
+
+
+def main(args: argparse.Namespace, out: TextIO | None = None, stop: threading.Event | None = None) -> int:
+    """``psp demo --shop``: serve the shop until Ctrl-C (or until ``stop`` is set)."""
+    stream = out or sys.stdout
+    stop = stop or threading.Event()
+    with tempfile.TemporaryDirectory(prefix="psp-shop-") as folder:
+        database = Path(folder) / "shop.sqlite3"
+        with running_shop(database) as running:
+            for reach in running.reaches:
+                print(f"Started {reach.describe()}", file=stream)
+            print(f"Providers in the shop: {', '.join(running.shop.provider_order()) or 'none'}", file=stream)
+            print(f"Orders are kept in {database} (deleted on exit)", file=stream)
+            print(f"psp demo shop: open {running.base_url}/ in your browser; Ctrl-C stops it", file=stream)
+            stream.flush()
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+        print("psp demo shop stopped", file=stream)
+        stream.flush()
+    return 0
