@@ -10,9 +10,12 @@ scenarios play Amazon Pay through the PPRO sandbox.
 from ._main import SCENARIOS, main, run_demo
 from ._shop_app import RunningShop, Shop, basket_refusal, running_shop
 from ._shop_app import main as serve_shop
+from ._shop_reach import PproReach, Reach
 
 __all__ = [
     "SCENARIOS",
+    "PproReach",
+    "Reach",
     "RunningShop",
     "Shop",
     "basket_refusal",

@@ -1,0 +1,266 @@
+"""The demo shop as a buyer and a shop keeper use it: headless Chromium clicking real pages.
+
+Each scenario asserts what the page shows and what the PPRO sandbox holds (read through
+PPRO's own API), screenshots every step, and checks every page it lands on for accessibility
+(tests/shop/accessibility.py).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from psp_demo import PproReach, RunningShop
+from tests.shop.accessibility import problems_on
+from tests.shop.conftest import Steps
+
+pytestmark = pytest.mark.loopback
+
+
+def charge(sandbox_api: httpx.Client, charge_id: str) -> dict[str, object]:
+    response = sandbox_api.get(f"/v1/payment-charges/{charge_id}")
+    response.raise_for_status()
+    body: dict[str, object] = response.json()
+    return body
+
+
+def requested(held: dict[str, object]) -> object:
+    """The amount the charge asked for, in minor units (PPRO shows it on the authorization)."""
+    authorizations = held["authorizations"]
+    assert isinstance(authorizations, list) and len(authorizations) == 1, authorizations
+    return authorizations[0]["amount"]
+
+
+def order_id_of(page: Page) -> str:
+    match = re.search(r"/orders/(order-[0-9a-f]+)", page.url)
+    assert match, f"not on an order page: {page.url}"
+    return match.group(1)
+
+
+def payment_id_of(shop: RunningShop, order_id: str) -> str:
+    order = shop.shop.records.order(order_id)
+    assert order is not None and order.payment_id is not None
+    return order.payment_id
+
+
+def buy(steps: Steps, shop: RunningShop, *, quantity: str = "2", capture_later: bool = False) -> None:
+    """Put mugs in the cart and pay with Amazon Pay, up to the sandbox's hosted page."""
+    page = steps.page
+    page.goto(shop.base_url + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Products")
+    page.get_by_label("Quantity").first.fill(quantity)
+    steps.shot("products")
+    page.get_by_role("button", name="Add Enamel mug to cart").click()
+    expect(page.locator("#cart-total")).to_have_text(f"{int(quantity) * 24}.00 USD")
+    steps.shot("cart")
+    page.get_by_role("link", name="Go to checkout").click()
+    # Amazon Pay first; iDEAL is installed but cannot take a USD basket, and the page says why.
+    expect(page.get_by_role("radio").first).to_have_attribute("value", "amazon_pay")
+    expect(page.get_by_text("iDEAL (PPRO): takes EUR only, not USD")).to_be_visible()
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Email").fill("ada@example.com")
+    if capture_later:
+        page.get_by_label("Reserve now, capture when shipped (separate capture)").check()
+    steps.shot("checkout")
+    page.get_by_role("button", name="Pay now").click()
+    expect(page).to_have_url(re.compile(r"/__sandbox__/authenticate/charge_"))
+    expect(page.get_by_text(f"{int(quantity) * 24}.00 USD")).to_be_visible()
+    steps.shot("hosted-page")
+
+
+def test_buy_and_approve_shows_the_order_paid(steps: Steps, shop: RunningShop, sandbox_api: httpx.Client) -> None:
+    buy(steps, shop)
+    page = steps.page
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your order")
+    expect(page.locator("#outcome")).to_have_text("Paid")
+    steps.shot("return")
+    page.get_by_role("link", name="See the order").click()
+    expect(page.locator("#status")).to_have_text("Paid")
+    expect(page.locator("#balance-captured")).to_have_text("48.00 USD")
+    expect(page.locator("#balance-refundable")).to_have_text("48.00 USD")
+    expect(page.get_by_role("table", name="Webhooks")).to_contain_text("payment.authorized")
+    steps.shot("order-paid")
+    held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
+    assert held["status"] == "CAPTURED"
+    assert requested(held) == 4800 and held["currency"] == "USD"
+
+
+def test_declining_on_the_hosted_page_shows_the_payment_declined(
+    steps: Steps, shop: RunningShop, sandbox_api: httpx.Client
+) -> None:
+    buy(steps, shop, quantity="1")
+    page = steps.page
+    page.get_by_role("button", name="Decline").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your payment did not go through")
+    expect(page.locator("#outcome")).to_have_text("Declined")
+    expect(page.get_by_text("Reason: authentication failed")).to_be_visible()
+    steps.shot("return-declined")
+    page.get_by_role("link", name="See the order").click()
+    expect(page.locator("#status")).to_have_text("Declined")
+    expect(page.locator("#balance-captured")).to_have_text("0.00 USD")
+    steps.shot("order-declined")
+    held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
+    assert held["status"] == "FAILED"
+
+
+def test_cancelling_on_the_hosted_page_shows_the_payment_cancelled(
+    steps: Steps, shop: RunningShop, sandbox_api: httpx.Client
+) -> None:
+    buy(steps, shop, quantity="1")
+    page = steps.page
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your payment did not go through")
+    expect(page.get_by_text("Reason: cancelled by consumer")).to_be_visible()
+    steps.shot("return-cancelled")
+    page.get_by_role("link", name="See the order").click()
+    expect(page.locator("#balance-authorized")).to_have_text("0.00 USD")
+    steps.shot("order-cancelled")
+    held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
+    assert held["status"] == "FAILED"
+
+
+def test_a_checkout_left_alone_expires_on_the_sandbox_clock(
+    steps: Steps, shop: RunningShop, ppro: PproReach, sandbox_api: httpx.Client
+) -> None:
+    buy(steps, shop, quantity="3")
+    page = steps.page
+    hosted = page.url
+    timeout_s = ppro.sandbox.config.authentication_timeout_s
+    sandbox_api.post("/__sandbox__/clock/advance", json={"seconds": timeout_s + 1}).raise_for_status()
+    sandbox_api.post("/__sandbox__/expire").raise_for_status()
+    page.goto(hosted)
+    expect(page.get_by_text("This request is DISCARDED; nothing left to do.")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    steps.shot("hosted-page-expired")
+    page.goto(shop.base_url + "/orders")
+    page.get_by_role("link", name=re.compile(r"^order-")).first.click()
+    page.get_by_role("button", name="Read the status from the provider").click()
+    expect(page.locator("#status")).to_have_text("Expired: the buyer did not approve in time")
+    steps.shot("order-expired")
+    held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
+    assert held["status"] == "DISCARDED"
+    assert requested(held) == 7200
+
+
+def test_partial_capture_refund_and_void_from_the_order_page(
+    steps: Steps, shop: RunningShop, sandbox_api: httpx.Client, readme_screenshot: Path | None
+) -> None:
+    buy(steps, shop, capture_later=True)
+    page = steps.page
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#outcome")).to_have_text("Authorized: the money is reserved and waits to be captured")
+    page.get_by_role("link", name="See the order").click()
+    expect(page.locator("#balance-capturable")).to_have_text("48.00 USD")
+    steps.shot("order-authorized")
+
+    # Bad amounts are refused with the gateway's own message, and nothing is captured.
+    page.get_by_label("Amount to capture (USD)").fill("100.00")
+    page.get_by_role("button", name="Capture", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("amount: 100.00 USD is more than the 48.00 USD left to capture")
+    steps.shot("capture-too-much")
+    page.get_by_label("Amount to capture (USD)").fill("ten")
+    page.get_by_role("button", name="Capture", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("'ten' is not a decimal amount")
+    expect(page.locator("#balance-captured")).to_have_text("0.00 USD")
+
+    page.get_by_label("Amount to capture (USD)").fill("20.00")
+    page.get_by_role("button", name="Capture", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("The capture was sent to the payment provider.")
+    expect(page.locator("#status")).to_have_text("Partly captured: some of the reserved money was taken")
+    expect(page.locator("#balance-captured")).to_have_text("20.00 USD")
+    expect(page.locator("#balance-capturable")).to_have_text("28.00 USD")
+    steps.shot("captured-part")
+
+    page.get_by_label("Amount to refund (USD)").fill("25.00")
+    page.get_by_role("button", name="Refund", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("25.00 USD")
+    page.get_by_label("Amount to refund (USD)").fill("5.00")
+    page.get_by_role("button", name="Refund", exact=True).click()
+    expect(page.locator("#balance-refund-pending")).to_have_text("5.00 USD")
+    expect(page.locator("#balance-refundable")).to_have_text("15.00 USD")
+    expect(page.get_by_role("table", name="Operations")).to_contain_text("pending")
+    steps.shot("refund-pending")
+
+    page.get_by_role("button", name="Void", exact=True).click()  # empty amount: all that remains
+    expect(page.locator("#balance-voided")).to_have_text("28.00 USD")
+    expect(page.locator("#balance-capturable")).to_have_text("0.00 USD")
+    expect(page.get_by_role("table", name="Webhooks")).to_contain_text("payment.refund_pending")
+    path = steps.shot("order-page")
+    if readme_screenshot is not None:
+        shutil.copyfile(path, readme_screenshot)
+
+    held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
+    assert [capture["amount"] for capture in held["captures"]] == [2000]  # type: ignore[index, union-attr]
+    assert [(r["amount"], r["status"]) for r in held["refunds"]] == [(500, "PENDING")]  # type: ignore[index, union-attr]
+    assert [void["amount"] for void in held["voids"]] == [2800]  # type: ignore[index, union-attr]
+
+
+def test_subscribe_approve_charge_and_revoke(
+    steps: Steps, shop: RunningShop, sandbox_api: httpx.Client
+) -> None:
+    page = steps.page
+    page.goto(shop.base_url + "/subscriptions")
+    expect(page.get_by_role("radio").first).to_have_attribute("value", "amazon_pay")
+    page.get_by_label("Your name").fill("Grace Hopper")
+    steps.shot("subscriptions")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page).to_have_url(re.compile(r"/__sandbox__/authenticate/agr_"))
+    steps.shot("hosted-page-mandate")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#status")).to_have_text("Active: the shop may charge it")
+    steps.shot("subscription-active")
+
+    page.get_by_label("Amount to charge (USD)").fill("12.00")
+    page.get_by_role("button", name="Charge").click()
+    expect(page.get_by_role("status")).to_have_text("The charge was sent to the payment provider.")
+    charges = page.get_by_role("table", name="Charges")
+    expect(charges).to_contain_text("12.00 USD")
+    expect(charges).to_contain_text("Paid")
+    steps.shot("subscription-charged")
+
+    page.get_by_role("button", name="Revoke the subscription").click()
+    expect(page.locator("#status")).to_have_text("Revoked: no further charges")
+    page.get_by_role("button", name="Charge").click()
+    expect(charges.get_by_role("row")).to_have_count(3)  # header, the paid charge, the refused one
+    expect(charges).to_contain_text("Declined")  # a charge under a revoked mandate is refused
+    steps.shot("subscription-revoked")
+
+    subscription_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    record = shop.shop.records.subscription(subscription_id)
+    assert record is not None and record.mandate_id is not None
+    agreement = sandbox_api.get(f"/v1/payment-agreements/{record.mandate_id}")
+    agreement.raise_for_status()
+    assert agreement.json()["status"] == "REVOKED_BY_MERCHANT"
+    statuses = sorted(
+        charge(sandbox_api, payment_id_of(shop, order.id))["status"]  # type: ignore[type-var]
+        for order in shop.shop.records.orders(subscription_id=subscription_id)
+    )
+    assert statuses == ["CAPTURED", "FAILED"]
+
+
+def test_the_smoke_check_finds_a_missing_label_a_second_heading_and_a_broken_link(
+    steps: Steps, shop: RunningShop
+) -> None:
+    bad = (
+        "<!doctype html><html lang='en'><title>bad</title><h1>One</h1><h1>Two</h1>"
+        "<form method='post' action='/no-such-form'><input name='q'><button></button></form>"
+        "<a href='/no-such-page'>gone</a><a href='/'>home</a></html>"
+    )
+    steps.page.route(shop.base_url + "/bad-page", lambda route: route.fulfill(body=bad, content_type="text/html"))
+    steps.page.goto(shop.base_url + "/bad-page")
+    problems = problems_on(steps.page, steps.links)
+    assert problems == sorted(
+        [
+            "2 h1 headings, expected exactly one",
+            '''form control without a label: <input name="q">''',
+            "form control without a label: <button></button>",
+            f"broken link {shop.base_url}/no-such-page: HTTP 404",
+            f"broken form action {shop.base_url}/no-such-form: HTTP 404",
+        ]
+    )
