@@ -52,11 +52,39 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """Debian's chromium for the demo shop's browser test (tests/shop), installed when missing.
+
+    Playwright's own browser download cannot be used (it needs the internet); the test drives
+    the system browser instead. Installing needs root and apt-get; without them, say so.
+    """
+    if CHROMIUM.exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not Path("/usr/bin/apt-get").exists():
+        print(
+            f"{CHROMIUM} is missing and this is not root on a Debian-like system: install the "
+            "chromium package yourself (apt-get install chromium); tests/shop fails without it",
+            flush=True,
+        )
+        return
+    print("installing Debian's chromium for the demo shop's browser test", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+        if subprocess.call(step, cwd=ROOT, env=env) != 0:
+            command = " ".join(step)
+            print(f"`{command}` failed: tests/shop needs {CHROMIUM}; install chromium yourself", flush=True)
+            return
+
+
 def demo(extra: list[str]) -> int:
     return run(BIN / "psp", "demo", *extra)
 
 
 def test(extra: list[str]) -> int:
+    ensure_chromium()
     failures = []
     if run(BIN / "python", "-m", "pytest", "-n", "2", *extra) != 0:
         failures.append("pytest")

@@ -73,7 +73,9 @@ def buy(steps: Steps, shop: RunningShop, *, quantity: str = "2", capture_later: 
     steps.shot("hosted-page")
 
 
-def test_buy_and_approve_shows_the_order_paid(steps: Steps, shop: RunningShop, sandbox_api: httpx.Client) -> None:
+def test_buy_and_approve_shows_the_order_paid(
+    steps: Steps, shop: RunningShop, sandbox_api: httpx.Client
+) -> None:
     buy(steps, shop)
     page = steps.page
     page.get_by_role("button", name="Approve").click()
@@ -154,7 +156,9 @@ def test_partial_capture_refund_and_void_from_the_order_page(
     buy(steps, shop, capture_later=True)
     page = steps.page
     page.get_by_role("button", name="Approve").click()
-    expect(page.locator("#outcome")).to_have_text("Authorized: the money is reserved and waits to be captured")
+    expect(page.locator("#outcome")).to_have_text(
+        "Authorized: the money is reserved and waits to be captured"
+    )
     page.get_by_role("link", name="See the order").click()
     expect(page.locator("#balance-capturable")).to_have_text("48.00 USD")
     steps.shot("order-authorized")
@@ -162,7 +166,9 @@ def test_partial_capture_refund_and_void_from_the_order_page(
     # Bad amounts are refused with the gateway's own message, and nothing is captured.
     page.get_by_label("Amount to capture (USD)").fill("100.00")
     page.get_by_role("button", name="Capture", exact=True).click()
-    expect(page.get_by_role("alert")).to_have_text("amount: 100.00 USD is more than the 48.00 USD left to capture")
+    expect(page.get_by_role("alert")).to_have_text(
+        "amount: 100.00 USD is more than the 48.00 USD left to capture"
+    )
     steps.shot("capture-too-much")
     page.get_by_label("Amount to capture (USD)").fill("ten")
     page.get_by_role("button", name="Capture", exact=True).click()
@@ -252,13 +258,15 @@ def test_the_smoke_check_finds_a_missing_label_a_second_heading_and_a_broken_lin
         "<form method='post' action='/no-such-form'><input name='q'><button></button></form>"
         "<a href='/no-such-page'>gone</a><a href='/'>home</a></html>"
     )
-    steps.page.route(shop.base_url + "/bad-page", lambda route: route.fulfill(body=bad, content_type="text/html"))
+    steps.page.route(
+        shop.base_url + "/bad-page", lambda route: route.fulfill(body=bad, content_type="text/html")
+    )
     steps.page.goto(shop.base_url + "/bad-page")
     problems = problems_on(steps.page, steps.links)
     assert problems == sorted(
         [
             "2 h1 headings, expected exactly one",
-            '''form control without a label: <input name="q">''',
+            """form control without a label: <input name="q">""",
             "form control without a label: <button></button>",
             f"broken link {shop.base_url}/no-such-page: HTTP 404",
             f"broken form action {shop.base_url}/no-such-form: HTTP 404",

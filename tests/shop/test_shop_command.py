@@ -1,0 +1,105 @@
+"""``psp demo --shop`` and the parts of the shop a browser does not reach: the basket rule,
+the flag's registration, and the Ctrl-C stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from psp_amazonpay import capabilities as amazon_pay_capabilities
+from psp_core import CommandLine, ConfigurationError, Money, Option
+from psp_core._cli import build_parser
+from psp_demo import basket_refusal
+
+AMAZON_PAY = amazon_pay_capabilities()
+
+
+def test_psp_demo_offers_the_shop_flag() -> None:
+    args = build_parser().parse_args(["demo", "--shop"])
+    assert args.shop is True
+    help_text = build_parser()._subparsers._group_actions[0].choices["demo"].format_help()  # type: ignore[union-attr]
+    assert "--shop" in help_text and "127.0.0.1" in help_text
+
+
+@pytest.mark.loopback
+def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> None:
+    process = subprocess.Popen(  # noqa: S603 - a fixed argv: our own command
+        [sys.executable, "-m", "psp_core._cli", "demo", "--shop"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any("psp demo shop: open" in line for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+        match = re.search(r"open (http://127\.0\.0\.1:\d+)/ in your browser", "\n".join(lines))
+        assert match, lines
+        base_url = match.group(1)
+        assert any(line.startswith("Providers in the shop: amazon_pay") for line in lines), lines
+        products = httpx.get(base_url + "/", timeout=5)
+        assert products.status_code == 200 and "<h1>Products</h1>" in products.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "psp demo shop stopped" in out
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base_url + "/", timeout=2)
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_amazon_pay_takes_a_us_dollar_basket_exactly_within_its_limits(minor: int) -> None:
+    limits = AMAZON_PAY.amount_limits["USD"]
+    refusal = basket_refusal(AMAZON_PAY, "US", Money(minor, "USD"))
+    if limits.minimum.minor <= minor <= limits.maximum.minor:
+        assert refusal is None
+    else:
+        assert refusal == f"takes 0.50 USD to 20000.00 USD, not {Money(minor, 'USD').format()}"
+
+
+@given(st.sampled_from(["EUR", "GBP", "JPY"]), st.sampled_from(["NL", "DE", "GB"]))
+def test_another_currency_or_country_is_refused_with_the_reason(currency: str, country: str) -> None:
+    assert basket_refusal(AMAZON_PAY, "US", Money.parse(Decimal(10), currency)) == (
+        f"takes USD only, not {currency}"
+    )
+    assert (
+        basket_refusal(AMAZON_PAY, country, Money(1000, "USD")) == f"takes buyers in US only, not {country}"
+    )
+
+
+def test_a_subscription_basket_needs_recurring() -> None:
+    without = AMAZON_PAY.__class__(
+        currencies=AMAZON_PAY.currencies,
+        countries=AMAZON_PAY.countries,
+        amount_limits=AMAZON_PAY.amount_limits,
+    )
+    assert basket_refusal(without, "US", Money(1000, "USD"), recurring=True) == "takes no subscriptions"
+    assert basket_refusal(AMAZON_PAY, "US", Money(1000, "USD"), recurring=True) is None
+
+
+def test_a_demo_flag_is_a_long_flag_with_one_owner() -> None:
+    cli = CommandLine(["acme", "other"])
+    cli.add_demo_flag("acme", Option(("--shop",), "serve a shop", flag=True), lambda args: 0)
+    with pytest.raises(ConfigurationError, match="added twice"):
+        cli.add_demo_flag("other", Option(("--shop",), "another shop", flag=True), lambda args: 0)
+    with pytest.raises(ConfigurationError, match="flag=True"):
+        cli.add_demo_flag("acme", Option(("--port",), "a port"), lambda args: 0)
+    with pytest.raises(ConfigurationError, match="no plugin is registered"):
+        cli.add_demo_flag("nobody", Option(("--mall",), "a mall", flag=True), lambda args: 0)
