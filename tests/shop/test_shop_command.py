@@ -33,7 +33,7 @@ def test_psp_demo_offers_the_shop_flag() -> None:
 
 @pytest.mark.loopback
 def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> None:
-    process = subprocess.Popen(  # noqa: S603 - a fixed argv: our own command
+    process = subprocess.Popen(
         [sys.executable, "-m", "psp_core._cli", "demo", "--shop"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
