@@ -593,12 +593,8 @@ class Shop:
                         description=f"psp demo shop {subscription.description}",
                     ),
                 )
-                mandate = self.records.mandate(mandate_id)
-                country = (
-                    "US"
-                    if mandate is None
-                    else next((m.country for m in MARKETS if m.currency == amount.currency), "US")
-                )
+                # The buyer's market is the one whose currency the subscription is priced in.
+                country = next(m.country for m in MARKETS if m.currency == subscription.monthly.currency)
                 self.records.add_order(
                     OrderRecord(
                         order_id,

@@ -255,6 +255,11 @@ class ShopRecords:
             )
             return cursor.rowcount == 1
 
+    def event_ids(self) -> set[str]:
+        """The id of every event kept so far."""
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT event_id FROM events")}
+
     def events_about(self, subjects: list[str]) -> list[WebhookEvent]:
         if not subjects:
             return []

@@ -272,3 +272,59 @@ def test_the_smoke_check_finds_a_missing_label_a_second_heading_and_a_broken_lin
             f"broken form action {shop.base_url}/no-such-form: HTTP 404",
         ]
     )
+
+
+def test_a_dutch_basket_is_offered_ideal_and_pays_after_choosing_a_bank(
+    steps: Steps, shop: RunningShop, sandbox_api: httpx.Client
+) -> None:
+    """The checkout follows capabilities, not names: in euros only iDEAL can take the basket."""
+    page = steps.page
+    page.goto(shop.base_url + "/cart")
+    page.get_by_label("Ship to").select_option("NL")
+    page.get_by_role("button", name="Change country").click()
+    page.goto(shop.base_url + "/")
+    page.get_by_role("button", name="Add Hand grinder to cart").click()
+    expect(page.locator("#cart-total")).to_have_text("82.00 EUR")
+    page.get_by_role("link", name="Go to checkout").click()
+    expect(page.get_by_role("radio")).to_have_count(1)
+    expect(page.get_by_role("radio")).to_have_attribute("value", "ideal")
+    expect(page.get_by_text("Amazon Pay (PPRO): takes USD only, not EUR")).to_be_visible()
+    page.get_by_label("Your name").fill("Jan de Vries")
+    steps.shot("checkout-ideal")
+    page.get_by_role("button", name="Pay now").click()
+    page.get_by_label("Your bank").select_option("INGBNL2A")
+    steps.shot("hosted-page-bank")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#outcome")).to_have_text(re.compile("Paid|Approved"))
+    page.get_by_role("link", name="See the order").click()
+    expect(page.locator("#balance-total")).to_have_text("82.00 EUR")
+    steps.shot("order-ideal")
+    held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
+    assert held["paymentMethod"] == "IDEAL" and held["currency"] == "EUR"
+    assert requested(held) == 8200
+
+
+def test_the_webhook_endpoint_refuses_what_it_cannot_verify(shop: RunningShop) -> None:
+    kept_before = shop.shop.records.event_ids()
+    forged = httpx.post(
+        f"{shop.base_url}/webhooks/amazon_pay",
+        content=b'{"id": "evt_forged", "type": "PAYMENT_CHARGE_CAPTURE_SUCCEEDED"}',
+        headers={"Content-Type": "application/json", "PPRO-Signature": "t=1,s=00"},
+        timeout=5,
+    )
+    assert forged.status_code == 400 and forged.text.startswith("refused: ")
+    assert shop.shop.records.event_ids() == kept_before
+    unknown = httpx.post(f"{shop.base_url}/webhooks/no_such_provider", content=b"{}", timeout=5)
+    assert unknown.status_code == 404
+
+
+def test_what_the_buyer_types_is_shown_escaped(shop: RunningShop) -> None:
+    with httpx.Client(base_url=shop.base_url, timeout=5) as client:
+        client.post("/cart", data={"sku": "mug", "quantity": "1"})
+        refused = client.post(
+            "/checkout", data={"provider": "<script>alert(1)</script>", "name": '"><script>x()</script>'}
+        )
+    assert refused.status_code == 422
+    assert "Choose one of the payment methods offered below." in refused.text
+    assert "<script>" not in refused.text
+    assert 'value="&quot;&gt;&lt;script&gt;x()&lt;/script&gt;"' in refused.text
