@@ -141,6 +141,7 @@ def test_a_checkout_left_alone_expires_on_the_sandbox_clock(
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     steps.shot("hosted-page-expired")
     page.goto(shop.base_url + "/orders")
+    steps.shot("orders")
     page.get_by_role("link", name=re.compile(r"^order-")).first.click()
     page.get_by_role("button", name="Read the status from the provider").click()
     expect(page.locator("#status")).to_have_text("Expired: the buyer did not approve in time")
@@ -328,3 +329,19 @@ def test_what_the_buyer_types_is_shown_escaped(shop: RunningShop) -> None:
     assert "Choose one of the payment methods offered below." in refused.text
     assert "<script>" not in refused.text
     assert 'value="&quot;&gt;&lt;script&gt;x()&lt;/script&gt;"' in refused.text
+
+
+def test_the_pages_of_an_empty_shop_and_a_missing_order_pass_the_smoke_check(
+    steps: Steps, shop: RunningShop
+) -> None:
+    page = steps.page
+    for path, heading in [
+        ("/cart", "Your cart"),
+        ("/checkout", "Checkout"),
+        ("/subscriptions", "Subscriptions"),
+        ("/orders/order-00000000", "Not found"),
+        ("/subscriptions/sub-00000000", "Not found"),
+    ]:
+        page.goto(shop.base_url + path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        steps.shot(path.strip("/").replace("/", "-"))
