@@ -292,6 +292,14 @@ def test_a_dutch_basket_is_offered_ideal_and_pays_after_choosing_a_bank(
     expect(page.get_by_text("Amazon Pay (PPRO): takes USD only, not EUR")).to_be_visible()
     page.get_by_label("Your name").fill("Jan de Vries")
     steps.shot("checkout-ideal")
+    # iDEAL captures at once: asking for a separate capture is refused before anything is sent.
+    charges_before = len(sandbox_api.get("/__sandbox__/events").json()["data"])
+    page.get_by_label("Reserve now, capture when shipped (separate capture)").check()
+    page.get_by_role("button", name="Pay now").click()
+    expect(page.get_by_role("alert")).to_contain_text("capture_mode")
+    assert len(sandbox_api.get("/__sandbox__/events").json()["data"]) == charges_before
+    steps.shot("checkout-ideal-refused")
+    page.get_by_label("Reserve now, capture when shipped (separate capture)").uncheck()
     page.get_by_role("button", name="Pay now").click()
     page.get_by_label("Your bank").select_option("INGBNL2A")
     steps.shot("hosted-page-bank")
