@@ -13,7 +13,8 @@ live process), each by the safest question the provider can answer:
   with the entry's request and idempotency key: a provider that replays (PPRO does) answers
   with the first answer when the first request arrived, and otherwise does it now, once. A
   refusal proves the first never took effect (its success would have been replayed): FAILED,
-  with a fresh read stored. With ``replay=False`` (a provider without replays) the payment or
+  with a fresh read stored. With ``replay=False`` (a provider without replays), or for an entry
+  older than ``replay_window_s`` (the provider may have forgotten the key), the payment or
   mandate is read and stored instead: READ.
 
 Several reconcilers may run at once: each claims a batch of entries for ``lease_s`` seconds
@@ -66,6 +67,7 @@ class ReconcileReport:
 def _settle(
     entry: JournalEntry, gateway: Gateway, replay: bool
 ) -> tuple[JournalOutcome, Payment | Mandate | None, str]:
+    """``replay``: the provider still remembers the entry's key (see ``replay_window_s``)."""
     request = entry.request()
     if entry.call in ("authorize", "charge_mandate"):
         if entry.merchant_reference is None:  # every payment-making request carries one
@@ -109,13 +111,16 @@ def reconcile(
     lease_s: float = 300.0,
     batch: int = 50,
     progress: Progress | None = None,
+    replay_window_s: float = 23 * 3600,
 ) -> ReconcileReport:
     """Settle the open journal entries older than ``grace_s`` seconds, of the gateways' providers.
 
     ``gateways`` is one gateway or a mapping from provider name to gateway; entries of other
     providers are left for a run that has theirs. An entry the provider cannot be asked about now
     (a :class:`~psp_core.TransportError`, the database away) stays open and is listed in the
-    report; a later run retries it once its claim (``lease_s``) has run out.
+    report; a later run retries it once its claim (``lease_s``) has run out. An entry older than
+    ``replay_window_s`` is read, not replayed: the provider may have forgotten its key (PPRO keeps
+    keys 24 hours), and a forgotten key would make a replayed capture or refund a second one.
     """
     by_provider = {gateways.provider: gateways} if isinstance(gateways, Gateway) else dict(gateways)
     providers = frozenset(by_provider)
@@ -134,7 +139,8 @@ def reconcile(
             after_id = entry.id
             where = f"journal entry {entry.id} ({entry.provider} {entry.call}, key {entry.idempotency_key})"
             try:
-                outcome, result, detail = _settle(entry, by_provider[entry.provider], replay)
+                remembered = replay and (store.clock() - entry.created_at.timestamp()) < replay_window_s
+                outcome, result, detail = _settle(entry, by_provider[entry.provider], remembered)
                 store._close_entry(entry.id, result, outcome, detail, SettledBy.RECONCILER, claimed_by=owner)
             except (TransportError, StoreError) as error:
                 left_open.append(f"{where}: {error}")

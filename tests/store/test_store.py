@@ -435,3 +435,24 @@ def test_a_damaged_journal_request_is_named_with_its_entry(store_url: str) -> No
         (entry,) = store.journal()
         with pytest.raises(CorruptRecordError, match=rf"psp_journal row id {entry_id}.*unknown call 'x'"):
             entry.request()
+
+
+def test_an_entry_older_than_the_providers_key_memory_is_read_not_replayed(
+    store_url: str, sandbox: Sandbox
+) -> None:
+    with Store(store_url) as store:
+        stored, recorder = stored_gateway(sandbox, store)
+        payment = stored.authorize(authorize_request("order-old-key"))
+        sandbox.approve(payment.id)
+        payment = stored.get_payment(payment.id)
+        recorder.lose_answers = True
+        with pytest.raises(TransportError):
+            stored.capture(CaptureRequest(payment, Money(1000, "USD"), idempotency_key="cap-old"))
+        recorder.lose_answers = False
+        posts = sum(request.method == "POST" for request, _ in recorder.sent)
+        written = store.clock()
+        store.clock = lambda: written + 25 * 3600  # a day later: PPRO has forgotten the key
+        assert reconcile(store, stored.gateway, grace_s=60).settled == {"read": 1}
+        assert sum(request.method == "POST" for request, _ in recorder.sent) == posts  # nothing re-sent
+        assert sandbox.effects(payment.id).captures == 1
+        assert store.get_payment(payment.id).captured == Money(1000, "USD")
