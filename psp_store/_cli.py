@@ -24,17 +24,16 @@ def run(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
         providers = sorted({entry.provider for entry in store.journal(open_only=True)})
         gateways = {provider: Gateway(provider, plugin_manager=args.plugin_manager) for provider in providers}
-        shown = [0.0]
+        last_shown: list[float | None] = [time.monotonic(), None]
 
         def progress(done: int, total: int) -> None:
-            # Long runs show where they are, at most once a second; short ones stay quiet.
+            # A long run shows where it is, at most once a second; a short one stays quiet.
             now = time.monotonic()
-            if now - shown[0] >= PROGRESS_EVERY_S or done == total:
-                if shown[0] or done < total:
-                    print(f"psp reconcile: {done}/{total} entries", file=sys.stderr, flush=True)
-                shown[0] = now
+            started = last_shown[0] or now
+            if now - started >= PROGRESS_EVERY_S or (done == total and last_shown[1] is not None):
+                print(f"psp reconcile: {done}/{total} entries", file=sys.stderr, flush=True)
+                last_shown[0] = last_shown[1] = now
 
-        shown[0] = time.monotonic()
         try:
             report = reconcile(
                 store, gateways, grace_s=args.grace, replay=not args.no_replay, progress=progress

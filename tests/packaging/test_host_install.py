@@ -250,6 +250,9 @@ def test_a_host_project_installs_psp_without_surprises(tmp_path: Path) -> None:
     served = env.run("psp", "sandbox", "amazon_pay", "--port", "0", cwd=tmp_path)
     assert_names_the_extra(served, "sandbox amazon_pay", "sandbox")
     assert_names_the_extra(env.run("psp", "demo", cwd=tmp_path), "demo", "sandbox")
+    # Nor the store extra: the reconciler names it.
+    reconciled = env.run("psp", "reconcile", "--store", "shop.sqlite3", cwd=tmp_path)
+    assert_names_the_extra(reconciled, "reconcile", "store")
 
     # 2. The same environment without hypothesis: a shop that tests with pytest alone.
     env.ok("python", "-m", "pip", "uninstall", "--yes", "--quiet", "hypothesis", cwd=tmp_path)

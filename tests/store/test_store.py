@@ -456,3 +456,17 @@ def test_an_entry_older_than_the_providers_key_memory_is_read_not_replayed(
         assert sum(request.method == "POST" for request, _ in recorder.sent) == posts  # nothing re-sent
         assert sandbox.effects(payment.id).captures == 1
         assert store.get_payment(payment.id).captured == Money(1000, "USD")
+
+
+def test_the_reconciler_reports_its_progress_entry_by_entry(store_url: str, sandbox: Sandbox) -> None:
+    with Store(store_url) as store:
+        stored, _ = stored_gateway(sandbox, store)
+        for number in range(3):
+            request = authorize_request(f"order-p{number}", idempotency_key=f"k{number}")
+            store._open_entry("amazon_pay", "authorize", request, None, request.merchant_reference)
+        seen: list[tuple[int, int]] = []
+        report = reconcile(
+            store, stored.gateway, grace_s=0, batch=2, progress=lambda *step: seen.append(step)
+        )
+        assert seen == [(1, 3), (2, 3), (3, 3)]
+        assert report.settled == {"not_found": 3} and store.journal(open_only=True) == []
