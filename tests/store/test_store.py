@@ -19,11 +19,16 @@ from psp_core import (
     AsyncGateway,
     CaptureMode,
     CaptureRequest,
+    Consumer,
+    MandateChargeRequest,
+    MandateRequest,
+    MandateStatus,
     Money,
     Payment,
     PaymentStatus,
     RefundRequest,
     RetryPolicy,
+    RevokeMandateRequest,
     TransportError,
     ValidationError,
     WebhookVerificationError,
@@ -470,3 +475,33 @@ def test_the_reconciler_reports_its_progress_entry_by_entry(store_url: str, sand
         )
         assert seen == [(1, 3), (2, 3), (3, 3)]
         assert report.settled == {"not_found": 3} and store.journal(open_only=True) == []
+
+
+def test_mandates_are_journalled_stored_and_folded_from_webhooks(store_url: str, sandbox: Sandbox) -> None:
+    with Store(store_url) as store:
+        stored, _ = stored_gateway(sandbox, store)
+        mandate = stored.create_mandate(
+            MandateRequest(
+                consumer=Consumer(country="US", name="John Smith"),
+                return_url="https://shop.example/return",
+                start=sandbox.clock.now(),
+                merchant_reference="sub-1",
+            )
+        )
+        assert store.get_mandate(mandate.id) == mandate
+        sandbox.approve(mandate.id)
+        for headers, body in deliveries(sandbox):
+            stored.ingest(headers, body)
+        active = store.get_mandate(mandate.id)
+        assert active is not None and active.status is MandateStatus.ACTIVE
+        charge = stored.charge_mandate(
+            MandateChargeRequest(mandate.id, Money(900, "USD"), merchant_reference="sub-1-1")
+        )
+        assert store.get_payment(charge.id) == charge
+        revoked = stored.revoke_mandate(RevokeMandateRequest(mandate.id))
+        assert store.get_mandate(mandate.id) == revoked and revoked.status is MandateStatus.REVOKED
+        assert [(e.call, e.outcome) for e in store.journal()] == [
+            ("create_mandate", JournalOutcome.SUCCEEDED),
+            ("charge_mandate", JournalOutcome.SUCCEEDED),
+            ("revoke_mandate", JournalOutcome.SUCCEEDED),
+        ]
