@@ -4,18 +4,33 @@ of its events would leave it."""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import tempfile
 import threading
+from datetime import datetime
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from psp_core import CaptureMode, Money, OperationKind, Payment, RefundRequest, WebhookEvent, apply_event
+from psp_core import (
+    CaptureMode,
+    Gateway,
+    Money,
+    OperationKind,
+    Payment,
+    RefundRequest,
+    WebhookEvent,
+    apply_event,
+)
 from psp_ppro.sandbox import Sandbox
 from psp_store import Store
 from psp_store import _store as store_module
 
 from ._ingest_worker import ingest_all
-from .conftest import authorize_request, gateway_for, make_sandbox
+from .conftest import OPTIONS, authorize_request, gateway_for, make_sandbox
 
 PROCESSES = 4
 PAYMENTS = 2
@@ -138,3 +153,38 @@ def test_a_fold_waits_for_the_fold_in_progress_on_the_same_payment(
         fold_b.join(timeout=60)
         assert store.get_payment(payment.id) == expected
         verifier.close()
+
+
+@functools.cache
+def _one_busy_payment() -> tuple[
+    Payment, tuple[tuple[tuple[tuple[str, str], ...], bytes], ...], Payment, datetime
+]:
+    """A payment's authorize answer, its signed webhooks, their in-order fold, and the time
+    they were signed at (made once)."""
+    sandbox = make_sandbox(refund_settlement_s=None)
+    with tempfile.TemporaryDirectory() as scratch, Store(Path(scratch) / "s.sqlite3") as store:
+        (payment,) = busy_payments(sandbox, store, count=1)
+    deliveries = tuple((tuple(sorted(headers.items())), body) for headers, body in drain(sandbox))
+    verifier = gateway_for(sandbox)
+    folded = payment
+    for headers, body in deliveries:
+        folded = apply_event(folded, verifier.parse_webhook(dict(headers), body))
+    verifier.close()
+    return payment, deliveries, folded, sandbox.clock.now()
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_order_with_any_duplicates_folds_to_the_in_order_result(data: st.DataObject) -> None:
+    payment, deliveries, folded, signed_at = _one_busy_payment()
+    order = data.draw(st.permutations(range(len(deliveries))))
+    again = data.draw(st.lists(st.sampled_from(range(len(deliveries))), max_size=len(deliveries)))
+    with tempfile.TemporaryDirectory() as scratch, Store(Path(scratch) / "s.sqlite3") as store:
+        store.save(payment)
+        gateway = Gateway("amazon_pay", options=OPTIONS, environ={}, clock=lambda: signed_at)
+        for index in [*order, *again]:
+            headers, body = deliveries[index]
+            store.ingest(dict(headers), body, gateway=gateway)
+        gateway.close()
+        assert store.get_payment(payment.id) == folded
+        assert store.inbox_outcomes() == {"folded": len(deliveries)}
