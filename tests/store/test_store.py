@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,7 @@ from psp_store import (
     AsyncStoredGateway,
     CorruptRecordError,
     JournalOutcome,
+    ReconcileReport,
     SettledBy,
     Store,
     StoredGateway,
@@ -505,3 +507,36 @@ def test_mandates_are_journalled_stored_and_folded_from_webhooks(store_url: str,
             ("charge_mandate", JournalOutcome.SUCCEEDED),
             ("revoke_mandate", JournalOutcome.SUCCEEDED),
         ]
+
+
+def test_reconcilers_running_at_once_settle_each_entry_once(store_url: str, sandbox: Sandbox) -> None:
+    with Store(store_url) as store:
+        stored, recorder = stored_gateway(sandbox, store)
+        payments = []
+        for number in range(6):
+            payment = stored.authorize(authorize_request(f"order-r{number}"))
+            sandbox.approve(payment.id)
+            payments.append(stored.get_payment(payment.id))
+        recorder.lose_answers = True
+        for payment in payments:
+            with pytest.raises(TransportError):
+                stored.capture(CaptureRequest(payment, Money(1500, "USD")))
+        recorder.lose_answers = False
+        assert len(store.journal(open_only=True)) == 6
+        reports: list[ReconcileReport] = []
+        runners = [
+            threading.Thread(
+                target=lambda: reports.append(reconcile(store, gateway_for(sandbox), grace_s=0, batch=1))
+            )
+            for _ in range(3)
+        ]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join(timeout=120)
+        assert sum(report.total_settled for report in reports) == 6
+        assert all(report.left_open == () for report in reports)
+        assert store.journal(open_only=True) == []
+        for payment in payments:
+            assert sandbox.effects(payment.id).captures == 1
+            assert store.get_payment(payment.id).captured == Money(1500, "USD")
