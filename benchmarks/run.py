@@ -25,6 +25,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _sync_wall
+from benchmarks import _store as _store_bench
 from benchmarks._common import AUTHORIZE, gateway, make_client, record
 from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
 
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"psp benchmarks ({name}); progress on stderr", file=sys.stderr, flush=True)
     results = measure(sizes)
+    results["store"] = _store_bench.run(name)
     results["meta"] = {
         "mode": name,
         "sizes": asdict(sizes),
@@ -94,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": time.perf_counter() - started,
     }
     figures = _report.headline(results)
+    figures.update(_store_bench.headline(results["store"]))
     _report.check_headline(figures)
     print(_report.table(results))
+    print(_store_bench.table(results["store"]))
     print(f"\n({name} run, {results['meta']['wall_s']:.0f}s)")
     if args.json is not None:
         _report.write_json(args.json, figures, results)

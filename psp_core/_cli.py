@@ -1,6 +1,6 @@
 """The ``psp`` command line.
 
-The core provides ``psp providers``, ``psp contract``, ``psp sandbox PROVIDER``, ``psp demo
+The core provides ``psp providers``, ``psp contract``, ``psp reconcile``, ``psp sandbox PROVIDER``, ``psp demo
 [PROVIDER]`` and ``psp --version``; plugins fill in the sandboxes and demos, and add commands
 of their own under their name, through the ``psp_cli_commands`` hook (see
 :class:`~psp_core.CommandLine`). A command whose extra is not installed says which one in one
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--json", action="store_true", help="print as JSON")
     providers.set_defaults(func=_providers)
     add_contract_command(subparsers)
+    _add_reconcile_command(subparsers)
     cli = CommandLine(name for name, _ in pm.list_name_plugin() if name is not None)
     pm.hook.psp_cli_commands(cli=cli)
     _add_sandbox_command(subparsers, cli.sandboxes)
@@ -119,6 +120,37 @@ def build_parser() -> argparse.ArgumentParser:
         for name, command in sorted(commands.items()):
             command.add_to(own, name)
     return parser
+
+
+def _add_reconcile_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "reconcile",
+        help="settle the payment store's journal entries a crash left open (needs psp[store])",
+        description="Settle every journal entry without an outcome, older than the grace period: "
+        "replay it with its idempotency key, or find the payment by its merchant reference. "
+        "Safe to run concurrently and repeatedly. See docs/store.md.",
+    )
+    parser.add_argument(
+        "--store", required=True, metavar="URL", help="the store: a path, sqlite:///PATH or postgresql://..."
+    )
+    parser.add_argument(
+        "--grace", type=float, default=60.0, metavar="SECONDS", help="skip younger entries (default 60)"
+    )
+    parser.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="read payments instead of replaying (for a provider without idempotent replays)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def run(args: argparse.Namespace) -> int:
+        from psp_store._cli import run as run_reconcile  # the extra's modules load only here
+
+        return run_reconcile(args)
+
+    parser.set_defaults(
+        func=run, command_words="reconcile", extra=("psp[store]", frozenset({"sqlalchemy", "psycopg"}))
+    )
 
 
 def _usage_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:

@@ -23,6 +23,9 @@ HEADLINE = (
     "cpu_overhead_fraction",
     "startup_ratio",
     "sandbox_ops_per_s",
+    "store_ingest_per_s_sqlite",
+    "store_ingest_per_s_postgres",
+    "journal_overhead_ms",
 )
 
 
@@ -39,6 +42,7 @@ def test_smoke_run_prints_the_table_and_writes_every_figure(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr[-3000:]
     assert "1 sync wall cycle (ms)" in done.stdout
     assert "3 profile of the gateway" in done.stdout
+    assert "7 payment store (psp_store)" in done.stdout and "[store] done" in done.stderr
     assert "[1 sync wall] done" in done.stderr  # progress is shown while it runs
     figures = json.loads(out.read_text())
     for key in HEADLINE:

@@ -36,6 +36,7 @@ SOURCES = (
     "psp_ideal",
     "psp_demo",
     "contracts",
+    "psp_store",
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 # What the caller's environment must not smuggle into the host's runs.
@@ -101,7 +102,9 @@ def test_the_wheel_has_only_namespaced_packages_no_pytest_plugin_and_builds_with
         metadata = archive.read(f"{dist_info}/METADATA").decode()
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
     top_level = {name.split("/")[0] for name in names} - {dist_info}
-    assert top_level == {"psp_core", "psp_ppro", "psp_amazonpay", "psp_ideal", "psp_demo", "psp_contracts"}
+    assert top_level == {
+        "psp_core", "psp_ppro", "psp_amazonpay", "psp_ideal", "psp_demo", "psp_contracts", "psp_store"
+    }  # fmt: skip
     assert "psp_contracts/pytest_plugin.py" in names and "psp_contracts/py.typed" in names
     assert "[pytest11]" not in entry_points
     assert "[psp_providers]" in entry_points and "amazon_pay = psp_amazonpay:plugin" in entry_points
@@ -250,6 +253,9 @@ def test_a_host_project_installs_psp_without_surprises(tmp_path: Path) -> None:
     served = env.run("psp", "sandbox", "amazon_pay", "--port", "0", cwd=tmp_path)
     assert_names_the_extra(served, "sandbox amazon_pay", "sandbox")
     assert_names_the_extra(env.run("psp", "demo", cwd=tmp_path), "demo", "sandbox")
+    # Nor the store extra: the reconciler names it.
+    reconciled = env.run("psp", "reconcile", "--store", "shop.sqlite3", cwd=tmp_path)
+    assert_names_the_extra(reconciled, "reconcile", "store")
 
     # 2. The same environment without hypothesis: a shop that tests with pytest alone.
     env.ok("python", "-m", "pip", "uninstall", "--yes", "--quiet", "hypothesis", cwd=tmp_path)
