@@ -228,7 +228,9 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(attrs.has, lambda cls: _object_only(cls, converter))
     for cls in (Charge, PaymentMethodRef):
         converter.register_structure_hook(cls | None, _expanded(cls, converter))
-    converter.register_structure_hook_func(lambda kind: kind == Mapping[str, Any], lambda value, _: _mapping(value))
+    converter.register_structure_hook_func(
+        lambda kind: kind == Mapping[str, Any], lambda value, _: _mapping(value)
+    )
     return converter
 
 
