@@ -9,6 +9,7 @@ an off-session PaymentIntent; revoking it detaches the payment method from the c
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from psp_core import (
     AuthorizeRequest,
     CaptureMode,
     CaptureRequest,
+    CommandLine,
     Decline,
     DeclineCode,
     Flow,
@@ -28,6 +30,7 @@ from psp_core import (
     MandateStatus,
     Money,
     OperationSource,
+    Option,
     Payment,
     PaymentStatus,
     ProviderConfig,
@@ -48,6 +51,14 @@ from psp_core import (
 from . import _http, _mapping, _settings, _webhooks, _wire
 from ._amounts import to_stripe
 from ._wire import FormValue
+
+
+def _demo(args: argparse.Namespace) -> int:
+    # The demo is a separate package, imported only when `psp demo stripe` runs.
+    from psp_demo._stripe import run
+
+    return run(args)
+
 
 INTENTS = "/v1/payment_intents"
 SETUPS = "/v1/setup_intents"
@@ -150,6 +161,20 @@ class StripePlugin:
     @hookimpl
     def psp_provider_info(self) -> ProviderInfo:
         return _settings.provider_info()
+
+    @hookimpl
+    def psp_cli_commands(self, cli: CommandLine) -> None:
+        cli.add_demo(
+            self.provider,
+            _demo,
+            help="run one host function against Amazon Pay (PPRO sandbox) and Stripe (localstripe)",
+            description="Start localstripe on 127.0.0.1 and the PPRO sandbox, run the same host code "
+            "against both (authorize, 3-D Secure, capture, refund), then a SEPA Direct Debit mandate "
+            "on Stripe. Exits 1 if any step does not behave as expected. Needs no credentials.",
+            options=(Option(("--json",), "print the steps as JSON", flag=True),),
+            extra="psp[test]",
+            extra_modules=("localstripe", "psp_localstripe", "psp_demo"),
+        )
 
     @hookimpl
     def psp_sandbox(self, options: Mapping[str, object]) -> ProviderSandbox | None:
