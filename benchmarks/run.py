@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     # Run as a script (what dev.py does): make the repository root importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _sync_wall
+from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _stripe_sdk, _sync_wall
 from benchmarks._common import AUTHORIZE, gateway, make_client, record
 from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
 
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"psp benchmarks ({name}); progress on stderr", file=sys.stderr, flush=True)
     results = measure(sizes)
+    results["stripe_sdk"] = _stripe_sdk.run(name)
     results["meta"] = {
         "mode": name,
         "sizes": asdict(sizes),
@@ -94,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": time.perf_counter() - started,
     }
     figures = _report.headline(results)
+    figures.update(_stripe_sdk.headline(results["stripe_sdk"]))
     _report.check_headline(figures)
     print(_report.table(results))
+    print(_stripe_sdk.table(results["stripe_sdk"]))
     print(f"\n({name} run, {results['meta']['wall_s']:.0f}s)")
     if args.json is not None:
         _report.write_json(args.json, figures, results)
