@@ -83,6 +83,12 @@ def _metadata(
         raise ValidationError(
             "labels", f"the keys {clash} are psp's own metadata on Stripe; rename those labels"
         )
+    bracketed = sorted(key for key in labels if "[" in key or "]" in key)
+    if bracketed:
+        # "you can't use square brackets ([ and ]) in keys" (https://docs.stripe.com/api/metadata)
+        raise ValidationError(
+            "labels", f"Stripe refuses square brackets in metadata keys: {bracketed}; rename them"
+        )
     metadata: dict[str, FormValue] = dict(labels)
     if merchant_reference is not None:
         metadata[_mapping.MERCHANT_REFERENCE_KEY] = merchant_reference

@@ -136,6 +136,7 @@ class _Counting(httpx.BaseTransport):
         ({"payment_method_token": "pm_1\r\nX-Evil: 1"}, "payment_method_token"),
         ({"amount": Money(1005, "KWD")}, "amount.currency"),
         ({"labels": {"merchant_reference": "x"}}, "labels"),
+        ({"labels": {"a[b]": "x"}}, "labels"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field_and_nothing_is_sent(
