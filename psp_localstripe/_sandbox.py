@@ -85,7 +85,6 @@ GAPS: Mapping[str, str] = {
     "partial_capture": _REST_AS_REFUND,
     "test_random_operation_sequences_follow_the_state_machine": _REST_AS_REFUND,
     "authorization_validity": _NO_CLOCK,
-    "test_random_faults_never_double_or_lose_an_effect": _NO_CLOCK,
     "webhooks": (
         "the adapter does not collect localstripe's own deliveries for the suite (tests/stripe checks "
         "localstripe's signed deliveries through the gateway instead)"

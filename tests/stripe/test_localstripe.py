@@ -168,3 +168,12 @@ def test_secret_keys_never_reach_logs_reprs_or_errors(
             gateway.get_payment("pi_missing")
         shown = " ".join([str(failed.value), repr(failed.value), repr(gateway), caplog.text])
     assert "sk_test" not in shown and "whsec_" not in shown
+
+
+def test_psp_providers_lists_stripe_with_its_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    from psp_core._cli import main
+
+    assert main(["providers"]) == 0
+    shown = capsys.readouterr().out
+    assert "stripe  Stripe (cards, SEPA Direct Debit)" in shown
+    assert "STRIPE_SECRET_KEY" in shown
