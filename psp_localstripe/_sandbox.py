@@ -214,7 +214,9 @@ class LocalStripeSandbox:
         refused = frozenset().union(
             *(names for suffix, names in UNSUPPORTED_PARAMETERS.items() if path.endswith(suffix))
         )
-        if not refused:
+        content = request.content
+        # Most requests carry none of the refused parameters: look before parsing the body.
+        if not any(f"{name}=".encode() in content or f"{name}%5B".encode() in content for name in refused):
             return request
         pairs = parse_qsl(request.content.decode("ascii"), keep_blank_values=True)
         kept = [(key, value) for key, value in pairs if key.split("[", 1)[0] not in refused]
