@@ -327,11 +327,6 @@ class StripePlugin:
 
     @hookimpl
     def psp_create_mandate(self, config: ProviderConfig, request: MandateRequest) -> Flow[Mandate]:
-        if request.initial_charge is not None:
-            raise ValidationError(
-                "initial_charge",
-                "stripe sets a mandate up without a charge; charge the mandate once it is ACTIVE",
-            )
         settings = _settings.settings_of(config)
         metadata = _metadata(request.merchant_reference, {})
         consumer = request.consumer
@@ -370,7 +365,33 @@ class StripePlugin:
         setup = _http.parse(response, _wire.SetupIntent, "create mandate")
         with _http.answering(response):
             mandate = _mapping.mandate_from_setup(setup, provider=self.provider)
-        return attrs.evolve(mandate, merchant_reference=request.merchant_reference)
+        mandate = attrs.evolve(mandate, merchant_reference=request.merchant_reference)
+        initial = request.initial_charge
+        method = setup.payment_method
+        if initial is None or method is None or setup.status not in ("succeeded", "requires_action"):
+            return mandate
+        # The first charge is a PaymentIntent of its own with the consumer present (decision,
+        # docs/stripe.md): where the card asks for 3-D Secure, it waits for them as well.
+        fields: dict[str, FormValue] = {
+            "amount": to_stripe(initial.amount, "initial_charge.amount"),
+            "currency": initial.amount.currency.lower(),
+            "customer": setup.customer,
+            "payment_method": method.id,
+            "payment_method_types": [method.type] if method.type else None,
+            "confirm": True,
+            "capture_method": "manual" if initial.capture_mode is CaptureMode.SEPARATE else "automatic",
+            "return_url": request.return_url,
+            "description": initial.description,
+            "metadata": _metadata(
+                initial.merchant_reference, initial.labels, **{_mapping.MANDATE_KEY: setup.id}
+            ),
+            "expand": EXPAND_INTENT,
+        }
+        response = yield _http.post(config, INTENTS, fields)
+        first = yield from self._payment(
+            config, response, "create mandate", source=OperationSource.ANSWER, expected=initial.amount
+        )
+        return attrs.evolve(mandate, initial_payment_id=first.id)
 
     def _setup(self, config: ProviderConfig, mandate_id: str, what: str) -> Flow[_wire.SetupIntent]:
         response = yield _http.get(

@@ -177,3 +177,23 @@ def test_psp_providers_lists_stripe_with_its_settings(capsys: pytest.CaptureFixt
     shown = capsys.readouterr().out
     assert "stripe  Stripe (cards, SEPA Direct Debit)" in shown
     assert "STRIPE_SECRET_KEY" in shown
+
+
+def test_a_mandate_set_up_with_an_initial_charge_charges_it_at_once(
+    gateway: Gateway, sandbox: LocalStripeSandbox
+) -> None:
+    from psp_core import InitialCharge
+
+    request = MandateRequest(
+        consumer=Consumer(country="DE", email="consumer@example.com"),
+        return_url=RETURN_URL,
+        start=datetime.now(UTC),
+        merchant_reference="subscription-2",
+        payment_method_token=sandbox.payment_method_token(authenticate=False),
+        initial_charge=InitialCharge(Money(1500, "EUR"), merchant_reference="first-month"),
+    )
+    mandate = gateway.create_mandate(request)
+    assert mandate.status is MandateStatus.ACTIVE and mandate.initial_payment_id is not None
+    first = gateway.get_payment(mandate.initial_payment_id)
+    assert first.status is PaymentStatus.CAPTURED and first.captured == Money(1500, "EUR")
+    assert first.mandate_id == mandate.id and first.merchant_reference == "first-month"
