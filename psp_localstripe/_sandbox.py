@@ -25,16 +25,19 @@ import atexit
 import functools
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from psp_core import FAULT_KINDS, Money, SandboxEffects, SandboxWebhook, WebhookOrder
+from psp_core import FAULT_KINDS, Money, SandboxEffects, SandboxWebhook, WebhookOrder, arrange_webhooks
 
 from ._process import LocalStripe
 
@@ -72,7 +75,6 @@ _REST_AS_REFUND = (
     "localstripe records the uncaptured rest of a partial capture as a refund of the charge; Stripe "
     "releases it and reports amount_captured (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method)"
 )
-_NO_CLOCK = "localstripe keeps real time and offers no clock to move, so expiries cannot be reached"
 GAPS: Mapping[str, str] = {
     "idempotency": _NO_REPLAY,
     "unknown_outcome": _NO_REPLAY,
@@ -83,13 +85,73 @@ GAPS: Mapping[str, str] = {
     "test_every_declared_currency_round_trips_its_amount": _NO_REDIRECT,
     "recurring": _NO_REDIRECT,
     "partial_capture": _REST_AS_REFUND,
-    "test_random_operation_sequences_follow_the_state_machine": _REST_AS_REFUND,
-    "authorization_validity": _NO_CLOCK,
-    "webhooks": (
-        "the adapter does not collect localstripe's own deliveries for the suite (tests/stripe checks "
-        "localstripe's signed deliveries through the gateway instead)"
+    "authorization_validity": (
+        "localstripe never lets a hold expire (Stripe cancels an uncaptured PaymentIntent after "
+        "the hold's validity: https://docs.stripe.com/payments/place-a-hold-on-a-payment-method)"
     ),
+    "test_forged_tampered_stale_and_unsigned_webhooks_are_rejected": (
+        "localstripe emits no event when it places a hold (Stripe sends "
+        "payment_intent.amount_capturable_updated: https://docs.stripe.com/api/events/types), so an "
+        "approved payment has no webhook to tamper with; tests/stripe/test_webhooks.py checks forged, "
+        "tampered, stale and unsigned deliveries"
+    ),
+    "test_random_operation_sequences_follow_the_state_machine": _REST_AS_REFUND,
 }
+
+
+DELIVERY_TIMEOUT_S = 20.0
+WEBHOOK_ENDPOINT = "psp-localstripe-sandbox"
+
+
+class _Receiver:
+    """One webhook endpoint per test process, registered with localstripe: keeps every delivery."""
+
+    def __init__(self, server: LocalStripe) -> None:
+        deliveries: dict[str, SandboxWebhook] = {}
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.end_headers()
+                try:
+                    event_id = json.loads(body)["id"]
+                except (ValueError, KeyError, TypeError):
+                    return
+                with lock:
+                    deliveries[event_id] = SandboxWebhook(dict(self.headers.items()), body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # localstripe's deliveries are not news
+
+        self._deliveries, self._lock = deliveries, lock
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._http.serve_forever, name="localstripe-webhooks", daemon=True).start()
+        url = f"http://127.0.0.1:{self._http.server_address[1]}/stripe-webhooks"
+        registered = httpx.post(
+            f"{server.url}/_config/webhooks/{WEBHOOK_ENDPOINT}", data={"url": url, "secret": WEBHOOK_SECRET}
+        )
+        registered.raise_for_status()
+
+    def has_all(self, event_ids: list[str]) -> bool:
+        with self._lock:
+            return all(event_id in self._deliveries for event_id in event_ids)
+
+    def delivery(self, event_id: str) -> SandboxWebhook:
+        with self._lock:
+            return self._deliveries[event_id]
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+@functools.cache
+def shared_receiver(server: LocalStripe) -> _Receiver:
+    receiver = _Receiver(server)
+    atexit.register(receiver.close)
+    return receiver
 
 
 @functools.cache
@@ -116,7 +178,10 @@ class _FaultLayer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         early = _early(fault, request)
         if early is not None:
             return early
-        return self._sync.handle_request(request)
+        response = self._sync.handle_request(request)
+        response.read()
+        self._sandbox.saw(response)
+        return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         request = self._sandbox.adapt(request)
@@ -126,7 +191,10 @@ class _FaultLayer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         early = _early(fault, request)
         if early is not None:
             return early
-        return await self._async.handle_async_request(request)
+        response = await self._async.handle_async_request(request)
+        await response.aread()
+        self._sandbox.saw(response)
+        return response
 
     def close(self) -> None:
         self._sync.close()
@@ -177,6 +245,10 @@ class LocalStripeSandbox:
         self.removed: Counter[str] = Counter()
         """Parameters the filter removed (``"/v1/refunds reason"`` -> count), for the docs' record."""
         self._transport = _FaultLayer(self)
+        self._ahead = timedelta(0)
+        self._mine: set[str] = set()
+        self._delivered: set[str] = set()
+        self._receiver = shared_receiver(self._server)
         self._admin = httpx.Client(
             base_url=self._server.url, headers={"Authorization": f"Bearer {SECRET_KEY}"}
         )
@@ -202,10 +274,12 @@ class LocalStripeSandbox:
         return self._transport
 
     def now(self) -> datetime:
-        return datetime.now(UTC)  # localstripe keeps real time and offers no clock to move
+        return datetime.now(UTC) + self._ahead
 
     def advance(self, delta: timedelta) -> None:
-        raise NotImplementedError("localstripe keeps real time; its clock cannot be moved")
+        """Move the clock the gateway and webhook checks read. localstripe itself keeps real
+        time and expires nothing, so what only the PSP would do later is not simulated."""
+        self._ahead += delta
 
     def adapt(self, request: httpx.Request) -> httpx.Request:
         if request.method != "POST":
@@ -294,8 +368,43 @@ class LocalStripeSandbox:
 
     # -- webhooks, faults, effects ----------------------------------------------------------
 
+    def saw(self, response: httpx.Response) -> None:
+        """Remember the ids of the objects localstripe answered with: its events about them are ours."""
+        if not response.is_success or not response.content.startswith(b"{"):
+            return
+        try:
+            answer = json.loads(response.content)
+        except ValueError:
+            return
+        if isinstance(answer, dict) and isinstance(answer.get("id"), str):
+            with self._lock:
+                self._mine.add(answer["id"])
+
+    def _events(self) -> list[dict[str, Any]]:
+        """localstripe's events about this sandbox's objects, not yet delivered, oldest first."""
+        mine: list[dict[str, Any]] = []
+        for event in self._all("/v1/events"):  # localstripe lists them in the order they happened
+            data = event.get("data")
+            obj = data.get("object") if isinstance(data, dict) else None
+            owner = obj.get("id") if isinstance(obj, dict) else None
+            if owner in self._mine and event["id"] not in self._delivered:
+                mine.append(event)
+        return mine
+
     def deliver_webhooks(self, order: WebhookOrder = WebhookOrder.AS_SENT) -> list[SandboxWebhook]:
-        raise NotImplementedError("the localstripe adapter does not collect localstripe's webhook deliveries")
+        """localstripe's own signed deliveries of the events about this sandbox's objects.
+
+        localstripe posts each event a second after it happened to every registered endpoint;
+        this waits for the ones it holds to arrive at the process's receiver, exactly as sent.
+        """
+        wanted = [event["id"] for event in self._events()]
+        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        while not self._receiver.has_all(wanted):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"localstripe did not deliver {wanted} within {DELIVERY_TIMEOUT_S} s")
+            time.sleep(0.05)
+        self._delivered.update(wanted)
+        return arrange_webhooks([self._receiver.delivery(event_id) for event_id in wanted], order)
 
     def forge_webhook(self, webhook: SandboxWebhook) -> SandboxWebhook:
         stamp = str(int(time.time()))
