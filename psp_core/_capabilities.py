@@ -420,7 +420,13 @@ def _payment_method_token(value: object, caps: Capabilities) -> None:
         )
     _text(field, value, required=True, limit=caps.max_text)
     assert isinstance(value, str)
-    check_header_safe(field, value)
+    bad = next((char for char in value if not "!" <= char <= "~"), None)
+    if bad is not None:
+        raise ValidationError(
+            field,
+            f"contains {bad!r}; a token is the id in visible ASCII that the provider's client library "
+            "returned: pass it unchanged",
+        )
 
 
 def check_authorize(request: object, caps: Capabilities) -> None:
