@@ -23,6 +23,8 @@ HEADLINE = (
     "cpu_overhead_fraction",
     "startup_ratio",
     "sandbox_ops_per_s",
+    "stripe_sdk_cpu_ratio",
+    "stripe_sdk_wall_ratio",
 )
 
 
