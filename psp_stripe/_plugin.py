@@ -106,19 +106,21 @@ def _intent_answer(
     """
     if response.status_code != 402:
         return _http.parse(response, _wire.PaymentIntent, what)
-    raw = _wire.loads(response.content) if response.content else None
+    try:
+        raw = _wire.loads(response.content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raw = None
     error = raw.get("error") if isinstance(raw, dict) else None
-    if not isinstance(error, dict):
+    intent = error.get("payment_intent") if isinstance(error, dict) else None
+    charge_id = error.get("charge") if isinstance(error, dict) else None
+    if not isinstance(error, dict) or not (isinstance(intent, dict) or isinstance(charge_id, str)):
+        # A 402 that names no payment: an error like any other (raise_for_error raises for 402).
         _http.raise_for_error(response, what)
-        raise AssertionError("unreachable")
-    detail = _wire.structure(error, _wire.ErrorDetail, what)
-    intent = error.get("payment_intent")
-    if isinstance(intent, dict):
-        with _http.answering(response):
+        return _wire.ErrorDetail(message=response.reason_phrase)
+    with _http.answering(response):
+        detail = _wire.structure(error, _wire.ErrorDetail, what)
+        if isinstance(intent, dict):
             return _wire.structure(intent, _wire.PaymentIntent, what)
-    charge_id = error.get("charge")
-    if not isinstance(charge_id, str):
-        _http.raise_for_error(response, what)
     response = yield _http.get(config, f"/v1/charges/{_http.segment(str(charge_id))}")
     charge = _http.parse(response, _wire.ChargeRef, what)
     if charge.payment_intent is None:
