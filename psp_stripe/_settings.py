@@ -251,6 +251,8 @@ def configure(options: Mapping[str, object], environ: Mapping[str, str]) -> Prov
         secret_headers={"Authorization": Secret(f"Bearer {secret_key.reveal()}")},
         headers={"Stripe-Version": API_VERSION},
         idempotency_header=IDEMPOTENCY_HEADER,
+        # "Idempotency keys are up to 255 characters long" (https://docs.stripe.com/api/idempotent_requests)
+        idempotency_key_limit=255,
         timeout_s=_seconds(options, environ, "timeout_s", DEFAULT_TIMEOUT_S),
         webhook_secret=webhook_secret,
         settings=settings,

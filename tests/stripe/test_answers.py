@@ -76,3 +76,14 @@ def test_a_402_naming_no_payment_is_a_provider_error_with_the_request_id(body: b
     with gateway_answering(402, body, []) as gateway, pytest.raises(ProviderError) as failed:
         gateway.get_payment("pi_3")
     assert failed.value.http_status == 402 and failed.value.request_id == "req_123"
+
+
+def test_a_long_host_key_is_sent_within_stripes_255_characters_and_the_same_on_every_attempt() -> None:
+    body = json.dumps({**INTENT, "status": "requires_capture", "amount_capturable": 1000}).encode()
+    seen: list[httpx.Request] = []
+    long_key = "k" * 255  # the longest key psp takes from a host; scoped, it would be longer
+    with gateway_answering(200, body, seen) as gateway:
+        gateway.authorize(authorize_request("pm_card_visa", idempotency_key=long_key))
+        gateway.authorize(authorize_request("pm_card_visa", idempotency_key=long_key))
+    sent = [request.headers["idempotency-key"] for request in seen]
+    assert all(len(key) <= 255 for key in sent) and sent[0] == sent[1]
