@@ -87,3 +87,23 @@ def test_a_long_host_key_is_sent_within_stripes_255_characters_and_the_same_on_e
         gateway.authorize(authorize_request("pm_card_visa", idempotency_key=long_key))
     sent = [request.headers["idempotency-key"] for request in seen]
     assert all(len(key) <= 255 for key in sent) and sent[0] == sent[1]
+
+
+def test_find_payment_searches_the_reference_in_metadata_and_returns_the_newest_attempt() -> None:
+    older = {**INTENT, "id": "pi_old", "created": 1_700_000_000, "metadata": {"merchant_reference": "o'1"}}
+    newer = {**INTENT, "id": "pi_new", "created": 1_700_000_100, "metadata": {"merchant_reference": "o'1"}}
+    other = {**INTENT, "id": "pi_other", "created": 1_700_000_200, "metadata": {"merchant_reference": "o'10"}}
+    body = json.dumps({"object": "search_result", "data": [older, newer, other], "has_more": False}).encode()
+    seen: list[httpx.Request] = []
+    with gateway_answering(200, body, seen) as gateway:
+        found = gateway.find_payment("o'1")
+    assert found is not None and found.id == "pi_new" and found.merchant_reference == "o'1"
+    assert seen[0].url.path == "/v1/payment_intents/search"
+    # The reference is a quoted, escaped literal of Stripe's search language.
+    assert seen[0].url.params["query"] == "metadata['merchant_reference']:'o\\'1'"
+
+
+def test_find_payment_with_no_match_is_none() -> None:
+    body = json.dumps({"object": "search_result", "data": [], "has_more": False}).encode()
+    with gateway_answering(200, body, []) as gateway:
+        assert gateway.find_payment("order-404") is None
