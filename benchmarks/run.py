@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     # Run as a script (what dev.py does): make the repository root importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _sync_wall
+from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _stripe_sdk, _sync_wall
 from benchmarks import _store as _store_bench
 from benchmarks._common import AUTHORIZE, gateway, make_client, record
 from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"psp benchmarks ({name}); progress on stderr", file=sys.stderr, flush=True)
     results = measure(sizes)
     results["store"] = _store_bench.run(name)
+    results["stripe_sdk"] = _stripe_sdk.run(name)
     results["meta"] = {
         "mode": name,
         "sizes": asdict(sizes),
@@ -97,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     figures = _report.headline(results)
     figures.update(_store_bench.headline(results["store"]))
+    figures.update(_stripe_sdk.headline(results["stripe_sdk"]))
     _report.check_headline(figures)
     print(_report.table(results))
     print(_store_bench.table(results["store"]))
+    print(_stripe_sdk.table(results["stripe_sdk"]))
     print(f"\n({name} run, {results['meta']['wall_s']:.0f}s)")
     if args.json is not None:
         _report.write_json(args.json, figures, results)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from psp_core import (
     PaymentStatus,
     ProviderConfig,
     ProviderSandbox,
+    Requirement,
     RetryPolicy,
     WebhookEvent,
     WebhookOrder,
@@ -122,6 +123,21 @@ class Contract:
 
     def has_sandbox(self) -> bool:
         return self._sandbox is not None
+
+    def sandbox_gaps(self) -> dict[str, str]:
+        """What the sandbox says it cannot show (check name -> why), from its optional ``gaps``."""
+        gaps = getattr(self._sandbox, "gaps", None) if self._sandbox is not None else None
+        return dict(gaps) if isinstance(gaps, Mapping) else {}
+
+    def payment_method_token(self) -> str | None:
+        """A token from the sandbox when the provider takes one (its optional ``payment_method_token()``)."""
+        if self.capabilities.payment_method_token is Requirement.NOT_ACCEPTED:
+            return None
+        make = getattr(self._sandbox, "payment_method_token", None) if self._sandbox is not None else None
+        if not callable(make):
+            pytest.skip(f"{self.provider} needs a payment_method_token and its sandbox makes none")
+        token: str = make()
+        return token
 
     def _gateway_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"plugin_manager": self.pm, "environ": {}}
@@ -247,6 +263,7 @@ class Contract:
             merchant_reference=reference or self.reference(),
             capture_mode=capture_mode,
             idempotency_key=key,
+            payment_method_token=self.payment_method_token(),
         )
 
     def mandate_request(self, *, initial: Money | None = None, key: str | None = None) -> MandateRequest:
@@ -260,6 +277,7 @@ class Contract:
             description="contract suite mandate",
             initial_charge=InitialCharge(initial, merchant_reference=self.reference()) if initial else None,
             idempotency_key=key,
+            payment_method_token=self.payment_method_token(),
         )
 
     def now(self) -> datetime:

@@ -21,6 +21,7 @@ new key), and the PSP must end with exactly one effect. Its figures are the repo
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -206,8 +207,10 @@ def test_random_faults_never_double_or_lose_an_effect(
         by_kind.update(faults)
         by_operation[operation] += 1
         # Keep the sandbox clock ahead so stored idempotency keys of earlier scenarios never age
-        # into this one's window and nothing times out mid-scenario.
-        contract.advance(timedelta(seconds=1))
+        # into this one's window and nothing times out mid-scenario. A sandbox on real time
+        # (a fake others wrote) cannot move its clock, and keeps nothing that would age.
+        with contextlib.suppress(NotImplementedError):
+            contract.advance(timedelta(seconds=1))
     psp_report.fault_stats.update(stats)
     psp_report.fault_detail.update(
         {

@@ -6,7 +6,14 @@ through the ``psp_providers`` entry-point group, observer plugins through ``psp_
 """
 
 from . import hookspecs, signing
-from ._capabilities import AmountLimits, Capabilities, add_months, authorization_deadline, refund_deadline
+from ._capabilities import (
+    AmountLimits,
+    Capabilities,
+    Requirement,
+    add_months,
+    authorization_deadline,
+    refund_deadline,
+)
 from ._commands import CommandLine, Option
 from ._config import ProviderConfig, ProviderInfo, Secret
 from ._errors import (
@@ -167,6 +174,7 @@ __all__ = [
     "Redactor",
     "RefundReason",
     "RefundRequest",
+    "Requirement",
     "RetryPolicy",
     "RevokeMandateRequest",
     "SandboxEffects",

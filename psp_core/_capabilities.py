@@ -106,6 +106,14 @@ class AmountLimits:
         return AmountLimits(low, high)
 
 
+class Requirement(enum.Enum):
+    """Whether a provider takes a request field that only some providers understand."""
+
+    NOT_ACCEPTED = "not_accepted"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
 @attrs.frozen
 class Capabilities:
     """A provider's declared profile. Everything not declared is refused."""
@@ -131,6 +139,9 @@ class Capabilities:
     chargebacks: bool = False
     requires_consumer_name: bool = False
     requires_return_url: bool = True
+    payment_method_token: Requirement = Requirement.NOT_ACCEPTED
+    """Whether authorize and mandate requests carry a ``payment_method_token`` from the host's
+    front end (a token-based provider) or none (the consumer chooses on the provider's page)."""
     turned_off_by: str | None = attrs.field(default=None, eq=False)
     """The provider setting that took capabilities away (``"separate_captures (ACME_SEPARATE_CAPTURES)"``),
     named in refusals so a developer finds the switch; None when the profile is the provider's own."""
@@ -205,6 +216,7 @@ class Capabilities:
             "partial_chargebacks": self.partial_chargebacks,
             "pending_refunds": self.pending_refunds,
             "requires_consumer_name": self.requires_consumer_name,
+            "payment_method_token": self.payment_method_token.value,
             "max_text": self.max_text,
             "max_description": self.max_description,
             "max_mandate_description": self.max_mandate_description,
@@ -390,6 +402,33 @@ def _enum(field: str, value: object, kind: type[enum.Enum]) -> None:
         )
 
 
+def _payment_method_token(value: object, caps: Capabilities) -> None:
+    field = "payment_method_token"
+    if value is None:
+        if caps.payment_method_token is Requirement.REQUIRED:
+            raise ValidationError(
+                field,
+                "is required by this provider: pass the payment method id your front end obtained "
+                "from the provider's client library",
+            )
+        return
+    if caps.payment_method_token is Requirement.NOT_ACCEPTED:
+        raise ValidationError(
+            field,
+            "is not taken by this provider: leave it out; the consumer chooses how to pay on the "
+            "provider's page (the payment's next_action)",
+        )
+    _text(field, value, required=True, limit=caps.max_text)
+    assert isinstance(value, str)
+    bad = next((char for char in value if not "!" <= char <= "~"), None)
+    if bad is not None:
+        raise ValidationError(
+            field,
+            f"contains {bad!r}; a token is the id in visible ASCII that the provider's client library "
+            "returned: pass it unchanged",
+        )
+
+
 def check_authorize(request: object, caps: Capabilities) -> None:
     if not isinstance(request, AuthorizeRequest):
         raise ValidationError("request", f"must be an AuthorizeRequest, got {type(request).__name__}")
@@ -416,6 +455,7 @@ def check_authorize(request: object, caps: Capabilities) -> None:
         )
     check_labels("labels", request.labels, caps, value_required=False)
     check_order("order", request.order, request.amount.currency, caps)
+    _payment_method_token(request.payment_method_token, caps)
 
 
 def _payment(request: CaptureRequest | VoidRequest | RefundRequest, caps: Capabilities) -> Payment:
@@ -545,6 +585,7 @@ def check_mandate(request: object, caps: Capabilities) -> None:
     description_limit = _or_text(caps.max_mandate_description, caps)
     _text("description", request.description, required=False, limit=description_limit)
     _idempotency_key(request.idempotency_key)
+    _payment_method_token(request.payment_method_token, caps)
     _aware("start", request.start)
     if request.end is not None:
         _aware("end", request.end)

@@ -61,6 +61,9 @@ class ProviderConfig:
     secret_headers: Mapping[str, Secret] = attrs.field(factory=dict)
     headers: Mapping[str, str] = attrs.field(factory=dict)
     idempotency_header: str = "Idempotency-Key"
+    idempotency_key_limit: int | None = None
+    """The longest idempotency key the provider takes; a longer scoped key is sent as its digest.
+    None: the provider publishes no limit."""
     timeout_s: float = 30.0
     webhook_secret: Secret | None = None
     settings: object = None

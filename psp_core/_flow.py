@@ -187,7 +187,12 @@ class _Exchange:
             # and a refund, or for captures of two payments, never has the provider treat the
             # second as a replay of the first.
             scoped = scoped_idempotency_key(self.operation, self.resource, self.idempotency_key)
-            headers[self.config.idempotency_header] = idempotency_key_for(scoped, self.posts)
+            key = idempotency_key_for(scoped, self.posts)
+            limit = self.config.idempotency_key_limit
+            if limit is not None and len(key) > limit:
+                # Too long for the provider: its digest is as stable across retries and resumes.
+                key = "sha256-" + hashlib.sha256(key.encode()).hexdigest()[: max(limit - 7, 16)]
+            headers[self.config.idempotency_header] = key
             self.posts += 1
         request.extensions["timeout"] = self.endpoint.timeout
         return request

@@ -398,6 +398,10 @@ class AuthorizeRequest:
     description: str | None = None
     labels: Mapping[str, str] = attrs.field(factory=dict)
     order: Order | None = None
+    payment_method_token: str | None = None
+    """The provider's reference to the consumer's payment details, obtained by the host's front
+    end from the provider's own client library (a card form, say), so the host never sees them.
+    Whether a provider takes or requires one is ``Capabilities.payment_method_token``."""
 
 
 @attrs.frozen
@@ -466,6 +470,8 @@ class MandateRequest:
     initial_charge: InitialCharge | None = None
     webhook_url: str | None = None
     idempotency_key: str | None = None
+    payment_method_token: str | None = None
+    """The payment details the mandate is for, as ``AuthorizeRequest.payment_method_token``."""
 
 
 @attrs.frozen

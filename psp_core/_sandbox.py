@@ -174,7 +174,13 @@ class ProviderSandbox(Protocol):
         ``settle_refunds(payment_id, *, succeed=True) -> int`` (settle the payment's pending
         refunds now, succeeding or failing; returns how many). It is optional, so sandboxes
         written before it still satisfy this protocol; the contract suite skips the pending
-        refund checks for a sandbox without it."""
+        refund checks for a sandbox without it.
+
+        Two more optional members serve sandboxes built over a PSP fake that others wrote:
+        ``gaps: Mapping[str, str]`` names the checks the fake cannot show (``"idempotency"`` ->
+        why), which the suite then skips with that reason; and ``payment_method_token() -> str``
+        makes the token a token-based provider's front end would obtain, for requests that need
+        one (``Capabilities.payment_method_token``)."""
         ...
 
     # -- webhooks, faults, effects ------------------------------------------------------------

@@ -26,6 +26,8 @@ HEADLINE = (
     "store_ingest_per_s_sqlite",
     "store_ingest_per_s_postgres",
     "journal_overhead_ms",
+    "stripe_sdk_cpu_ratio",
+    "stripe_sdk_wall_ratio",
 )
 
 

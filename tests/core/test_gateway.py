@@ -168,6 +168,8 @@ INVALID_AUTHORIZE: list[tuple[str, Callable[[AuthorizeRequest], AuthorizeRequest
     ("merchant_reference", lambda r: attrs.evolve(r, merchant_reference="")),
     ("merchant_reference", lambda r: attrs.evolve(r, merchant_reference="x" * (MAX_TEXT + 1))),
     ("webhook_url", lambda r: attrs.evolve(r, webhook_url="ftp://x")),
+    # fakepay's consumer chooses on its page: a front-end token is refused, not ignored.
+    ("payment_method_token", lambda r: attrs.evolve(r, payment_method_token="pm_123")),
 ]
 
 

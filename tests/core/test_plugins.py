@@ -67,11 +67,11 @@ def test_autoload_can_be_disabled_from_the_environment() -> None:
 
 def test_named_plugins_can_be_blocked_from_the_environment() -> None:
     pm = create_plugin_manager(
-        [("fakepay", FakePayPlugin())], environ={BLOCK_PLUGINS_ENV: "amazon_pay, ideal, fakepay"}
+        [("fakepay", FakePayPlugin())], environ={BLOCK_PLUGINS_ENV: "amazon_pay, ideal, stripe, fakepay"}
     )
     assert provider_names(pm) == []
     with pytest.raises(UnknownProviderError, match="installed providers: none"):
-        Gateway("amazon_pay", environ={BLOCK_PLUGINS_ENV: "amazon_pay,ideal"})
+        Gateway("amazon_pay", environ={BLOCK_PLUGINS_ENV: "amazon_pay,ideal,stripe"})
 
 
 def test_a_misspelt_hook_fails_loudly_when_plugins_load() -> None:

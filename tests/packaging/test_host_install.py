@@ -35,6 +35,8 @@ SOURCES = (
     "psp_amazonpay",
     "psp_ideal",
     "psp_demo",
+    "psp_stripe",
+    "psp_localstripe",
     "contracts",
     "psp_store",
 )
@@ -103,12 +105,21 @@ def test_the_wheel_has_only_namespaced_packages_no_pytest_plugin_and_builds_with
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
     top_level = {name.split("/")[0] for name in names} - {dist_info}
     assert top_level == {
-        "psp_core", "psp_ppro", "psp_amazonpay", "psp_ideal", "psp_demo", "psp_contracts", "psp_store"
-    }  # fmt: skip
+        "psp_core",
+        "psp_ppro",
+        "psp_amazonpay",
+        "psp_ideal",
+        "psp_demo",
+        "psp_stripe",
+        "psp_localstripe",
+        "psp_contracts",
+        "psp_store",
+    }
     assert "psp_contracts/pytest_plugin.py" in names and "psp_contracts/py.typed" in names
     assert "[pytest11]" not in entry_points
     assert "[psp_providers]" in entry_points and "amazon_pay = psp_amazonpay:plugin" in entry_points
     assert "ideal = psp_ideal:plugin" in entry_points
+    assert "stripe = psp_stripe:plugin" in entry_points
     assert "License-Expression: MIT" in metadata
     assert f"{dist_info}/licenses/LICENSE" in names
     assert "Provides-Extra: contracts" in metadata and "Provides-Extra: sandbox" in metadata
@@ -252,7 +263,15 @@ def test_a_host_project_installs_psp_without_surprises(tmp_path: Path) -> None:
     # The sandbox extra was not installed: its commands name it, in one line, exit 2.
     served = env.run("psp", "sandbox", "amazon_pay", "--port", "0", cwd=tmp_path)
     assert_names_the_extra(served, "sandbox amazon_pay", "sandbox")
-    assert_names_the_extra(env.run("psp", "demo", cwd=tmp_path), "demo", "sandbox")
+    # `psp demo` plays every provider's demo: one line per demo whose extra is missing.
+    every = env.run("psp", "demo", cwd=tmp_path)
+    assert every.returncode == 2 and "Traceback" not in every.stderr, every.stderr
+    assert every.stderr.strip().splitlines() == [
+        'psp: error: `psp demo amazon_pay` needs the psp[sandbox] extra (uvicorn is not installed); '
+        'install it with: pip install "psp[sandbox]"',
+        'psp: error: `psp demo stripe` needs the psp[test] extra (localstripe is not installed); '
+        'install it with: pip install "psp[test]"',
+    ]
     # Nor the store extra: the reconciler names it.
     reconciled = env.run("psp", "reconcile", "--store", "shop.sqlite3", cwd=tmp_path)
     assert_names_the_extra(reconciled, "reconcile", "store")
