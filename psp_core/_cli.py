@@ -10,6 +10,7 @@ line and exits 2.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import importlib.metadata
 import json
 import os
@@ -203,13 +204,35 @@ def _add_demo_command(
         if not parsers:
             print("No installed provider ships a demo.")
             return 0
-        codes = []
-        for demo_parser in parsers.values():
-            defaults = demo_parser.parse_args([])
-            codes.append(_run_command(defaults))
-        return max(codes)
+        # Every demo whose extra is installed plays; one whose extra is missing is named in one
+        # line and skipped, so a host with only psp[sandbox] still sees the demos it can run.
+        codes, skipped = [], []
+        for name, demo_parser in parsers.items():
+            missing = _missing_module(demos[name].extra_needed())
+            if missing is not None:
+                skipped.append((demos[name], missing))
+                continue
+            codes.append(_run_command(demo_parser.parse_args([])))
+        for command, module in skipped:
+            extra = command.extra
+            print(
+                f"psp: skipped `psp {command.words}`: it needs the {extra} extra ({module} is not "
+                f'installed); install it with: pip install "{extra}"',
+                file=sys.stderr,
+            )
+        return max(codes) if codes else EXIT_USAGE
 
     parser.set_defaults(func=every_demo, command_words="demo")
+
+
+def _missing_module(needed: tuple[str, frozenset[str]] | None) -> str | None:
+    """The first module of a command's declared extra that is not installed, if any."""
+    if needed is None:
+        return None
+    for module in sorted(needed[1]):
+        if importlib.util.find_spec(module) is None:
+            return module
+    return None
 
 
 def missing_extra(args: argparse.Namespace, error: ModuleNotFoundError) -> str | None:

@@ -1,6 +1,6 @@
 """``psp demo stripe``: the same host code against Amazon Pay (PPRO sandbox) and Stripe (localstripe).
 
-Starts localstripe on 127.0.0.1 (from its PyPI package, ``pip install 'psp[test]'``) and the
+Starts localstripe on 127.0.0.1 (from its PyPI package, ``pip install 'psp[localstripe]'``) and the
 PPRO sandbox in-process, runs :func:`psp_demo._same_host.sell_and_refund` unchanged against
 both, then a Stripe SEPA Direct Debit mandate: set up, charged off-session, revoked, refused.
 Prints one line per step and exits 1 if any step does not behave as expected.
@@ -31,7 +31,7 @@ from ._same_host import RETURN_URL, Shop, sell_and_refund
 def run(args: argparse.Namespace) -> int:
     import localstripe  # noqa: F401  - a missing package becomes psp's one-line install hint
 
-    from psp_localstripe import LocalStripe, LocalStripeSandbox  # needs localstripe: psp[test]
+    from psp_localstripe import LocalStripe, LocalStripeSandbox  # needs localstripe: psp[localstripe]
 
     steps: list[dict[str, object]] = []
 

@@ -2,7 +2,7 @@
 
 Not part of the runtime plugin (``psp_stripe`` holds no harness): the stripe plugin's
 ``psp_sandbox`` hook imports this package only when the contract suite asks for a sandbox.
-It needs the ``localstripe`` package (``pip install 'psp[test]'``).
+It needs the ``localstripe`` package (``pip install 'psp[localstripe]'``).
 """
 
 from __future__ import annotations

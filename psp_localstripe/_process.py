@@ -11,7 +11,7 @@ import httpx
 
 from psp_core import ConfigurationError
 
-INSTALL_HINT = "localstripe is not installed: pip install 'psp[test]' (or pip install localstripe)"
+INSTALL_HINT = "localstripe is not installed: pip install 'psp[localstripe]' (or pip install localstripe)"
 START_TIMEOUT_S = 30.0
 
 

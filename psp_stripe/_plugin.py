@@ -180,7 +180,7 @@ class StripePlugin:
             "against both (authorize, 3-D Secure, capture, refund), then a SEPA Direct Debit mandate "
             "on Stripe. Exits 1 if any step does not behave as expected. Needs no credentials.",
             options=(Option(("--json",), "print the steps as JSON", flag=True),),
-            extra="psp[test]",
+            extra="psp[localstripe]",
             extra_modules=("localstripe", "psp_localstripe", "psp_demo"),
         )
 

@@ -188,6 +188,56 @@ def test_a_missing_module_of_the_declared_extra_names_that_extra(
         main(["gadget", "other"])
 
 
+class DemoNeedsAnExtra:
+    """A provider whose demo needs a module that is not installed."""
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    @hookimpl
+    def psp_cli_commands(self, cli: CommandLine) -> None:
+        def run(args: argparse.Namespace) -> int:
+            self.calls.append("gadget demo")
+            return 0
+
+        cli.add_demo(
+            "gadget", run, help="demo", extra="psp-gadget[demo]", extra_modules=("psp_fictional_server",)
+        )
+
+
+def test_psp_demo_alone_skips_a_demo_whose_extra_is_missing_and_names_the_extra(
+    calls: list[tuple[str, str, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gadget_calls: list[str] = []
+    alpha = CliProvider("alpha", calls)
+    monkeypatch.setattr(
+        "psp_core._cli.create_plugin_manager",
+        lambda: create_plugin_manager(
+            [("alpha", alpha), ("gadget", DemoNeedsAnExtra(gadget_calls))], load_entrypoints=False
+        ),
+    )
+    assert main(["demo"]) == 0
+    assert calls == [("alpha", "demo", {"json": False})]
+    assert gadget_calls == []
+    assert capsys.readouterr().err.splitlines() == [
+        "psp: skipped `psp demo gadget`: it needs the psp-gadget[demo] extra (psp_fictional_server is "
+        'not installed); install it with: pip install "psp-gadget[demo]"'
+    ]
+
+
+def test_psp_demo_alone_with_every_extra_missing_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        "psp_core._cli.create_plugin_manager",
+        lambda: create_plugin_manager([("gadget", DemoNeedsAnExtra([]))], load_entrypoints=False),
+    )
+    assert main(["demo"]) == 2
+    assert "psp-gadget[demo]" in capsys.readouterr().err
+
+
 # -- the demo lives outside the provider package -------------------------------------------------------
 
 
