@@ -75,10 +75,7 @@ class Recorder(httpx.BaseTransport):
 
 def stored_gateway(sandbox: Sandbox, store: Store) -> tuple[StoredGateway, Recorder]:
     recorder = Recorder(sandbox.transport(), store)
-    gateway = gateway_for(sandbox)
-    gateway.client = httpx.Client(transport=recorder)
-    gateway._endpoint = type(gateway._endpoint).of(gateway.config, gateway.client)
-    return StoredGateway(gateway, store), recorder
+    return StoredGateway(gateway_for(sandbox, client=httpx.Client(transport=recorder)), store), recorder
 
 
 def deliveries(sandbox: Sandbox) -> list[tuple[dict[str, str], bytes]]:
