@@ -177,7 +177,11 @@ class Store:
             raise ConfigurationError(f"{self.url}: {error}; install psp[store]") from None
         if self.dialect == "sqlite":
             self._configure_sqlite(busy_timeout_s)
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except BaseException:
+            self._engine.dispose()  # a store that failed to open holds no connections
+            raise
 
     # -- set-up -----------------------------------------------------------------------------
 
