@@ -177,7 +177,11 @@ class Store:
             raise ConfigurationError(f"{self.url}: {error}; install psp[store]") from None
         if self.dialect == "sqlite":
             self._configure_sqlite(busy_timeout_s)
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except BaseException:
+            self._engine.dispose()  # a store that failed to open holds no connections
+            raise
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -534,7 +538,8 @@ class Store:
         provider's. A duplicate (an event id already ingested) changes nothing and returns what
         is stored. An event about a payment or mandate the store has never seen is read from the
         provider and stored when it is the host's own: when the journal holds the intent of the
-        call that made it (the webhook overtook the answer), or ``adopt`` says so; otherwise it is
+        call that made it (the webhook overtook the answer), when it is a charge on a stored
+        mandate, or when ``adopt`` says so; otherwise it is
         recorded as ignored and None is returned (answer 200 so the provider stops retrying).
         Any other exception: answer HTTP 5xx; nothing was written, and the provider delivers again.
         """
@@ -640,6 +645,13 @@ class Store:
     def _adopted(self, connection: Connection, value: Payment | Mandate) -> bool:
         if self.adopt is not None and self.adopt(value):
             return True
+        if isinstance(value, Payment) and value.mandate_id is not None:
+            # A charge on a mandate this host stored (its initial charge, say) is the host's own.
+            on_ours = select(mandates.c.id).where(
+                mandates.c.provider == value.provider, mandates.c.id == value.mandate_id
+            )
+            if connection.execute(on_ours).first() is not None:
+                return True
         return self._has_intent_for(connection, value)
 
     def inbox_outcomes(self) -> dict[str, int]:

@@ -21,6 +21,7 @@ from psp_core import (
     CaptureMode,
     CaptureRequest,
     Consumer,
+    InitialCharge,
     MandateChargeRequest,
     MandateRequest,
     MandateStatus,
@@ -75,10 +76,7 @@ class Recorder(httpx.BaseTransport):
 
 def stored_gateway(sandbox: Sandbox, store: Store) -> tuple[StoredGateway, Recorder]:
     recorder = Recorder(sandbox.transport(), store)
-    gateway = gateway_for(sandbox)
-    gateway.client = httpx.Client(transport=recorder)
-    gateway._endpoint = type(gateway._endpoint).of(gateway.config, gateway.client)
-    return StoredGateway(gateway, store), recorder
+    return StoredGateway(gateway_for(sandbox, client=httpx.Client(transport=recorder)), store), recorder
 
 
 def deliveries(sandbox: Sandbox) -> list[tuple[dict[str, str], bytes]]:
@@ -540,3 +538,25 @@ def test_reconcilers_running_at_once_settle_each_entry_once(store_url: str, sand
         for payment in payments:
             assert sandbox.effects(payment.id).captures == 1
             assert store.get_payment(payment.id).captured == Money(1500, "USD")
+
+
+def test_a_webhook_for_the_initial_charge_of_a_stored_mandate_stores_that_charge(
+    store_url: str, sandbox: Sandbox
+) -> None:
+    with Store(store_url) as store:
+        stored, _ = stored_gateway(sandbox, store)
+        mandate = stored.create_mandate(
+            MandateRequest(
+                consumer=Consumer(country="US", name="John Smith"),
+                return_url="https://shop.example/return",
+                start=sandbox.clock.now(),
+                merchant_reference="sub-2",
+                initial_charge=InitialCharge(Money(1200, "USD"), merchant_reference="sub-2-first"),
+            )
+        )
+        sandbox.approve(mandate.id)
+        for headers, body in deliveries(sandbox):
+            stored.ingest(headers, body)
+        (first,) = store.payments()
+        assert first.mandate_id == mandate.id and first.merchant_reference == "sub-2-first"
+        assert store.inbox_outcomes().get("ignored", 0) == 0
