@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".psp-installed"
-TYPED_PATHS = ["psp_core", "psp_ppro", "psp_amazonpay", "psp_ideal", "psp_demo", "contracts"]
+TYPED_PATHS = ["psp_core", "psp_ppro", "psp_amazonpay", "psp_ideal", "psp_demo", "contracts", "psp_otel"]
 
 
 def run(*args: str | Path) -> int:

@@ -72,7 +72,7 @@ from ._plugins import (
     provider_names,
 )
 from ._protocol import ProviderPlugin
-from ._redact import Redactor
+from ._redact import Redactor, idempotency_key_hash
 from ._reducer import (
     apply_event,
     apply_mandate_event,
@@ -199,6 +199,7 @@ __all__ = [
     "hookspec",
     "hookspecs",
     "idempotency_key_for",
+    "idempotency_key_hash",
     "merge_operation",
     "observer_names",
     "plugin_distributions",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import logging
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -36,6 +36,7 @@ from ._errors import (
     RateLimitedError,
     TransportError,
 )
+from ._redact import log_fields
 from ._retry import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -48,6 +49,9 @@ T = TypeVar("T")
 
 Flow = Generator[httpx.Request, httpx.Response, T]
 """What a provider hook returns: yields requests, receives responses, returns the result."""
+
+AttemptObserver = Callable[[int, httpx.Request, "httpx.Response | None", "BaseException | None", "float | None"], None]
+"""Told of each HTTP attempt: its number, request, response or error, and the retry wait (or None)."""
 
 log = logging.getLogger("psp.transport")
 
@@ -168,6 +172,25 @@ class _Exchange:
     """The answer the flow saw last: a later failure is attributed to its request."""
     retries: int = 0
     """Failed attempts of the request being retried; each request starts again at zero."""
+    key_hash: str | None = None
+    """The idempotency key's hash for log records (None for reads): never the key itself."""
+    on_attempt: AttemptObserver | None = None
+    attempts: int = 0
+    """Attempts of the whole call so far, every request and retry counted."""
+    sending: httpx.Request | None = None
+    """The request of the attempt under way: the retry hook sees only the failure."""
+
+    def log_extra(self) -> dict[str, object]:
+        return log_fields(self.config.provider, self.operation, self.key_hash)
+
+    def observe(
+        self,
+        response: httpx.Response | None,
+        error: BaseException | None,
+        retry_wait_s: float | None,
+    ) -> None:
+        if self.on_attempt is not None and self.sending is not None:
+            self.on_attempt(self.attempts, self.sending, response, error, retry_wait_s)
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
@@ -220,19 +243,11 @@ class _Exchange:
         Logs one line per retry on ``psp.transport``: the operation, the attempt that failed and
         why, and the wait.
         """
-        wait: float | None = None
-        if isinstance(error, RetryableResponse):
-            if error.retry_after is not None:
-                if error.retry_after > self.policy.max_retry_after_s:
-                    return False
-                wait = error.retry_after
-        elif not isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS):
-            return False
-        self.retries += 1
-        if self.retries >= self.policy.attempts:
-            return False  # that was the last attempt: give up now rather than announce a retry
+        wait = self._retry_wait(error)
         if wait is None:
-            wait = self.policy.backoff_s(self.retries)
+            self.observe_failure(error, None)
+            return False
+        self.observe_failure(error, wait)
         reason = (
             f"HTTP {error.response.status_code}"
             if isinstance(error, RetryableResponse)
@@ -245,10 +260,34 @@ class _Exchange:
             self.policy.attempts,
             reason,
             wait,
+            extra=self.log_extra(),
         )
         logging.getLogger("stamina").addFilter(_STAMINA_ECHO)  # once: a filter is added only once
         _RETRY_LOGGED.set(repr(error))
         return wait
+
+    def _retry_wait(self, error: Exception) -> float | None:
+        """The wait before resending after ``error``, or None when it is not retried."""
+        wait: float | None = None
+        if isinstance(error, RetryableResponse):
+            if error.retry_after is not None:
+                if error.retry_after > self.policy.max_retry_after_s:
+                    return None
+                wait = error.retry_after
+        elif not isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS):
+            return None
+        self.retries += 1
+        if self.retries >= self.policy.attempts:
+            return None  # that was the last attempt: give up now rather than announce a retry
+        return self.policy.backoff_s(self.retries) if wait is None else wait
+
+    def observe_failure(self, error: Exception, retry_wait_s: float | None) -> None:
+        if self.on_attempt is None:
+            return
+        if isinstance(error, RetryableResponse):
+            self.observe(error.response, None, retry_wait_s)
+        else:
+            self.observe(None, error, retry_wait_s)
 
     def note_failure(self, request: httpx.Request, error: Exception) -> None:
         self.write_in_flight = False
@@ -256,7 +295,12 @@ class _Exchange:
         if self.is_write(request) and not isinstance(error, NOT_SENT_ERRORS):
             self.may_have_reached = True
         log.info(
-            "%s: %s %s failed: %s", self.operation, request.method, request.url.path, type(error).__name__
+            "%s: %s %s failed: %s",
+            self.operation,
+            request.method,
+            request.url.path,
+            type(error).__name__,
+            extra=self.log_extra(),
         )
 
     def give_up(self, request: httpx.Request, error: Exception) -> Exception:
@@ -438,9 +482,14 @@ def drive(
     idempotency_key: str,
     operation: str,
     resource: str | None = None,
+    *,
+    key_hash: str | None = None,
+    on_attempt: AttemptObserver | None = None,
 ) -> T:
     """Run ``flow`` to its result over a sync client."""
     exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
+    exchange.key_hash = key_hash
+    exchange.on_attempt = on_attempt
     try:
         request = exchange.start(flow)
         while True:
@@ -456,6 +505,8 @@ def drive(
 
 def _attempt(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
     exchange.write_in_flight = exchange.is_write(request)
+    exchange.attempts += 1
+    exchange.sending = request
     try:
         # Never follow a redirect: it would re-send the body, Merchant-Id and key elsewhere.
         response = client.send(request, follow_redirects=False)
@@ -464,7 +515,10 @@ def _attempt(exchange: _Exchange, client: httpx.Client, request: httpx.Request) 
         exchange.note_failure(request, error)
         raise
     exchange.write_in_flight = False
-    return exchange.classify(request, response)
+    final = exchange.classify(request, response)
+    if exchange.on_attempt is not None:
+        exchange.observe(final, None, None)
+    return final
 
 
 def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
@@ -477,6 +531,7 @@ def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> 
     except Exception as error:
         # Not worth retrying (a broken answer, or a custom transport's own exception such as
         # OSError): no retry, but a verdict in the error tree.
+        exchange.observe_failure(error, None)
         raise exchange.give_up(request, error) from None
     try:
         for attempt in exchange.retry_context():
@@ -500,9 +555,14 @@ async def drive_async(
     idempotency_key: str,
     operation: str,
     resource: str | None = None,
+    *,
+    key_hash: str | None = None,
+    on_attempt: AttemptObserver | None = None,
 ) -> T:
     """Run ``flow`` to its result over an async client; the same flow as :func:`drive`."""
     exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
+    exchange.key_hash = key_hash
+    exchange.on_attempt = on_attempt
     try:
         request = exchange.start(flow)
         while True:
@@ -520,6 +580,8 @@ async def _attempt_async(
     exchange: _Exchange, client: httpx.AsyncClient, request: httpx.Request
 ) -> httpx.Response:
     exchange.write_in_flight = exchange.is_write(request)
+    exchange.attempts += 1
+    exchange.sending = request
     try:
         response = await client.send(request, follow_redirects=False)
         await response.aread()
@@ -527,7 +589,10 @@ async def _attempt_async(
         exchange.note_failure(request, error)
         raise
     exchange.write_in_flight = False
-    return exchange.classify(request, response)
+    final = exchange.classify(request, response)
+    if exchange.on_attempt is not None:
+        exchange.observe(final, None, None)
+    return final
 
 
 async def _send_async(
@@ -538,6 +603,7 @@ async def _send_async(
     except _RETRYABLE as error:
         first_failure: Exception | None = error
     except Exception as error:
+        exchange.observe_failure(error, None)
         raise exchange.give_up(request, error) from None
     try:
         async for attempt in exchange.retry_context():
