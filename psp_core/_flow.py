@@ -50,7 +50,9 @@ T = TypeVar("T")
 Flow = Generator[httpx.Request, httpx.Response, T]
 """What a provider hook returns: yields requests, receives responses, returns the result."""
 
-AttemptObserver = Callable[[int, httpx.Request, "httpx.Response | None", "BaseException | None", "float | None"], None]
+AttemptObserver = Callable[
+    [int, httpx.Request, "httpx.Response | None", "BaseException | None", "float | None"], None
+]
 """Told of each HTTP attempt: its number, request, response or error, and the retry wait (or None)."""
 
 log = logging.getLogger("psp.transport")

@@ -52,8 +52,8 @@ from ._models import (
     VoidRequest,
     WebhookEvent,
 )
-from ._plugins import ProviderHooks, create_plugin_manager
 from ._money import Money
+from ._plugins import ProviderHooks, create_plugin_manager
 from ._redact import Redactor, detach, idempotency_key_hash, log_fields, scrub_exception
 from ._retry import RetryPolicy
 
@@ -121,9 +121,11 @@ class _Enclosure:
     can swallow the host's error.
     """
 
-    __slots__ = ("entered", "gateway", "operation", "key_hash")
+    __slots__ = ("entered", "gateway", "key_hash", "operation")
 
-    def __init__(self, gateway: _GatewayBase, operation: str, key_hash: str | None, contexts: list[Any]) -> None:
+    def __init__(
+        self, gateway: _GatewayBase, operation: str, key_hash: str | None, contexts: list[Any]
+    ) -> None:
         self.gateway = gateway
         self.operation = operation
         self.key_hash = key_hash
@@ -144,7 +146,9 @@ class _Enclosure:
             try:
                 context.__exit__(*exc_info)
             except Exception as failure:
-                self.gateway._log_observer_failure("psp_operation_context", failure, self.operation, self.key_hash)
+                self.gateway._log_observer_failure(
+                    "psp_operation_context", failure, self.operation, self.key_hash
+                )
 
 
 class _GatewayBase:
@@ -438,7 +442,9 @@ class _GatewayBase:
         except Exception as error:
             self._log_observer_failure(hook, error, operation, key_hash)
 
-    def _log_observer_failure(self, hook: str, error: Exception, operation: str, key_hash: str | None) -> None:
+    def _log_observer_failure(
+        self, hook: str, error: Exception, operation: str, key_hash: str | None
+    ) -> None:
         log.warning(
             "%s: an observer plugin failed in %s: %s",
             self.provider,

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ._capabilities import Capabilities  # noqa: F401
     import httpx
 
+    from ._capabilities import Capabilities  # noqa: F401
     from ._commands import CommandLine
     from ._config import ProviderConfig, ProviderInfo
     from ._flow import Flow

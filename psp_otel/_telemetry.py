@@ -47,7 +47,9 @@ class Telemetry:
             "psp.http.retries", unit="{retry}", description="HTTP attempts the core resent after a failure"
         )
         self.verifications = meter.create_counter(
-            "psp.webhook.verifications", unit="{webhook}", description="Webhooks verified, accepted or rejected"
+            "psp.webhook.verifications",
+            unit="{webhook}",
+            description="Webhooks verified, accepted or rejected",
         )
         self.rejections = meter.create_counter(
             "psp.webhook.rejections", unit="{webhook}", description="Webhooks rejected, by reason"
@@ -101,7 +103,10 @@ class CallRecord:
         self.event: WebhookEvent | None = None
 
     def __enter__(self) -> CallRecord:
-        attributes: dict[str, AttributeValue] = {"psp.provider": self.provider, "psp.operation": self.operation}
+        attributes: dict[str, AttributeValue] = {
+            "psp.provider": self.provider,
+            "psp.operation": self.operation,
+        }
         if self.amount is not None:
             attributes["psp.amount"] = self.amount.minor
             attributes["psp.currency"] = self.amount.currency
@@ -195,7 +200,11 @@ class CallRecord:
             return
         reason = error.reason if isinstance(error, WebhookVerificationError) else type(error).__name__
         self.span.set_attributes(
-            {"psp.outcome": "rejected", "psp.webhook.rejection_reason": reason, "error.type": type(error).__name__}
+            {
+                "psp.outcome": "rejected",
+                "psp.webhook.rejection_reason": reason,
+                "error.type": type(error).__name__,
+            }
         )
         self.span.set_status(Status(StatusCode.ERROR, f"webhook rejected: {reason}"))
         self.telemetry.verifications.add(1, {"psp.provider": provider, "psp.outcome": "rejected"})
