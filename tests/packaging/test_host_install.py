@@ -101,11 +101,20 @@ def test_the_wheel_has_only_namespaced_packages_no_pytest_plugin_and_builds_with
         metadata = archive.read(f"{dist_info}/METADATA").decode()
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
     top_level = {name.split("/")[0] for name in names} - {dist_info}
-    assert top_level == {"psp_core", "psp_ppro", "psp_amazonpay", "psp_ideal", "psp_demo", "psp_contracts"}
+    assert top_level == {
+        "psp_core",
+        "psp_ppro",
+        "psp_amazonpay",
+        "psp_ideal",
+        "psp_demo",
+        "psp_contracts",
+        "psp_otel",
+    }
     assert "psp_contracts/pytest_plugin.py" in names and "psp_contracts/py.typed" in names
     assert "[pytest11]" not in entry_points
     assert "[psp_providers]" in entry_points and "amazon_pay = psp_amazonpay:plugin" in entry_points
     assert "ideal = psp_ideal:plugin" in entry_points
+    assert "[psp_plugins]" in entry_points and "otel = psp_otel:plugin" in entry_points
     assert "License-Expression: MIT" in metadata
     assert f"{dist_info}/licenses/LICENSE" in names
     assert "Provides-Extra: contracts" in metadata and "Provides-Extra: sandbox" in metadata
