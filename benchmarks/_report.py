@@ -15,6 +15,7 @@ REQUIRED = (
     "cpu_overhead_fraction",
     "startup_ratio",
     "sandbox_ops_per_s",
+    "otel_overhead_fraction",
 )
 
 # (key, target, True when larger is better); the targets, shown next to each figure.
@@ -25,6 +26,7 @@ TARGETS: dict[str, tuple[float, bool]] = {
     "async_throughput_ratio_200": (0.95, True),
     "cpu_overhead_fraction": (0.10, False),
     "startup_ratio": (1.3, False),
+    "otel_overhead_fraction": (0.15, False),
 }
 
 
@@ -38,6 +40,7 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
         "cpu_overhead_fraction": cpu["overhead_fraction"],
         "startup_ratio": results["startup"]["ratio"],
         "sandbox_ops_per_s": results["sandbox"]["ops_per_s"],
+        "otel_overhead_fraction": results["otel"]["overhead_fraction"],
     }
 
 
@@ -131,6 +134,16 @@ def table(results: dict[str, Any]) -> str:
             f"{sb['ops_per_s']:.0f}",
             "",
             f"authorize {sb['authorize_per_s']:.0f}/s, get {sb['get_per_s']:.0f}/s",
+        )
+    )
+    otel = results["otel"]
+    lines.append(
+        row.format(
+            "6 otel plugin cpu cycle (us), added",
+            f"{otel['traced_us_per_cycle']:.1f}",
+            f"{otel['plain_us_per_cycle']:.1f}",
+            f"{otel['overhead_fraction']:.3f}",
+            _verdict("otel_overhead_fraction", otel["overhead_fraction"]),
         )
     )
     profile = cpu.get("profile", {})

@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     # Run as a script (what dev.py does): make the repository root importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _sync_wall
+from benchmarks import _async_throughput, _cpu, _otel, _report, _sandbox_ops, _startup, _sync_wall
 from benchmarks._common import AUTHORIZE, gateway, make_client, record
 from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
 
@@ -68,6 +68,7 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         recorded, sizes.async_total, sizes.async_rounds, sizes.async_min_per_worker
     )
     results["cpu"] = _cpu.run(recorded, sizes.cpu_n, sizes.cpu_blocks, sizes.profile_n)
+    results["otel"] = _otel.run(recorded, sizes.cpu_n, sizes.cpu_blocks)
     results["startup"] = _startup.run(sizes.startup_runs)
     return results
 

@@ -23,6 +23,7 @@ HEADLINE = (
     "cpu_overhead_fraction",
     "startup_ratio",
     "sandbox_ops_per_s",
+    "otel_overhead_fraction",
 )
 
 
@@ -48,3 +49,5 @@ def test_smoke_run_prints_the_table_and_writes_every_figure(tmp_path: Path) -> N
     assert set(detail["sync_wall"]["per_operation"]) == {"authorize", "get", "capture", "refund"}
     assert set(detail["async_throughput"]) == {"1", "50", "200"}
     assert detail["cpu"]["profile"]["ours_inclusive_pct"]
+    assert set(detail["otel"]["per_operation"]) == {"authorize", "get", "capture", "refund"}
+    assert detail["otel"]["calls_recorded"] > 0
