@@ -36,6 +36,7 @@ SOURCES = (
     "psp_ideal",
     "psp_demo",
     "contracts",
+    "psp_otel",
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 # What the caller's environment must not smuggle into the host's runs.
