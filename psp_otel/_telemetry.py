@@ -9,14 +9,16 @@ provider's status code and request id are recorded.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 from types import TracebackType
 
 import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
@@ -40,20 +42,33 @@ class Telemetry:
             unit="s",
             description="Duration of gateway calls, from the first observer hook to the result or error",
         )
-        self.calls = meter.create_counter(
-            "psp.calls", unit="{call}", description="Gateway calls by provider, operation and outcome"
-        )
-        self.retries = meter.create_counter(
-            "psp.http.retries", unit="{retry}", description="HTTP attempts the core resent after a failure"
-        )
-        self.verifications = meter.create_counter(
-            "psp.webhook.verifications",
-            unit="{webhook}",
-            description="Webhooks verified, accepted or rejected",
-        )
-        self.rejections = meter.create_counter(
-            "psp.webhook.rejections", unit="{webhook}", description="Webhooks rejected, by reason"
-        )
+        # The counters are counted here and reported when the host's reader collects: a
+        # synchronous SDK counter costs tens of microseconds per add, a dict increment next to
+        # nothing, and the totals are the same.
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        for name, unit, description in (
+            ("psp.calls", "{call}", "Gateway calls by provider, operation and outcome"),
+            ("psp.http.retries", "{retry}", "HTTP attempts the core resent after a failure"),
+            ("psp.webhook.verifications", "{webhook}", "Webhooks verified, accepted or rejected"),
+            ("psp.webhook.rejections", "{webhook}", "Webhooks rejected, by reason"),
+        ):
+            meter.create_observable_counter(
+                name, callbacks=[self._observer(name)], unit=unit, description=description
+            )
+
+    def count(self, instrument: str, *labels: tuple[str, str]) -> None:
+        key = (instrument, labels)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def _observer(self, instrument: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                counted = [(labels, n) for (name, labels), n in self._counts.items() if name == instrument]
+            return [Observation(n, dict(labels)) for labels, n in counted]
+
+        return observe
 
     def call(
         self,
@@ -131,7 +146,9 @@ class CallRecord:
         retry_wait_s: float | None,
     ) -> None:
         if retry_wait_s is not None:
-            self.telemetry.retries.add(1, {"psp.provider": self.provider, "psp.operation": self.operation})
+            self.telemetry.count(
+                "psp.http.retries", ("psp.provider", self.provider), ("psp.operation", self.operation)
+            )
         if not self.span.is_recording():
             return
         attributes: dict[str, AttributeValue] = {"psp.attempt": number, "http.request.method": request.method}
@@ -152,15 +169,18 @@ class CallRecord:
         elapsed = time.perf_counter() - self._started
         try:
             if self.operation == WEBHOOK_OPERATION:
-                self._finish_webhook(error)
+                measure = self._finish_webhook(error)
             else:
-                self._finish_call(error, elapsed)
+                measure = self._finish_call(error, elapsed)
         finally:
             self.span.end()
             self._current.reset(self._current_token)
             otel_context.detach(self._context_token)
+        # Measured outside the span: inside it, the SDK's default exemplar filter would offer
+        # every measurement to its reservoir, which costs more than the measurement itself.
+        measure()
 
-    def _finish_call(self, error: BaseException | None, elapsed: float) -> None:
+    def _finish_call(self, error: BaseException | None, elapsed: float) -> Callable[[], None]:
         attributes: dict[str, AttributeValue] = {}
         if error is None:
             outcome = self._describe_result(attributes)
@@ -169,9 +189,20 @@ class CallRecord:
             self.span.set_status(Status(StatusCode.ERROR, str(attributes["error.type"])))
         attributes["psp.outcome"] = outcome
         self.span.set_attributes(attributes)
-        labels = {"psp.provider": self.provider, "psp.operation": self.operation, "psp.outcome": outcome}
-        self.telemetry.duration.record(elapsed, labels)
-        self.telemetry.calls.add(1, labels)
+        telemetry, provider, operation = self.telemetry, self.provider, self.operation
+
+        def measure() -> None:
+            telemetry.duration.record(
+                elapsed, {"psp.provider": provider, "psp.operation": operation, "psp.outcome": outcome}
+            )
+            telemetry.count(
+                "psp.calls",
+                ("psp.provider", provider),
+                ("psp.operation", operation),
+                ("psp.outcome", outcome),
+            )
+
+        return measure
 
     def _describe_result(self, attributes: dict[str, AttributeValue]) -> str:
         result = self.result
@@ -187,8 +218,8 @@ class CallRecord:
             return "failed"
         return "succeeded"
 
-    def _finish_webhook(self, error: BaseException | None) -> None:
-        provider = self.provider
+    def _finish_webhook(self, error: BaseException | None) -> Callable[[], None]:
+        provider, telemetry = self.provider, self.telemetry
         if error is None:
             event = self.event
             if event is not None:
@@ -196,8 +227,9 @@ class CallRecord:
                     {"psp.webhook.event_id": event.event_id, "psp.webhook.event_kind": event.kind.value}
                 )
             self.span.set_attribute("psp.outcome", "accepted")
-            self.telemetry.verifications.add(1, {"psp.provider": provider, "psp.outcome": "accepted"})
-            return
+            return lambda: telemetry.count(
+                "psp.webhook.verifications", ("psp.provider", provider), ("psp.outcome", "accepted")
+            )
         reason = error.reason if isinstance(error, WebhookVerificationError) else type(error).__name__
         self.span.set_attributes(
             {
@@ -207,8 +239,16 @@ class CallRecord:
             }
         )
         self.span.set_status(Status(StatusCode.ERROR, f"webhook rejected: {reason}"))
-        self.telemetry.verifications.add(1, {"psp.provider": provider, "psp.outcome": "rejected"})
-        self.telemetry.rejections.add(1, {"psp.provider": provider, "psp.webhook.rejection_reason": reason})
+
+        def measure() -> None:
+            telemetry.count(
+                "psp.webhook.verifications", ("psp.provider", provider), ("psp.outcome", "rejected")
+            )
+            telemetry.count(
+                "psp.webhook.rejections", ("psp.provider", provider), ("psp.webhook.rejection_reason", reason)
+            )
+
+        return measure
 
 
 def _describe_error(error: BaseException, attributes: dict[str, AttributeValue]) -> str:
