@@ -24,7 +24,6 @@ from urllib.parse import quote
 
 import attrs
 import httpx
-import stamina
 
 from ._config import ProviderConfig, Secret
 from ._errors import (
@@ -444,6 +443,10 @@ class _Exchange:
         stop.__cause__ = outcome
 
     def retry_context(self) -> Any:  # stamina does not export the iterator's type
+        # Imported on the first retry: stamina and tenacity are a third of psp's import time,
+        # and most processes never retry.
+        import stamina
+
         self.retries = 0
         return stamina.retry_context(
             on=self.backoff,

@@ -22,12 +22,15 @@ import importlib.metadata
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from . import hookspecs
-from ._config import ProviderInfo
 from ._errors import ConfigurationError, UnknownProviderError
+
+if TYPE_CHECKING:
+    from ._config import ProviderInfo
 
 ENTRY_POINT_GROUP = "psp_providers"
 PLUGINS_ENTRY_POINT_GROUP = "psp_plugins"
@@ -198,6 +201,8 @@ class ProviderHooks:
                 if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper)
             ]
             self._impls[hook] = own[-1] if own else None
+        from ._config import ProviderInfo  # with the provider: listing names needs no models
+
         info = self.call("psp_provider_info")
         if not isinstance(info, ProviderInfo) or info.name != provider:
             raise ConfigurationError(

@@ -10,13 +10,14 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-import httpx
-
-from psp_core import Money, WebhookEvent, hookimpl
+from psp_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    import httpx
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
+
+    from psp_core import Money, WebhookEvent
 
     from ._telemetry import CallRecord, Telemetry
 
