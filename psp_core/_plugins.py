@@ -64,15 +64,20 @@ class _PluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT_NAME)
         self.deferred_providers: dict[str, importlib.metadata.EntryPoint] = {}
-        self.distributions: dict[str, tuple[str, str]] = {}
+        self.loaded: dict[str, importlib.metadata.EntryPoint] = {}
+        """The entry point of each plugin loaded from one: its distribution is read on demand."""
 
     def load_entry_point(self, entry_point: importlib.metadata.EntryPoint) -> None:
-        """Import and register one plugin under its entry point's name, with its distribution."""
+        """Import and register one plugin under its entry point's name."""
         plugin = entry_point.load()
         self.register(plugin, name=entry_point.name)
-        dist = entry_point.dist
-        if dist is not None:
-            self.distributions[entry_point.name] = (str(dist.metadata["Name"]), str(dist.version))
+        self.loaded[entry_point.name] = entry_point
+
+
+def _distribution(entry_point: importlib.metadata.EntryPoint) -> tuple[str, str] | None:
+    # Parsing a distribution's METADATA costs more than creating a gateway: only on demand.
+    dist = entry_point.dist
+    return None if dist is None else (str(dist.metadata["Name"]), str(dist.version))
 
 
 @functools.lru_cache(maxsize=8)
@@ -145,10 +150,10 @@ def plugin_distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]
         if name is not None:
             found[name] = (str(dist.project_name), str(dist.version))
     if isinstance(pm, _PluginManager):
-        found.update(pm.distributions)
-        for name, entry_point in pm.deferred_providers.items():
-            if entry_point.dist is not None:
-                found[name] = (str(entry_point.dist.metadata["Name"]), str(entry_point.dist.version))
+        for name, entry_point in [*pm.loaded.items(), *pm.deferred_providers.items()]:
+            dist = _distribution(entry_point)
+            if dist is not None:
+                found[name] = dist
     return found
 
 

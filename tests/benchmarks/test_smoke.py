@@ -24,6 +24,8 @@ HEADLINE = (
     "startup_ratio",
     "sandbox_ops_per_s",
     "otel_overhead_fraction",
+    "webhooks_per_s",
+    "gateway_construction_ratio",
 )
 
 
