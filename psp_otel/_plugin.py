@@ -68,7 +68,7 @@ class OpenTelemetryObserver:
         self, provider: str, operation: str, amount: Money | None, key_hash: str | None
     ) -> CallRecord | None:
         telemetry = self._ready()
-        if telemetry is None:
+        if telemetry is None or telemetry.unconfigured():
             return None
         return telemetry.call(self._current, provider, operation, amount, key_hash)
 

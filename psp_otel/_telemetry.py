@@ -35,6 +35,7 @@ class Telemetry:
     def __init__(
         self, scope: str, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None
     ) -> None:
+        self._explicit = tracer_provider is not None or meter_provider is not None
         self.tracer = trace.get_tracer(scope, tracer_provider=tracer_provider)
         meter = metrics.get_meter(scope, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -56,6 +57,22 @@ class Telemetry:
             meter.create_observable_counter(
                 name, callbacks=[self._observer(name)], unit=unit, description=description
             )
+
+    def unconfigured(self) -> bool:
+        """True while the host has set neither a global tracer nor a global meter provider.
+
+        The API's stand-ins would drop everything: the call is then not observed at all, so a
+        process that has the API but no SDK pays next to nothing. Asked on every call, so a
+        provider set later is used from the next call on.
+        """
+        if self._explicit:
+            return False
+        meter_provider = metrics.get_meter_provider()
+        return isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) and (
+            isinstance(meter_provider, metrics.NoOpMeterProvider)
+            # The API's stand-in before the host sets one; it has no public name.
+            or type(meter_provider).__name__ == "_ProxyMeterProvider"
+        )
 
     def count(self, instrument: str, *labels: tuple[str, str]) -> None:
         key = (instrument, labels)

@@ -66,3 +66,33 @@ def test_without_the_api_the_entry_point_plugin_stays_inert_and_calls_work() -> 
         """
     )
     assert out == "requires_action <OpenTelemetryObserver inert: opentelemetry-api is not installed>"
+
+
+def test_the_entry_point_plugin_waits_for_the_host_to_set_global_providers() -> None:
+    out = run_python(
+        """
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from psp_core import AuthorizeRequest, Consumer, Gateway, Money, RetryPolicy, create_plugin_manager
+        from tests.fakepay import NAME, FakePayPlugin, FakePsp
+        import psp_otel
+        psp = FakePsp()
+        pm = create_plugin_manager([(NAME, FakePayPlugin())], environ={})
+        request = AuthorizeRequest(amount=Money(1234, "EUR"), consumer=Consumer(country="DE"),
+                                   return_url="https://shop.example/return", merchant_reference="order-1")
+        with Gateway(NAME, options={"api_key": psp.api_key}, transport=psp.transport(),
+                     plugin_manager=pm, retry=RetryPolicy.no_wait(), clock=lambda: psp.now) as gateway:
+            # No SDK configured yet: the API's stand-ins, so the call is not observed.
+            assert psp_otel.plugin.psp_operation_context("fakepay", "authorize", None, None) is None
+            gateway.authorize(request)
+            spans = InMemorySpanExporter()
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(spans))
+            trace.set_tracer_provider(provider)  # the host configures the SDK later
+            gateway.authorize(request)
+        print([span.name for span in spans.get_finished_spans()])
+        """
+    )
+    assert out == "['psp authorize']"
