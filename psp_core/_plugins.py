@@ -145,10 +145,10 @@ def plugin_distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]
     """Plugin name -> (distribution name, version), for every plugin from an entry point,
     providers not imported yet included."""
     found: dict[str, tuple[str, str]] = {}
-    for plugin, dist in pm.list_plugin_distinfo():  # plugins loaded by pluggy itself
+    for plugin, facade in pm.list_plugin_distinfo():  # plugins loaded by pluggy itself
         name = pm.get_name(plugin)
         if name is not None:
-            found[name] = (str(dist.project_name), str(dist.version))
+            found[name] = (str(facade.project_name), str(facade.version))
     if isinstance(pm, _PluginManager):
         for name, entry_point in [*pm.loaded.items(), *pm.deferred_providers.items()]:
             dist = _distribution(entry_point)
