@@ -346,17 +346,17 @@ class _GatewayBase:
         self, operation: str, request: object, amount: Money | None, key_hash: str | None
     ) -> _Enclosure | None:
         """The observers' context managers for one call, entered; None when no observer has one."""
-        hook = self.plugin_manager.hook.psp_operation_context
-        if not hook.get_hookimpls():
-            return None
-        try:
-            contexts = hook(
-                provider=self.provider, operation=operation, request=request, amount=amount, key_hash=key_hash
-            )
-        except Exception as error:
-            self._log_observer_failure("psp_operation_context", error, operation, key_hash)
-            return None
-        return _Enclosure(self, operation, key_hash, contexts)
+        contexts = self._notify(
+            "psp_operation_context",
+            operation,
+            key_hash,
+            provider=self.provider,
+            operation=operation,
+            request=request,
+            amount=amount,
+            key_hash=key_hash,
+        )
+        return _Enclosure(self, operation, key_hash, contexts) if contexts else None
 
     def _enclose_call(self, call: _Call) -> _Enclosure | None:
         if not self.plugin_manager.hook.psp_operation_context.get_hookimpls():
@@ -392,14 +392,15 @@ class _GatewayBase:
         return observe
 
     def _start(self, call: _Call) -> Flow[Any]:
-        try:
-            self.plugin_manager.hook.psp_operation_started(
-                provider=self.provider, operation=call.operation, request=call.request
-            )
-        except OperationBlockedError:
-            raise  # the documented veto: nothing is sent
-        except Exception as error:
-            self._log_observer_failure("psp_operation_started", error, call.operation, call.key_hash)
+        self._notify(
+            "psp_operation_started",
+            call.operation,
+            call.key_hash,
+            veto=True,
+            provider=self.provider,
+            operation=call.operation,
+            request=call.request,
+        )
         flow = self._hooks.call(call.hook, **call.kwargs)
         if flow is None or not hasattr(flow, "send"):
             raise ConfigurationError(
@@ -437,10 +438,48 @@ class _GatewayBase:
     def _observe(self, hook: str, operation: str, key_hash: str | None, /, **kwargs: Any) -> None:
         # The operation already happened (or failed): a broken metrics or audit plugin must
         # not turn a charge into an exception, nor hide an unknown outcome from the host.
-        try:
-            getattr(self.plugin_manager.hook, hook)(**kwargs)
-        except Exception as error:
-            self._log_observer_failure(hook, error, operation, key_hash)
+        self._notify(hook, operation, key_hash, **kwargs)
+
+    def _notify(
+        self, hook: str, operation: str, key_hash: str | None, /, *, veto: bool = False, **kwargs: Any
+    ) -> list[Any]:
+        """Call each observer's implementation of ``hook`` on its own, in pluggy's order, and
+        return what they returned (None left out).
+
+        One that raises is logged and the others are still called: a broken audit plugin does
+        not blind the tracing one. With ``veto`` (``psp_operation_started``), the documented
+        ``OperationBlockedError`` propagates. The implementations are called directly rather
+        than through pluggy's dispatch, which costs more than most observers do; a hook
+        wrapper among them gets pluggy's own call, so its semantics hold.
+        """
+        caller = getattr(self.plugin_manager.hook, hook)
+        impls = caller.get_hookimpls()
+        if not impls:
+            return []
+        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+            try:
+                return [result for result in caller(**kwargs) if result is not None]
+            except OperationBlockedError:
+                if veto:
+                    raise
+                return []
+            except Exception as error:
+                self._log_observer_failure(hook, error, operation, key_hash)
+                return []
+        results = []
+        for impl in reversed(impls):
+            try:
+                result = impl.function(*[kwargs[name] for name in impl.argnames])
+            except OperationBlockedError as error:
+                if veto:
+                    raise  # the documented veto: nothing is sent
+                self._log_observer_failure(hook, error, operation, key_hash)
+            except Exception as error:
+                self._log_observer_failure(hook, error, operation, key_hash)
+            else:
+                if result is not None:
+                    results.append(result)
+        return results
 
     def _log_observer_failure(
         self, hook: str, error: Exception, operation: str, key_hash: str | None

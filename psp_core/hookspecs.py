@@ -19,7 +19,8 @@ metrics, tracing and risk plugins (found through the ``psp_plugins`` entry-point
 watch operations; a risk plugin vetoes one by raising
 :class:`~psp_core.OperationBlockedError` from :func:`psp_operation_started`. That veto is
 the only way an observer changes an outcome: any other exception an observer raises is
-logged on ``psp.gateway`` and the call goes on as if the observer had returned.
+logged on ``psp.gateway`` and the call goes on as if the observer had returned, and the
+other observers are still called.
 """
 
 from __future__ import annotations
@@ -206,9 +207,8 @@ def psp_operation_started(provider: str, operation: str, request: object) -> Non
     :param request: the typed request (or the id read).
 
     Raise ``OperationBlockedError`` to veto the operation: nothing is sent, and the error
-    reaches the host. Any other exception is logged on ``psp.gateway`` and the operation
-    goes on; the observers after the raising one are not told of this start (pluggy stops
-    at the first exception).
+    reaches the host (the observers after the vetoing one are not called). Any other
+    exception is logged on ``psp.gateway`` and the operation goes on.
     """
 
 

@@ -445,7 +445,8 @@ def test_observers_that_raise_are_logged_and_change_no_outcome(
     for plugins in ([], [("broken", Broken()), ("fails_on_enter", FailsOnEnter()), ("swallows", Swallows())]):
         psp = FakePsp()
         telemetry = Telemetry.create()
-        driver = Driver(kind, psp, [*plugins, ("otel", telemetry.observer)])
+        # Registered first, so pluggy's order calls the broken observers before it.
+        driver = Driver(kind, psp, [("otel", telemetry.observer), *plugins])
         try:
             payment = authorized(driver, psp)
             psp.faults = ["503"]
@@ -458,7 +459,7 @@ def test_observers_that_raise_are_logged_and_change_no_outcome(
         finally:
             driver.close()
         results.append((payment, captured, lost.value.outcome_unknown, event, psp.effects, len(psp.requests)))
-        # The otel observer still saw every call, whatever the broken ones did.
+        # The otel observer still saw every call, whatever the broken ones called before it did.
         assert [s.name for s in telemetry.finished()] == [
             "psp authorize",
             "psp get_payment",
