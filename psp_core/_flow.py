@@ -126,16 +126,28 @@ class Endpoint:
     headers: tuple[tuple[str, str], ...]
     secret_headers: tuple[tuple[str, Secret], ...] = attrs.field(repr=False)
     timeout: Mapping[str, float | None]
+    default_raw: tuple[tuple[bytes, bytes, bytes], ...] = ()
+    """``headers`` encoded once: (lower-case name, name, value)."""
+    replaced: frozenset[bytes] = frozenset()
+    """Lower-case names the core always sets itself: the credentials and the idempotency key."""
 
     @classmethod
     def of(cls, config: ProviderConfig, client: httpx.Client | httpx.AsyncClient) -> Endpoint:
         headers = httpx.Headers(client.headers)
         headers.update(config.headers)
+        secret_headers = tuple(config.secret_headers.items())
         return cls(
             base_url=httpx.URL(config.base_url),
             headers=tuple(headers.items()),
-            secret_headers=tuple(config.secret_headers.items()),
+            secret_headers=secret_headers,
             timeout=httpx.Timeout(config.timeout_s).as_dict(),
+            default_raw=tuple(
+                (name.lower().encode("ascii"), name.encode("ascii"), value.encode("ascii"))
+                for name, value in headers.items()
+            ),
+            replaced=frozenset(
+                name.lower().encode("ascii") for name in (*config.secret_headers, config.idempotency_header)
+            ),
         )
 
     def join(self, url: httpx.URL) -> httpx.URL:
@@ -195,25 +207,34 @@ class _Exchange:
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
+        endpoint = self.endpoint
         relative = not request.url.is_absolute_url
-        request.url = self.endpoint.join(request.url)
-        headers = request.headers
+        request.url = endpoint.join(request.url)
+        # The flow's headers, then the defaults it did not set, then the credentials and the
+        # key (last, so a flow can never replace them), built as one list: setting them one
+        # by one costs a scan of the headers each.
+        replaced = endpoint.replaced
         if relative:
-            headers["Host"] = request.url.netloc.decode("ascii")
-        for name, value in self.endpoint.headers:
-            if name not in headers:
-                headers[name] = value
-        # Last, so a flow can never replace the configured credentials.
-        for name, secret in self.endpoint.secret_headers:
-            headers[name] = secret.reveal()
+            replaced = replaced | {b"host"}
+        merged = [(name, value) for name, value in request.headers.raw if name.lower() not in replaced]
+        present = {name.lower() for name, _ in merged}
+        if relative:
+            merged.insert(0, (b"Host", request.url.netloc))
+        merged += [(name, value) for lower, name, value in endpoint.default_raw if lower not in present]
+        merged += [
+            (name.encode("ascii"), secret.reveal().encode("ascii"))
+            for name, secret in endpoint.secret_headers
+        ]
         if request.method not in _IDEMPOTENT_METHODS:
             # Scoped by operation and resource, so a host that reuses one key for an authorize
             # and a refund, or for captures of two payments, never has the provider treat the
             # second as a replay of the first.
             scoped = scoped_idempotency_key(self.operation, self.resource, self.idempotency_key)
-            headers[self.config.idempotency_header] = idempotency_key_for(scoped, self.posts)
+            key = idempotency_key_for(scoped, self.posts)
+            merged.append((self.config.idempotency_header.encode("ascii"), key.encode("ascii")))
             self.posts += 1
-        request.extensions["timeout"] = self.endpoint.timeout
+        request.headers = httpx.Headers(merged)
+        request.extensions["timeout"] = endpoint.timeout
         return request
 
     def is_write(self, request: httpx.Request) -> bool:
