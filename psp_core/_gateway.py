@@ -407,7 +407,7 @@ class _GatewayBase:
                 f"provider {self.provider!r} returned {type(flow).__name__} from {call.hook}; "
                 "provider hooks must return a flow (a generator of httpx.Request)"
             )
-        return cast(Flow[Any], flow)
+        return cast("Flow[Any]", flow)
 
     def _completed(self, call: _Call, result: T) -> T:
         self._observe(
