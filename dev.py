@@ -37,6 +37,7 @@ TYPED_PATHS = [
     "psp_stripe",
     "psp_localstripe",
     "psp_store",
+    "psp_otel",
 ]
 
 

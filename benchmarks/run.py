@@ -24,7 +24,18 @@ if __package__ in (None, ""):
     # Run as a script (what dev.py does): make the repository root importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import _async_throughput, _cpu, _report, _sandbox_ops, _startup, _stripe_sdk, _sync_wall
+from benchmarks import (
+    _async_throughput,
+    _construction,
+    _cpu,
+    _otel,
+    _report,
+    _sandbox_ops,
+    _startup,
+    _stripe_sdk,
+    _sync_wall,
+    _webhooks,
+)
 from benchmarks import _store as _store_bench
 from benchmarks._common import AUTHORIZE, gateway, make_client, record
 from psp_ppro.sandbox import Sandbox, SandboxConfig, serve_in_thread
@@ -42,13 +53,17 @@ class Sizes:
     startup_runs: int
     sandbox_n: int
     sandbox_rounds: int
+    webhook_n: int
+    webhook_rounds: int
+    construct_n: int
+    construct_blocks: int
 
 
 SIZES = {
     # At 200 in flight httpcore's pool runs at ~80 op/s (see docs), which bounds the async sizes.
-    "smoke": Sizes(4, 20, 1, 1, 20, 2, 10, 1, 10, 1),
-    "quick": Sizes(40, 300, 3, 2, 300, 5, 200, 5, 100, 3),
-    "full": Sizes(200, 600, 5, 3, 1500, 9, 1000, 15, 300, 5),
+    "smoke": Sizes(4, 20, 1, 1, 20, 2, 10, 1, 10, 1, 2, 1, 1, 2),
+    "quick": Sizes(40, 300, 3, 2, 300, 5, 200, 5, 100, 3, 50, 3, 3, 4),
+    "full": Sizes(200, 600, 5, 3, 1500, 9, 1000, 15, 300, 5, 200, 7, 5, 8),
 }
 
 
@@ -69,6 +84,9 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         recorded, sizes.async_total, sizes.async_rounds, sizes.async_min_per_worker
     )
     results["cpu"] = _cpu.run(recorded, sizes.cpu_n, sizes.cpu_blocks, sizes.profile_n)
+    results["otel"] = _otel.run(recorded, sizes.cpu_n, sizes.cpu_blocks)
+    results["webhooks"] = _webhooks.run(sizes.webhook_n, sizes.webhook_rounds)
+    results["construction"] = _construction.run(sizes.construct_n, sizes.construct_blocks)
     results["startup"] = _startup.run(sizes.startup_runs)
     return results
 

@@ -14,6 +14,7 @@ from psp_core import (
     ProviderConfig,
     ProviderSandbox,
     create_plugin_manager,
+    load_providers,
     provider_names,
 )
 
@@ -32,8 +33,11 @@ def load_plugin(spec: str) -> tuple[str, object]:
 
 
 def plugin_manager(extra: Sequence[str] = ()) -> pluggy.PluginManager:
-    """The installed providers plus those named by ``--psp-plugin``."""
-    return create_plugin_manager([load_plugin(spec) for spec in extra], environ={})
+    """The installed providers plus those named by ``--psp-plugin``, all loaded: the suite
+    calls each provider's own ``psp_sandbox``."""
+    pm = create_plugin_manager([load_plugin(spec) for spec in extra], environ={})
+    load_providers(pm)
+    return pm
 
 
 @attrs.frozen

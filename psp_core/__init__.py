@@ -5,113 +5,247 @@ Hosts use :class:`Gateway` or :class:`AsyncGateway`; provider plugins implement 
 through the ``psp_providers`` entry-point group, observer plugins through ``psp_plugins``.
 """
 
-from . import hookspecs, signing
-from ._capabilities import (
-    AmountLimits,
-    Capabilities,
-    Requirement,
-    add_months,
-    authorization_deadline,
-    refund_deadline,
-)
-from ._commands import CommandLine, Option
-from ._config import ProviderConfig, ProviderInfo, Secret
-from ._errors import (
-    ConfigurationError,
-    IdempotencyConflictError,
-    OperationBlockedError,
-    ProviderError,
-    ProviderResponseError,
-    PspError,
-    RateLimitedError,
-    TransportError,
-    UnknownProviderError,
-    UnsupportedOperationError,
-    ValidationError,
-    WebhookVerificationError,
-    unknown_outcome_of,
-)
-from ._flow import Flow, idempotency_key_for, scoped_idempotency_key
-from ._gateway import AsyncGateway, Gateway
-from ._models import (
-    Address,
-    AmountType,
-    AuthorizeRequest,
-    CaptureMode,
-    CaptureRequest,
-    ChargeInitiator,
-    Consumer,
-    Decline,
-    DeclineCode,
-    EventKind,
-    Frequency,
-    FrequencyUnit,
-    InitialCharge,
-    LineItem,
-    Mandate,
-    MandateChargeRequest,
-    MandateRequest,
-    NextAction,
-    Operation,
-    OperationKind,
-    OperationSource,
-    OperationStatus,
-    Order,
-    Payment,
-    RefundReason,
-    RefundRequest,
-    RevokeMandateRequest,
-    ScheduleType,
-    ShippingMethod,
-    VoidRequest,
-    WebhookEvent,
-)
-from ._money import Money, currency_exponent
-from ._plugins import (
-    BLOCK_PLUGINS_ENV,
-    DISABLE_AUTOLOAD_ENV,
-    ENTRY_POINT_GROUP,
-    PLUGINS_ENTRY_POINT_GROUP,
-    create_plugin_manager,
-    observer_names,
-    plugin_distributions,
-    provider_infos,
-    provider_names,
-)
-from ._protocol import ProviderPlugin
-from ._redact import Redactor
-from ._reducer import (
-    apply_event,
-    apply_mandate_event,
-    apply_mandate_update,
-    apply_operation,
-    apply_update,
-    merge_operation,
-    status_from_totals,
-)
-from ._retry import RetryPolicy
-from ._sandbox import (
-    FAULT_KINDS,
-    ProviderSandbox,
-    SandboxEffects,
-    SandboxWebhook,
-    WebhookOrder,
-    arrange_webhooks,
-)
-from ._status import (
-    MANDATE_TRANSITIONS,
-    MONEY_STATUSES,
-    NO_MONEY_OUTCOMES,
-    PAYMENT_RANK,
-    PAYMENT_TRANSITIONS,
-    TERMINAL_PAYMENT_STATUSES,
-    MandateStatus,
-    PaymentStatus,
-    can_transition,
-    can_transition_mandate,
-)
-from ._storage import STORAGE_VERSION, from_json, to_json
-from .hookspecs import hookimpl, hookspec
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Every name is imported from its module on first use (PEP 562): ``import psp_core`` and
+# provider discovery stay as cheap as ``import httpx`` plus a little, and a process that only
+# lists providers never builds the models. The imports below are for type checkers and
+# readers; the table is what runs. tests/core/test_exports.py keeps the two in step.
+if TYPE_CHECKING:
+    from . import hookspecs, signing
+    from ._capabilities import (
+        AmountLimits,
+        Capabilities,
+        Requirement,
+        add_months,
+        authorization_deadline,
+        refund_deadline,
+    )
+    from ._commands import CommandLine, Option
+    from ._config import ProviderConfig, ProviderInfo, Secret
+    from ._errors import (
+        ConfigurationError,
+        IdempotencyConflictError,
+        OperationBlockedError,
+        ProviderError,
+        ProviderResponseError,
+        PspError,
+        RateLimitedError,
+        TransportError,
+        UnknownProviderError,
+        UnsupportedOperationError,
+        ValidationError,
+        WebhookVerificationError,
+        unknown_outcome_of,
+    )
+    from ._flow import Flow, idempotency_key_for, scoped_idempotency_key
+    from ._gateway import AsyncGateway, Gateway
+    from ._models import (
+        Address,
+        AmountType,
+        AuthorizeRequest,
+        CaptureMode,
+        CaptureRequest,
+        ChargeInitiator,
+        Consumer,
+        Decline,
+        DeclineCode,
+        EventKind,
+        Frequency,
+        FrequencyUnit,
+        InitialCharge,
+        LineItem,
+        Mandate,
+        MandateChargeRequest,
+        MandateRequest,
+        NextAction,
+        Operation,
+        OperationKind,
+        OperationSource,
+        OperationStatus,
+        Order,
+        Payment,
+        RefundReason,
+        RefundRequest,
+        RevokeMandateRequest,
+        ScheduleType,
+        ShippingMethod,
+        VoidRequest,
+        WebhookEvent,
+    )
+    from ._money import Money, currency_exponent
+    from ._plugins import (
+        BLOCK_PLUGINS_ENV,
+        DISABLE_AUTOLOAD_ENV,
+        ENTRY_POINT_GROUP,
+        PLUGINS_ENTRY_POINT_GROUP,
+        create_plugin_manager,
+        load_providers,
+        observer_names,
+        plugin_distributions,
+        provider_infos,
+        provider_names,
+    )
+    from ._protocol import ProviderPlugin
+    from ._redact import Redactor, idempotency_key_hash
+    from ._reducer import (
+        apply_event,
+        apply_mandate_event,
+        apply_mandate_update,
+        apply_operation,
+        apply_update,
+        merge_operation,
+        status_from_totals,
+    )
+    from ._retry import RetryPolicy
+    from ._sandbox import (
+        FAULT_KINDS,
+        ProviderSandbox,
+        SandboxEffects,
+        SandboxWebhook,
+        WebhookOrder,
+        arrange_webhooks,
+    )
+    from ._status import (
+        MANDATE_TRANSITIONS,
+        MONEY_STATUSES,
+        NO_MONEY_OUTCOMES,
+        PAYMENT_RANK,
+        PAYMENT_TRANSITIONS,
+        TERMINAL_PAYMENT_STATUSES,
+        MandateStatus,
+        PaymentStatus,
+        can_transition,
+        can_transition_mandate,
+    )
+    from ._storage import STORAGE_VERSION, from_json, to_json
+    from .hookspecs import hookimpl, hookspec
+
+_EXPORTS: dict[str, str] = {
+    "Address": "._models",
+    "AmountLimits": "._capabilities",
+    "AmountType": "._models",
+    "AsyncGateway": "._gateway",
+    "AuthorizeRequest": "._models",
+    "BLOCK_PLUGINS_ENV": "._plugins",
+    "Capabilities": "._capabilities",
+    "CaptureMode": "._models",
+    "CaptureRequest": "._models",
+    "ChargeInitiator": "._models",
+    "CommandLine": "._commands",
+    "ConfigurationError": "._errors",
+    "Consumer": "._models",
+    "DISABLE_AUTOLOAD_ENV": "._plugins",
+    "Decline": "._models",
+    "DeclineCode": "._models",
+    "ENTRY_POINT_GROUP": "._plugins",
+    "EventKind": "._models",
+    "FAULT_KINDS": "._sandbox",
+    "Flow": "._flow",
+    "Frequency": "._models",
+    "FrequencyUnit": "._models",
+    "Gateway": "._gateway",
+    "IdempotencyConflictError": "._errors",
+    "InitialCharge": "._models",
+    "LineItem": "._models",
+    "MANDATE_TRANSITIONS": "._status",
+    "MONEY_STATUSES": "._status",
+    "Mandate": "._models",
+    "MandateChargeRequest": "._models",
+    "MandateRequest": "._models",
+    "MandateStatus": "._status",
+    "Money": "._money",
+    "NO_MONEY_OUTCOMES": "._status",
+    "NextAction": "._models",
+    "Operation": "._models",
+    "OperationBlockedError": "._errors",
+    "OperationKind": "._models",
+    "OperationSource": "._models",
+    "OperationStatus": "._models",
+    "Option": "._commands",
+    "Order": "._models",
+    "PAYMENT_RANK": "._status",
+    "PAYMENT_TRANSITIONS": "._status",
+    "PLUGINS_ENTRY_POINT_GROUP": "._plugins",
+    "Payment": "._models",
+    "PaymentStatus": "._status",
+    "ProviderConfig": "._config",
+    "ProviderError": "._errors",
+    "ProviderInfo": "._config",
+    "ProviderPlugin": "._protocol",
+    "ProviderResponseError": "._errors",
+    "ProviderSandbox": "._sandbox",
+    "PspError": "._errors",
+    "RateLimitedError": "._errors",
+    "Redactor": "._redact",
+    "RefundReason": "._models",
+    "RefundRequest": "._models",
+    "Requirement": "._capabilities",
+    "RetryPolicy": "._retry",
+    "RevokeMandateRequest": "._models",
+    "STORAGE_VERSION": "._storage",
+    "SandboxEffects": "._sandbox",
+    "SandboxWebhook": "._sandbox",
+    "ScheduleType": "._models",
+    "Secret": "._config",
+    "ShippingMethod": "._models",
+    "TERMINAL_PAYMENT_STATUSES": "._status",
+    "TransportError": "._errors",
+    "UnknownProviderError": "._errors",
+    "UnsupportedOperationError": "._errors",
+    "ValidationError": "._errors",
+    "VoidRequest": "._models",
+    "WebhookEvent": "._models",
+    "WebhookOrder": "._sandbox",
+    "WebhookVerificationError": "._errors",
+    "add_months": "._capabilities",
+    "apply_event": "._reducer",
+    "apply_mandate_event": "._reducer",
+    "apply_mandate_update": "._reducer",
+    "apply_operation": "._reducer",
+    "apply_update": "._reducer",
+    "arrange_webhooks": "._sandbox",
+    "authorization_deadline": "._capabilities",
+    "can_transition": "._status",
+    "can_transition_mandate": "._status",
+    "create_plugin_manager": "._plugins",
+    "currency_exponent": "._money",
+    "from_json": "._storage",
+    "hookimpl": ".hookspecs",
+    "hookspec": ".hookspecs",
+    "hookspecs": ".hookspecs:",
+    "idempotency_key_for": "._flow",
+    "idempotency_key_hash": "._redact",
+    "load_providers": "._plugins",
+    "merge_operation": "._reducer",
+    "observer_names": "._plugins",
+    "plugin_distributions": "._plugins",
+    "provider_infos": "._plugins",
+    "provider_names": "._plugins",
+    "refund_deadline": "._capabilities",
+    "scoped_idempotency_key": "._flow",
+    "signing": ".signing:",
+    "status_from_totals": "._reducer",
+    "to_json": "._storage",
+    "unknown_outcome_of": "._errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module 'psp_core' has no attribute {name!r}")
+    if where.endswith(":"):  # a submodule: hookspecs, signing
+        value: Any = importlib.import_module(where[:-1], __name__)
+    else:
+        value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "BLOCK_PLUGINS_ENV",
@@ -207,6 +341,8 @@ __all__ = [
     "hookspec",
     "hookspecs",
     "idempotency_key_for",
+    "idempotency_key_hash",
+    "load_providers",
     "merge_operation",
     "observer_names",
     "plugin_distributions",

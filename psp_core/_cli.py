@@ -23,6 +23,7 @@ from ._errors import PspError
 from ._plugins import (
     PLUGINS_ENTRY_POINT_GROUP,
     create_plugin_manager,
+    load_providers,
     observer_names,
     plugin_distributions,
     provider_infos,
@@ -93,6 +94,7 @@ def _distribution_json(dist: tuple[str, str] | None) -> dict[str, str] | None:
 
 def build_parser() -> argparse.ArgumentParser:
     pm = create_plugin_manager()
+    load_providers(pm)  # every plugin's commands, providers' too
     parser = argparse.ArgumentParser(
         prog="psp",
         description="Payment providers behind one interface. `psp COMMAND --help` lists a command's options.",

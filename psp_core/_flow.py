@@ -18,13 +18,12 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import logging
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import attrs
 import httpx
-import stamina
 
 from ._config import ProviderConfig, Secret
 from ._errors import (
@@ -36,6 +35,7 @@ from ._errors import (
     RateLimitedError,
     TransportError,
 )
+from ._redact import log_fields
 from ._retry import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -48,6 +48,11 @@ T = TypeVar("T")
 
 Flow = Generator[httpx.Request, httpx.Response, T]
 """What a provider hook returns: yields requests, receives responses, returns the result."""
+
+AttemptObserver = Callable[
+    [int, httpx.Request, "httpx.Response | None", "BaseException | None", "float | None"], None
+]
+"""Told of each HTTP attempt: its number, request, response or error, and the retry wait (or None)."""
 
 log = logging.getLogger("psp.transport")
 
@@ -121,16 +126,28 @@ class Endpoint:
     headers: tuple[tuple[str, str], ...]
     secret_headers: tuple[tuple[str, Secret], ...] = attrs.field(repr=False)
     timeout: Mapping[str, float | None]
+    default_raw: tuple[tuple[bytes, bytes, bytes], ...] = ()
+    """``headers`` encoded once: (lower-case name, name, value)."""
+    replaced: frozenset[bytes] = frozenset()
+    """Lower-case names the core always sets itself: the credentials and the idempotency key."""
 
     @classmethod
     def of(cls, config: ProviderConfig, client: httpx.Client | httpx.AsyncClient) -> Endpoint:
         headers = httpx.Headers(client.headers)
         headers.update(config.headers)
+        secret_headers = tuple(config.secret_headers.items())
         return cls(
             base_url=httpx.URL(config.base_url),
             headers=tuple(headers.items()),
-            secret_headers=tuple(config.secret_headers.items()),
+            secret_headers=secret_headers,
             timeout=httpx.Timeout(config.timeout_s).as_dict(),
+            default_raw=tuple(
+                (name.lower().encode("ascii"), name.encode("ascii"), value.encode("ascii"))
+                for name, value in headers.items()
+            ),
+            replaced=frozenset(
+                name.lower().encode("ascii") for name in (*config.secret_headers, config.idempotency_header)
+            ),
         )
 
     def join(self, url: httpx.URL) -> httpx.URL:
@@ -168,20 +185,46 @@ class _Exchange:
     """The answer the flow saw last: a later failure is attributed to its request."""
     retries: int = 0
     """Failed attempts of the request being retried; each request starts again at zero."""
+    key_hash: str | None = None
+    """The idempotency key's hash for log records (None for reads): never the key itself."""
+    on_attempt: AttemptObserver | None = None
+    attempts: int = 0
+    """Attempts of the whole call so far, every request and retry counted."""
+    sending: httpx.Request | None = None
+    """The request of the attempt under way: the retry hook sees only the failure."""
+
+    def log_extra(self) -> dict[str, object]:
+        return log_fields(self.config.provider, self.operation, self.key_hash)
+
+    def observe(
+        self,
+        response: httpx.Response | None,
+        error: BaseException | None,
+        retry_wait_s: float | None,
+    ) -> None:
+        if self.on_attempt is not None and self.sending is not None:
+            self.on_attempt(self.attempts, self.sending, response, error, retry_wait_s)
 
     def prepare(self, request: httpx.Request) -> httpx.Request:
         """Complete the flow's own request in place: a second Request would cost as much again."""
+        endpoint = self.endpoint
         relative = not request.url.is_absolute_url
-        request.url = self.endpoint.join(request.url)
-        headers = request.headers
+        request.url = endpoint.join(request.url)
+        # The flow's headers, then the defaults it did not set, then the credentials and the
+        # key (last, so a flow can never replace them), built as one list: setting them one
+        # by one costs a scan of the headers each.
+        replaced = endpoint.replaced
         if relative:
-            headers["Host"] = request.url.netloc.decode("ascii")
-        for name, value in self.endpoint.headers:
-            if name not in headers:
-                headers[name] = value
-        # Last, so a flow can never replace the configured credentials.
-        for name, secret in self.endpoint.secret_headers:
-            headers[name] = secret.reveal()
+            replaced = replaced | {b"host"}
+        merged = [(name, value) for name, value in request.headers.raw if name.lower() not in replaced]
+        present = {name.lower() for name, _ in merged}
+        if relative:
+            merged.insert(0, (b"Host", request.url.netloc))
+        merged += [(name, value) for lower, name, value in endpoint.default_raw if lower not in present]
+        merged += [
+            (name.encode("ascii"), secret.reveal().encode("ascii"))
+            for name, secret in endpoint.secret_headers
+        ]
         if request.method not in _IDEMPOTENT_METHODS:
             # Scoped by operation and resource, so a host that reuses one key for an authorize
             # and a refund, or for captures of two payments, never has the provider treat the
@@ -192,9 +235,10 @@ class _Exchange:
             if limit is not None and len(key) > limit:
                 # Too long for the provider: its digest is as stable across retries and resumes.
                 key = "sha256-" + hashlib.sha256(key.encode()).hexdigest()[: max(limit - 7, 16)]
-            headers[self.config.idempotency_header] = key
+            merged.append((self.config.idempotency_header.encode("ascii"), key.encode("ascii")))
             self.posts += 1
-        request.extensions["timeout"] = self.endpoint.timeout
+        request.headers = httpx.Headers(merged)
+        request.extensions["timeout"] = endpoint.timeout
         return request
 
     def is_write(self, request: httpx.Request) -> bool:
@@ -225,19 +269,11 @@ class _Exchange:
         Logs one line per retry on ``psp.transport``: the operation, the attempt that failed and
         why, and the wait.
         """
-        wait: float | None = None
-        if isinstance(error, RetryableResponse):
-            if error.retry_after is not None:
-                if error.retry_after > self.policy.max_retry_after_s:
-                    return False
-                wait = error.retry_after
-        elif not isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS):
-            return False
-        self.retries += 1
-        if self.retries >= self.policy.attempts:
-            return False  # that was the last attempt: give up now rather than announce a retry
+        wait = self._retry_wait(error)
         if wait is None:
-            wait = self.policy.backoff_s(self.retries)
+            self.observe_failure(error, None)
+            return False
+        self.observe_failure(error, wait)
         reason = (
             f"HTTP {error.response.status_code}"
             if isinstance(error, RetryableResponse)
@@ -250,10 +286,34 @@ class _Exchange:
             self.policy.attempts,
             reason,
             wait,
+            extra=self.log_extra(),
         )
         logging.getLogger("stamina").addFilter(_STAMINA_ECHO)  # once: a filter is added only once
         _RETRY_LOGGED.set(repr(error))
         return wait
+
+    def _retry_wait(self, error: Exception) -> float | None:
+        """The wait before resending after ``error``, or None when it is not retried."""
+        wait: float | None = None
+        if isinstance(error, RetryableResponse):
+            if error.retry_after is not None:
+                if error.retry_after > self.policy.max_retry_after_s:
+                    return None
+                wait = error.retry_after
+        elif not isinstance(error, NOT_SENT_ERRORS + MAYBE_SENT_ERRORS):
+            return None
+        self.retries += 1
+        if self.retries >= self.policy.attempts:
+            return None  # that was the last attempt: give up now rather than announce a retry
+        return self.policy.backoff_s(self.retries) if wait is None else wait
+
+    def observe_failure(self, error: Exception, retry_wait_s: float | None) -> None:
+        if self.on_attempt is None:
+            return
+        if isinstance(error, RetryableResponse):
+            self.observe(error.response, None, retry_wait_s)
+        else:
+            self.observe(None, error, retry_wait_s)
 
     def note_failure(self, request: httpx.Request, error: Exception) -> None:
         self.write_in_flight = False
@@ -261,7 +321,12 @@ class _Exchange:
         if self.is_write(request) and not isinstance(error, NOT_SENT_ERRORS):
             self.may_have_reached = True
         log.info(
-            "%s: %s %s failed: %s", self.operation, request.method, request.url.path, type(error).__name__
+            "%s: %s %s failed: %s",
+            self.operation,
+            request.method,
+            request.url.path,
+            type(error).__name__,
+            extra=self.log_extra(),
         )
 
     def give_up(self, request: httpx.Request, error: Exception) -> Exception:
@@ -403,6 +468,10 @@ class _Exchange:
         stop.__cause__ = outcome
 
     def retry_context(self) -> Any:  # stamina does not export the iterator's type
+        # Imported on the first retry: stamina and tenacity are a third of psp's import time,
+        # and most processes never retry.
+        import stamina
+
         self.retries = 0
         return stamina.retry_context(
             on=self.backoff,
@@ -443,9 +512,14 @@ def drive(
     idempotency_key: str,
     operation: str,
     resource: str | None = None,
+    *,
+    key_hash: str | None = None,
+    on_attempt: AttemptObserver | None = None,
 ) -> T:
     """Run ``flow`` to its result over a sync client."""
     exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
+    exchange.key_hash = key_hash
+    exchange.on_attempt = on_attempt
     try:
         request = exchange.start(flow)
         while True:
@@ -461,6 +535,8 @@ def drive(
 
 def _attempt(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
     exchange.write_in_flight = exchange.is_write(request)
+    exchange.attempts += 1
+    exchange.sending = request
     try:
         # Never follow a redirect: it would re-send the body, Merchant-Id and key elsewhere.
         response = client.send(request, follow_redirects=False)
@@ -469,7 +545,10 @@ def _attempt(exchange: _Exchange, client: httpx.Client, request: httpx.Request) 
         exchange.note_failure(request, error)
         raise
     exchange.write_in_flight = False
-    return exchange.classify(request, response)
+    final = exchange.classify(request, response)
+    if exchange.on_attempt is not None:
+        exchange.observe(final, None, None)
+    return final
 
 
 def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> httpx.Response:
@@ -482,6 +561,7 @@ def _send(exchange: _Exchange, client: httpx.Client, request: httpx.Request) -> 
     except Exception as error:
         # Not worth retrying (a broken answer, or a custom transport's own exception such as
         # OSError): no retry, but a verdict in the error tree.
+        exchange.observe_failure(error, None)
         raise exchange.give_up(request, error) from None
     try:
         for attempt in exchange.retry_context():
@@ -505,9 +585,14 @@ async def drive_async(
     idempotency_key: str,
     operation: str,
     resource: str | None = None,
+    *,
+    key_hash: str | None = None,
+    on_attempt: AttemptObserver | None = None,
 ) -> T:
     """Run ``flow`` to its result over an async client; the same flow as :func:`drive`."""
     exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
+    exchange.key_hash = key_hash
+    exchange.on_attempt = on_attempt
     try:
         request = exchange.start(flow)
         while True:
@@ -525,6 +610,8 @@ async def _attempt_async(
     exchange: _Exchange, client: httpx.AsyncClient, request: httpx.Request
 ) -> httpx.Response:
     exchange.write_in_flight = exchange.is_write(request)
+    exchange.attempts += 1
+    exchange.sending = request
     try:
         response = await client.send(request, follow_redirects=False)
         await response.aread()
@@ -532,7 +619,10 @@ async def _attempt_async(
         exchange.note_failure(request, error)
         raise
     exchange.write_in_flight = False
-    return exchange.classify(request, response)
+    final = exchange.classify(request, response)
+    if exchange.on_attempt is not None:
+        exchange.observe(final, None, None)
+    return final
 
 
 async def _send_async(
@@ -543,6 +633,7 @@ async def _send_async(
     except _RETRYABLE as error:
         first_failure: Exception | None = error
     except Exception as error:
+        exchange.observe_failure(error, None)
         raise exchange.give_up(request, error) from None
     try:
         async for attempt in exchange.retry_context():

@@ -33,12 +33,13 @@ from ._capabilities import (
 from ._config import ProviderConfig, ProviderInfo
 from ._errors import (
     ConfigurationError,
+    OperationBlockedError,
     PspError,
     TransportError,
     ValidationError,
     WebhookVerificationError,
 )
-from ._flow import Endpoint, Flow, drive, drive_async
+from ._flow import AttemptObserver, Endpoint, Flow, drive, drive_async
 from ._models import (
     AuthorizeRequest,
     CaptureRequest,
@@ -51,12 +52,16 @@ from ._models import (
     VoidRequest,
     WebhookEvent,
 )
+from ._money import Money
 from ._plugins import ProviderHooks, create_plugin_manager
-from ._redact import Redactor, detach, scrub_exception
+from ._redact import Redactor, detach, idempotency_key_hash, log_fields, scrub_exception
 from ._retry import RetryPolicy
 
 T = TypeVar("T")
 log = logging.getLogger("psp.gateway")
+_READS = frozenset({"get_payment", "find_payment", "get_mandate"})
+_WEBHOOK = "parse_webhook"
+"""What observers see as the operation of a webhook's verification."""
 Clock = Callable[[], datetime]
 
 
@@ -95,6 +100,55 @@ class _Call:
     idempotency_key: str
     resource: str | None = None
     """The payment or mandate the operation acts on: it scopes the idempotency key."""
+    key_hash: str | None = None
+    """The key's hash for logs and telemetry; None for reads, whose generated key is never sent."""
+
+    @property
+    def amount(self) -> Money | None:
+        """The amount the call moves, as the gateway resolved it (what observers are shown)."""
+        amount = self.kwargs.get("amount")
+        if isinstance(amount, Money):
+            return amount
+        request_amount = getattr(self.request, "amount", None)
+        return request_amount if isinstance(request_amount, Money) else None
+
+
+class _Enclosure:
+    """The observers' context managers around one call, each entered and exited on its own.
+
+    One that fails on entering is skipped, one that fails on exiting is logged: neither
+    changes the call's outcome, and what one returns from ``__exit__`` is ignored, so none
+    can swallow the host's error.
+    """
+
+    __slots__ = ("entered", "gateway", "key_hash", "operation")
+
+    def __init__(
+        self, gateway: _GatewayBase, operation: str, key_hash: str | None, contexts: list[Any]
+    ) -> None:
+        self.gateway = gateway
+        self.operation = operation
+        self.key_hash = key_hash
+        self.entered: list[Any] = []
+        for context in contexts:
+            if context is None:
+                continue
+            try:
+                context.__enter__()
+            except Exception as error:
+                gateway._log_observer_failure("psp_operation_context", error, operation, key_hash)
+            else:
+                self.entered.append(context)
+
+    def close(self, error: BaseException | None) -> None:
+        exc_info = (None, None, None) if error is None else (type(error), error, error.__traceback__)
+        for context in reversed(self.entered):
+            try:
+                context.__exit__(*exc_info)
+            except Exception as failure:
+                self.gateway._log_observer_failure(
+                    "psp_operation_context", failure, self.operation, self.key_hash
+                )
 
 
 class _GatewayBase:
@@ -159,7 +213,9 @@ class _GatewayBase:
         **hook_kwargs: object,
     ) -> _Call:
         kwargs = {"config": self.config, **hook_kwargs}
-        return _Call(operation, subject, hook, kwargs, self._key(key), resource)
+        key = self._key(key)
+        key_hash = None if operation in _READS else idempotency_key_hash(key)
+        return _Call(operation, subject, hook, kwargs, key, resource, key_hash)
 
     def _check_own(self, payment: Payment) -> None:
         # Another provider's payment id could name something else here, or the same money
@@ -286,9 +342,64 @@ class _GatewayBase:
             stop.__cause__ = outcome
         self._failed(call, outcome)
 
+    def _enclose(
+        self, operation: str, request: object, amount: Money | None, key_hash: str | None
+    ) -> _Enclosure | None:
+        """The observers' context managers for one call, entered; None when no observer has one."""
+        contexts = self._notify(
+            "psp_operation_context",
+            operation,
+            key_hash,
+            provider=self.provider,
+            operation=operation,
+            request=request,
+            amount=amount,
+            key_hash=key_hash,
+        )
+        return _Enclosure(self, operation, key_hash, contexts) if contexts else None
+
+    def _enclose_call(self, call: _Call) -> _Enclosure | None:
+        if not self.plugin_manager.hook.psp_operation_context.get_hookimpls():
+            return None  # the common case, decided before computing what observers are shown
+        return self._enclose(call.operation, call.request, call.amount, call.key_hash)
+
+    def _attempt_observer(self, call: _Call) -> AttemptObserver | None:
+        hook = self.plugin_manager.hook.psp_http_attempt
+        if not hook.get_hookimpls():
+            return None
+        key_hash = call.key_hash
+
+        def observe(
+            attempt: int,
+            request: httpx.Request,
+            response: httpx.Response | None,
+            error: BaseException | None,
+            retry_wait_s: float | None,
+        ) -> None:
+            self._observe(
+                "psp_http_attempt",
+                call.operation,
+                key_hash,
+                provider=self.provider,
+                operation=call.operation,
+                attempt=attempt,
+                request=request,
+                response=response,
+                error=error,
+                retry_wait_s=retry_wait_s,
+            )
+
+        return observe
+
     def _start(self, call: _Call) -> Flow[Any]:
-        self.plugin_manager.hook.psp_operation_started(
-            provider=self.provider, operation=call.operation, request=call.request
+        self._notify(
+            "psp_operation_started",
+            call.operation,
+            call.key_hash,
+            veto=True,
+            provider=self.provider,
+            operation=call.operation,
+            request=call.request,
         )
         flow = self._hooks.call(call.hook, **call.kwargs)
         if flow is None or not hasattr(flow, "send"):
@@ -296,11 +407,13 @@ class _GatewayBase:
                 f"provider {self.provider!r} returned {type(flow).__name__} from {call.hook}; "
                 "provider hooks must return a flow (a generator of httpx.Request)"
             )
-        return cast(Flow[Any], flow)
+        return cast("Flow[Any]", flow)
 
     def _completed(self, call: _Call, result: T) -> T:
         self._observe(
             "psp_operation_completed",
+            call.operation,
+            call.key_hash,
             provider=self.provider,
             operation=call.operation,
             request=call.request,
@@ -313,6 +426,8 @@ class _GatewayBase:
         detach(error)
         self._observe(
             "psp_operation_failed",
+            call.operation,
+            call.key_hash,
             provider=self.provider,
             operation=call.operation,
             request=call.request,
@@ -320,18 +435,62 @@ class _GatewayBase:
         )
         return error
 
-    def _observe(self, hook: str, **kwargs: object) -> None:
+    def _observe(self, hook: str, operation: str, key_hash: str | None, /, **kwargs: Any) -> None:
         # The operation already happened (or failed): a broken metrics or audit plugin must
         # not turn a charge into an exception, nor hide an unknown outcome from the host.
-        try:
-            getattr(self.plugin_manager.hook, hook)(**kwargs)
-        except Exception as error:
-            log.warning(
-                "%s: an observer plugin failed in %s: %s",
-                self.provider,
-                hook,
-                self.redactor.scrub(repr(error)),
-            )
+        self._notify(hook, operation, key_hash, **kwargs)
+
+    def _notify(
+        self, hook: str, operation: str, key_hash: str | None, /, *, veto: bool = False, **kwargs: Any
+    ) -> list[Any]:
+        """Call each observer's implementation of ``hook`` on its own, in pluggy's order, and
+        return what they returned (None left out).
+
+        One that raises is logged and the others are still called: a broken audit plugin does
+        not blind the tracing one. With ``veto`` (``psp_operation_started``), the documented
+        ``OperationBlockedError`` propagates. The implementations are called directly rather
+        than through pluggy's dispatch, which costs more than most observers do; a hook
+        wrapper among them gets pluggy's own call, so its semantics hold.
+        """
+        caller = getattr(self.plugin_manager.hook, hook)
+        impls = caller.get_hookimpls()
+        if not impls:
+            return []
+        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+            try:
+                return [result for result in caller(**kwargs) if result is not None]
+            except OperationBlockedError:
+                if veto:
+                    raise
+                return []
+            except Exception as error:
+                self._log_observer_failure(hook, error, operation, key_hash)
+                return []
+        results = []
+        for impl in reversed(impls):
+            try:
+                result = impl.function(*[kwargs[name] for name in impl.argnames])
+            except OperationBlockedError as error:
+                if veto:
+                    raise  # the documented veto: nothing is sent
+                self._log_observer_failure(hook, error, operation, key_hash)
+            except Exception as error:
+                self._log_observer_failure(hook, error, operation, key_hash)
+            else:
+                if result is not None:
+                    results.append(result)
+        return results
+
+    def _log_observer_failure(
+        self, hook: str, error: Exception, operation: str, key_hash: str | None
+    ) -> None:
+        log.warning(
+            "%s: an observer plugin failed in %s: %s",
+            self.provider,
+            hook,
+            self.redactor.scrub(repr(error)),
+            extra=log_fields(self.provider, operation, key_hash),
+        )
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify and normalize an incoming webhook from the raw body, exactly as received.
@@ -341,6 +500,18 @@ class _GatewayBase:
         """
         if not isinstance(body, bytes | bytearray):
             raise ValidationError("body", "must be the raw request body as bytes, not parsed text")
+        enclosure = self._enclose(_WEBHOOK, None, None, None)
+        if enclosure is None:
+            return self._verify_webhook(headers, body)
+        try:
+            event = self._verify_webhook(headers, body)
+        except BaseException as rejected:
+            enclosure.close(rejected)
+            raise
+        enclosure.close(None)
+        return event
+
+    def _verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         try:
             event = self._hooks.call(
                 "psp_parse_webhook",
@@ -377,7 +548,7 @@ class _GatewayBase:
                     self.redactor,
                 )
             else:
-                self._observe("psp_webhook_received", provider=self.provider, event=event)
+                self._observe("psp_webhook_received", _WEBHOOK, None, provider=self.provider, event=event)
                 return event
         raise rejected
 
@@ -417,6 +588,7 @@ class Gateway(_GatewayBase):
 
     def _run(self, prepare: Callable[..., _Call], subject: object) -> Any:
         call = self._validated(prepare, subject)
+        enclosure = self._enclose_call(call)
         try:
             flow = self._start(call)
             result = drive(
@@ -428,14 +600,23 @@ class Gateway(_GatewayBase):
                 call.idempotency_key,
                 call.operation,
                 call.resource,
+                key_hash=call.key_hash,
+                on_attempt=self._attempt_observer(call),
             )
         except Exception as error:
             failure = self._failed(call, error)
         except BaseException as stop:  # KeyboardInterrupt: propagates, with the outcome as its cause
             self._interrupted(call, stop)
+            if enclosure is not None:
+                enclosure.close(stop)
             raise
         else:
-            return self._completed(call, result)
+            completed = self._completed(call, result)
+            if enclosure is not None:
+                enclosure.close(None)
+            return completed
+        if enclosure is not None:
+            enclosure.close(failure)
         # Raised outside the handler, so nothing unscrubbed rides along as __context__.
         raise failure
 
@@ -500,6 +681,9 @@ class AsyncGateway(_GatewayBase):
 
     async def _run(self, prepare: Callable[..., _Call], subject: object) -> Any:
         call = self._validated(prepare, subject)
+        # Entered and exited in this task, so a context variable an observer sets (the
+        # current span) is seen by every hook of the call and by httpx's own instrumentation.
+        enclosure = self._enclose_call(call)
         try:
             flow = self._start(call)
             result = await drive_async(
@@ -511,14 +695,23 @@ class AsyncGateway(_GatewayBase):
                 call.idempotency_key,
                 call.operation,
                 call.resource,
+                key_hash=call.key_hash,
+                on_attempt=self._attempt_observer(call),
             )
         except Exception as error:
             failure = self._failed(call, error)
         except BaseException as stop:  # CancelledError: propagates, with the outcome as its cause
             self._interrupted(call, stop)
+            if enclosure is not None:
+                enclosure.close(stop)
             raise
         else:
-            return self._completed(call, result)
+            completed = self._completed(call, result)
+            if enclosure is not None:
+                enclosure.close(None)
+            return completed
+        if enclosure is not None:
+            enclosure.close(failure)
         # Raised outside the handler, so nothing unscrubbed rides along as __context__.
         raise failure
 

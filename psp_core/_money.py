@@ -143,13 +143,13 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.minor + self._same_currency(other).minor, self.currency)
+        return _derived(self.minor + self._same_currency(other).minor, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.minor - self._same_currency(other).minor, self.currency)
+        return _derived(self.minor - self._same_currency(other).minor, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.minor, self.currency)
+        return _derived(-self.minor, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.minor < self._same_currency(other).minor
@@ -165,3 +165,12 @@ class Money:
 
     def __bool__(self) -> bool:
         return self.minor != 0
+
+
+def _derived(minor: int, currency: str) -> Money:
+    """Money computed from validated Money: an int sum in a checked currency needs no second
+    check, and the reducer adds amounts many times per answer."""
+    money = object.__new__(Money)
+    object.__setattr__(money, "minor", minor)
+    object.__setattr__(money, "currency", currency)
+    return money

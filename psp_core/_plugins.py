@@ -2,22 +2,35 @@
 
 Providers are found through the ``psp_providers`` entry-point group and registered under
 the entry point's name, which is the provider name; observer plugins (audit, metrics, risk)
-through the ``psp_plugins`` group, under theirs. Both are loaded by pluggy's own
-``load_setuptools_entrypoints``, which records each plugin's distribution and version. Like
-pytest and tox, the environment can switch discovery off (``PSP_DISABLE_PLUGIN_AUTOLOAD=1``)
-or block named plugins of either kind (``PSP_BLOCK_PLUGINS=name1,name2``).
+through the ``psp_plugins`` group, under theirs. Each plugin's distribution and version is
+recorded as it loads. Like pytest and tox, the environment can switch discovery off
+(``PSP_DISABLE_PLUGIN_AUTOLOAD=1``) or block named plugins of either kind
+(``PSP_BLOCK_PLUGINS=name1,name2``).
+
+Start-up and gateway construction stay cheap: observers load with the manager (they must see
+every call), but a provider's module is imported only when a gateway for it is created, or
+when ``psp`` needs every provider (``load_providers``): its entry point is enough to list it.
+The scan of the installed distributions is done once per process and ``sys.path``; a
+distribution installed into an already-scanned path while the process runs is found by the
+next process (as pytest finds new plugins).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import os
+import sys
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from . import hookspecs
-from ._config import ProviderInfo
 from ._errors import ConfigurationError, UnknownProviderError
+
+if TYPE_CHECKING:
+    from ._config import ProviderInfo
 
 ENTRY_POINT_GROUP = "psp_providers"
 PLUGINS_ENTRY_POINT_GROUP = "psp_plugins"
@@ -45,20 +58,54 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, plus the providers listed by entry point and not imported yet."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.deferred_providers: dict[str, importlib.metadata.EntryPoint] = {}
+        self.loaded: dict[str, importlib.metadata.EntryPoint] = {}
+        """The entry point of each plugin loaded from one: its distribution is read on demand."""
+
+    def load_entry_point(self, entry_point: importlib.metadata.EntryPoint) -> None:
+        """Import and register one plugin under its entry point's name."""
+        plugin = entry_point.load()
+        self.register(plugin, name=entry_point.name)
+        self.loaded[entry_point.name] = entry_point
+
+
+def _distribution(entry_point: importlib.metadata.EntryPoint) -> tuple[str, str] | None:
+    # Parsing a distribution's METADATA costs more than creating a gateway: only on demand.
+    dist = entry_point.dist
+    return None if dist is None else (str(dist.metadata["Name"]), str(dist.version))
+
+
+@functools.lru_cache(maxsize=8)
+def _entry_points(group: str, path: tuple[str, ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
+    # Reading every installed distribution's metadata costs milliseconds: once per process and
+    # sys.path (``path`` is only the cache key), not once per gateway.
+    seen: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry_point in importlib.metadata.entry_points(group=group):
+        seen.setdefault(entry_point.name, entry_point)  # the first distribution on the path wins
+    return tuple(seen.values())
+
+
 def create_plugin_manager(
     plugins: Iterable[tuple[str, object]] = (),
     *,
     load_entrypoints: bool = True,
     environ: Mapping[str, str] | None = None,
 ) -> pluggy.PluginManager:
-    """A fresh plugin manager with the hookspecs, discovered providers and ``plugins``.
+    """A fresh plugin manager with the hookspecs, discovered plugins and ``plugins``.
 
     ``plugins`` are ``(name, plugin)`` pairs registered explicitly (tests, hosts that wire
-    providers by hand). Raises ``PluginValidationError`` after loading if any plugin
+    providers by hand); they win over an entry point of the same name. Observer plugins are
+    loaded now; installed providers are listed and imported on first use (a gateway for them,
+    or :func:`load_providers`). Raises ``PluginValidationError`` after loading if any plugin
     implements a hook that does not exist, so a misspelt hook fails loudly.
     """
     env = os.environ if environ is None else environ
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm = _PluginManager()
     pm.add_hookspecs(hookspecs)
     for name in (env.get(BLOCK_PLUGINS_ENV) or "").split(","):
         if name.strip():
@@ -67,20 +114,46 @@ def create_plugin_manager(
         if not pm.is_blocked(name):
             pm.register(plugin, name=name)
     if load_entrypoints and not _truthy(env.get(DISABLE_AUTOLOAD_ENV)):
-        # pluggy skips blocked names and names already registered (the explicit plugins win).
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        pm.load_setuptools_entrypoints(PLUGINS_ENTRY_POINT_GROUP)
+        path = tuple(sys.path)
+        for entry_point in _entry_points(ENTRY_POINT_GROUP, path):
+            if not pm.is_blocked(entry_point.name) and pm.get_plugin(entry_point.name) is None:
+                pm.deferred_providers[entry_point.name] = entry_point
+        for entry_point in _entry_points(PLUGINS_ENTRY_POINT_GROUP, path):
+            name = entry_point.name
+            if not pm.is_blocked(name) and pm.get_plugin(name) is None and name not in pm.deferred_providers:
+                pm.load_entry_point(entry_point)
     pm.check_pending()
     return pm
 
 
+def load_provider(pm: pluggy.PluginManager, name: str) -> None:
+    """Import and register the installed provider ``name`` if it is only listed so far."""
+    if isinstance(pm, _PluginManager) and name in pm.deferred_providers:
+        pm.load_entry_point(pm.deferred_providers.pop(name))
+        pm.check_pending()
+
+
+def load_providers(pm: pluggy.PluginManager) -> None:
+    """Import and register every installed provider: for ``psp`` itself, whose commands come
+    from every plugin's ``psp_cli_commands``."""
+    if isinstance(pm, _PluginManager):
+        for name in list(pm.deferred_providers):
+            load_provider(pm, name)
+
+
 def plugin_distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]:
-    """Plugin name -> (distribution name, version), for every plugin loaded from an entry point."""
+    """Plugin name -> (distribution name, version), for every plugin from an entry point,
+    providers not imported yet included."""
     found: dict[str, tuple[str, str]] = {}
-    for plugin, dist in pm.list_plugin_distinfo():
+    for plugin, facade in pm.list_plugin_distinfo():  # plugins loaded by pluggy itself
         name = pm.get_name(plugin)
         if name is not None:
-            found[name] = (str(dist.project_name), str(dist.version))
+            found[name] = (str(facade.project_name), str(facade.version))
+    if isinstance(pm, _PluginManager):
+        for name, entry_point in [*pm.loaded.items(), *pm.deferred_providers.items()]:
+            dist = _distribution(entry_point)
+            if dist is not None:
+                found[name] = dist
     return found
 
 
@@ -101,28 +174,40 @@ def _is_internal(name: str) -> bool:
 
 
 def provider_names(pm: pluggy.PluginManager) -> list[str]:
-    """Names of the registered plugins that are providers (implement ``psp_provider_info``)."""
-    return sorted(
+    """Names of the providers: registered plugins that implement ``psp_provider_info``, and
+    installed ones listed by entry point and not imported yet."""
+    registered = {
         name
         for name, plugin in pm.list_name_plugin()
         if name is not None and hasattr(plugin, "psp_provider_info")
-    )
+    }
+    deferred = pm.deferred_providers if isinstance(pm, _PluginManager) else {}
+    return sorted(registered.union(deferred))
 
 
 class ProviderHooks:
     """The hooks of one provider plugin only: other plugins never see its calls."""
 
     def __init__(self, pm: pluggy.PluginManager, provider: str) -> None:
+        load_provider(pm, provider)
         names = provider_names(pm)
         if provider not in names:
             raise UnknownProviderError(provider, names)
         self.name = provider
         plugin = pm.get_plugin(provider)
-        others = [p for _, p in pm.list_name_plugin() if p is not plugin]
-        self._callers = {
-            hook: pm.subset_hook_caller(hook, remove_plugins=others)
-            for hook in (*PROVIDER_HOOKS, "psp_provider_info")
-        }
+        # This plugin's own implementation of each hook, called directly: a subset caller would
+        # also reach a provider registered later (pluggy subtracts the plugins it was told
+        # of), and a plain call costs a fraction of pluggy's dispatch on every operation.
+        self._impls: dict[str, pluggy.HookImpl | None] = {}
+        for hook in (*PROVIDER_HOOKS, "psp_provider_info"):
+            own = [
+                impl
+                for impl in getattr(pm.hook, hook).get_hookimpls()
+                if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper)
+            ]
+            self._impls[hook] = own[-1] if own else None
+        from ._config import ProviderInfo  # with the provider: listing names needs no models
+
         info = self.call("psp_provider_info")
         if not isinstance(info, ProviderInfo) or info.name != provider:
             raise ConfigurationError(
@@ -132,7 +217,11 @@ class ProviderHooks:
         self.info = info
 
     def call(self, hook: str, **kwargs: object) -> object:
-        return self._callers[hook](**kwargs)
+        """Call the provider's implementation of ``hook``; None when it has none (as pluggy)."""
+        impl = self._impls[hook]
+        if impl is None:
+            return None
+        return impl.function(*[kwargs[name] for name in impl.argnames])
 
 
 def provider_infos(pm: pluggy.PluginManager) -> list[ProviderInfo]:

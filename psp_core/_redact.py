@@ -13,6 +13,7 @@ therefore quote values whole and leave the bounding to the core.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import weakref
@@ -38,6 +39,26 @@ WATCHED_LOGGERS = (
     "httpcore.proxy",
     "stamina",
 )
+
+
+def idempotency_key_hash(key: str) -> str:
+    """A short, stable stand-in for an idempotency key in logs, spans and metrics.
+
+    The key itself lets anyone holding the API credentials replay or probe an operation, so
+    it never leaves the gateway in telemetry; its hash still lets an operator match the
+    records of one call, its retries and a later resume, by hashing the key they hold
+    (``sha256:`` + the first 16 hex digits of SHA-256 over the host's key as UTF-8).
+    """
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def log_fields(provider: str, operation: str, key_hash: str | None) -> dict[str, object]:
+    """The structured ``extra`` of every psp log record about a call.
+
+    A JSON log handler shows them as ``psp_provider``, ``psp_operation`` and
+    ``psp_key_hash`` (None for reads and webhooks), the same values as the span attributes.
+    """
+    return {"psp_provider": provider, "psp_operation": operation, "psp_key_hash": key_hash}
 
 
 class Redactor(logging.Filter):

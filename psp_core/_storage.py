@@ -26,16 +26,17 @@ loading something else.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
-from typing import Any, Final, TypeVar
-
-import cattrs
-from cattrs.v import format_exception
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ._errors import ValidationError
 from ._models import Mandate, Payment, WebhookEvent
 from ._money import Money
+
+if TYPE_CHECKING:
+    import cattrs
 
 STORAGE_VERSION: Final = 1
 """The version this psp writes. Version 1 is the first; see the module docs for the rules."""
@@ -78,10 +79,14 @@ def _describe(error: BaseException, kind: type[Any] | None) -> str:
     # ("invalid value") does not. Missing and extra keys keep cattrs' wording.
     if isinstance(error, TypeError | ValueError) and str(error):
         return str(error)
+    from cattrs.v import format_exception
+
     return format_exception(error, kind)
 
 
 def _build_converter() -> cattrs.Converter:
+    import cattrs  # on first use: importing and building a converter would slow every start-up
+
     converter = cattrs.Converter(forbid_extra_keys=True)
     for kind in (str, int, bool):
         converter.register_structure_hook(kind, _strict(kind))
@@ -130,6 +135,8 @@ class _Storage:
             raise ValidationError(
                 "document", f"has keys this psp does not know: {sorted(extra)}; upgrade psp to read it"
             )
+        import cattrs
+
         try:
             loaded: Stored = self.converters[version].structure(document.get("data"), kind)
         except cattrs.BaseValidationError as error:
@@ -150,7 +157,9 @@ class _Storage:
         return loaded
 
 
-_STORAGE = _Storage()
+@functools.cache
+def _storage() -> _Storage:
+    return _Storage()
 
 
 def to_json(value: Payment | Mandate | WebhookEvent, *, indent: int | None = None) -> str:
@@ -158,7 +167,7 @@ def to_json(value: Payment | Mandate | WebhookEvent, *, indent: int | None = Non
 
     Keys are sorted, so the same value always gives the same text.
     """
-    return json.dumps(_STORAGE.dump(value), sort_keys=True, indent=indent, ensure_ascii=False)
+    return json.dumps(_storage().dump(value), sort_keys=True, indent=indent, ensure_ascii=False)
 
 
 def from_json(document: str | bytes, kind: type[Stored]) -> Stored:
@@ -175,4 +184,4 @@ def from_json(document: str | bytes, kind: type[Stored]) -> Stored:
         parsed: object = json.loads(document)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValidationError("document", f"is not JSON: {error}") from None
-    return _STORAGE.load(parsed, kind)
+    return _storage().load(parsed, kind)

@@ -15,20 +15,26 @@ raised as :class:`~psp_core.TransportError` or :class:`~psp_core.RateLimitedErro
 returning to the flow.
 
 Observer hooks are called on every registered plugin, in pluggy's order. They let audit,
-metrics and risk plugins (found through the ``psp_plugins`` entry-point group) watch
-operations; a risk plugin vetoes one by raising
-:class:`~psp_core.OperationBlockedError` from :func:`psp_operation_started`.
+metrics, tracing and risk plugins (found through the ``psp_plugins`` entry-point group)
+watch operations; a risk plugin vetoes one by raising
+:class:`~psp_core.OperationBlockedError` from :func:`psp_operation_started`. That veto is
+the only way an observer changes an outcome: any other exception an observer raises is
+logged on ``psp.gateway`` and the call goes on as if the observer had returned, and the
+other observers are still called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._capabilities import Capabilities  # noqa: F401
     from ._commands import CommandLine
     from ._config import ProviderConfig, ProviderInfo
@@ -201,7 +207,8 @@ def psp_operation_started(provider: str, operation: str, request: object) -> Non
     :param request: the typed request (or the id read).
 
     Raise ``OperationBlockedError`` to veto the operation: nothing is sent, and the error
-    reaches the host.
+    reaches the host (the observers after the vetoing one are not called). Any other
+    exception is logged on ``psp.gateway`` and the operation goes on.
     """
 
 
@@ -223,6 +230,61 @@ def psp_operation_failed(provider: str, operation: str, request: object, error: 
 @hookspec
 def psp_webhook_received(provider: str, event: WebhookEvent) -> None:
     """Called with every webhook event that verified and parsed, before it reaches the host."""
+
+
+@hookspec
+def psp_operation_context(
+    provider: str, operation: str, request: object, amount: Money | None, key_hash: str | None
+) -> AbstractContextManager[object] | None:
+    """Return a context manager to enclose one call, or None; tracing plugins open a span here.
+
+    Called once per call, after validation and before :func:`psp_operation_started`; the
+    gateway enters every returned context manager (in pluggy's order, exited in reverse) around
+    the whole call: the started notification, every HTTP attempt, and the completed or failed
+    notification. The async gateway enters it the same way around its awaited calls, in the
+    caller's task, so a context manager that sets a ``contextvars`` value (OpenTelemetry's
+    current span) sees its value in every hook of the call and in httpx's own instrumentation.
+    Webhook verification is enclosed too, with ``operation`` ``"parse_webhook"``.
+
+    :param operation: as for :func:`psp_operation_started`, or ``parse_webhook``.
+    :param request: the typed request (or the id read); None for a webhook.
+    :param amount: the amount the call moves, resolved by the gateway (the full remainder for
+        a capture without an amount); None for reads, mandates without a charge, and webhooks.
+    :param key_hash: :func:`~psp_core.idempotency_key_hash` of the idempotency key the call's
+        writes are sent with (the host's, or the one the gateway made); None for reads and
+        webhooks. Never the key itself.
+
+    ``__exit__`` receives the exception the host gets (already scrubbed of secrets), or
+    None. Its return value is ignored: an observer can never swallow an error. A context
+    manager that raises on entering or exiting is logged on ``psp.gateway`` and skipped;
+    it never changes the call's outcome.
+    """
+
+
+@hookspec
+def psp_http_attempt(
+    provider: str,
+    operation: str,
+    attempt: int,
+    request: httpx.Request,
+    response: httpx.Response | None,
+    error: BaseException | None,
+    retry_wait_s: float | None,
+) -> None:
+    """Called after each HTTP attempt of a call, inside :func:`psp_operation_context`.
+
+    :param attempt: 1 for the call's first attempt, counting every request and retry.
+    :param request: the request as sent. Its headers carry the provider's credentials:
+        never record them.
+    :param response: the answer, including one the core will retry (5xx, 429, 409 in
+        flight); None when the attempt failed without one.
+    :param error: the transport's exception (a timeout, a refused connection) when there is
+        no response; None otherwise.
+    :param retry_wait_s: the seconds the core waits before resending the same request, or
+        None when this attempt is not retried (it succeeded, or the retry budget is spent).
+
+    An exception raised here is logged on ``psp.gateway`` and never changes the outcome.
+    """
 
 
 # -- command line -------------------------------------------------------------------------

@@ -28,6 +28,9 @@ HEADLINE = (
     "journal_overhead_ms",
     "stripe_sdk_cpu_ratio",
     "stripe_sdk_wall_ratio",
+    "otel_overhead_fraction",
+    "webhooks_per_s",
+    "gateway_construction_ratio",
 )
 
 
@@ -54,3 +57,5 @@ def test_smoke_run_prints_the_table_and_writes_every_figure(tmp_path: Path) -> N
     assert set(detail["sync_wall"]["per_operation"]) == {"authorize", "get", "capture", "refund"}
     assert set(detail["async_throughput"]) == {"1", "50", "200"}
     assert detail["cpu"]["profile"]["ours_inclusive_pct"]
+    assert set(detail["otel"]["per_operation"]) == {"authorize", "get", "capture", "refund"}
+    assert detail["otel"]["calls_recorded"] > 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pluggy
@@ -20,6 +22,7 @@ from psp_core import (
     hookspecs,
     provider_names,
 )
+from psp_core._plugins import ProviderHooks, load_providers
 from tests.fakepay import FakePayPlugin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,8 +59,33 @@ def test_the_entry_point_group_finds_both_ppro_providers_as_one_plugin_object_ea
 
     pm = create_plugin_manager(environ={})
     assert {"amazon_pay", "ideal"} <= set(provider_names(pm))
+    # Listed from the entry point alone: a provider's module loads when a gateway needs it.
+    assert pm.get_plugin("amazon_pay") is None
+    ProviderHooks(pm, "amazon_pay")
+    load_providers(pm)
     assert pm.get_plugin("amazon_pay") is psp_amazonpay.plugin
     assert pm.get_plugin("ideal") is psp_ideal.plugin
+
+
+def test_listing_providers_imports_none_of_them() -> None:
+    code = (
+        "import sys, psp_core; names = psp_core.provider_names(psp_core.create_plugin_manager()); "
+        "print(sorted(names), "
+        "[m for m in ('psp_amazonpay', 'psp_ideal', 'psp_ppro', 'cattrs') if m in sys.modules])"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert "'amazon_pay'" in out and "'ideal'" in out
+    assert out.strip().endswith("[]"), out
+
+
+def test_a_provider_loaded_later_never_answers_another_providers_calls() -> None:
+    pm = create_plugin_manager(environ={})
+    amazon = ProviderHooks(pm, "amazon_pay")
+    ideal = ProviderHooks(pm, "ideal")  # registered after amazon_pay's hooks were bound
+    assert amazon.call("psp_provider_info").name == "amazon_pay"  # type: ignore[attr-defined]
+    assert ideal.call("psp_provider_info").name == "ideal"  # type: ignore[attr-defined]
 
 
 def test_autoload_can_be_disabled_from_the_environment() -> None:

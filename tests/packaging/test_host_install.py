@@ -39,6 +39,7 @@ SOURCES = (
     "psp_localstripe",
     "contracts",
     "psp_store",
+    "psp_otel",
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 # What the caller's environment must not smuggle into the host's runs.
@@ -114,12 +115,14 @@ def test_the_wheel_has_only_namespaced_packages_no_pytest_plugin_and_builds_with
         "psp_localstripe",
         "psp_contracts",
         "psp_store",
+        "psp_otel",
     }
     assert "psp_contracts/pytest_plugin.py" in names and "psp_contracts/py.typed" in names
     assert "[pytest11]" not in entry_points
     assert "[psp_providers]" in entry_points and "amazon_pay = psp_amazonpay:plugin" in entry_points
     assert "ideal = psp_ideal:plugin" in entry_points
     assert "stripe = psp_stripe:plugin" in entry_points
+    assert "[psp_plugins]" in entry_points and "otel = psp_otel:plugin" in entry_points
     assert "License-Expression: MIT" in metadata
     assert f"{dist_info}/licenses/LICENSE" in names
     assert "Provides-Extra: contracts" in metadata and "Provides-Extra: sandbox" in metadata
