@@ -10,8 +10,8 @@ line and exits 2.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import importlib.metadata
+import importlib.util
 import json
 import os
 import sys
