@@ -17,9 +17,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from psp_core import Payment
+from psp_core import MandateStatus, Payment, PaymentStatus
 from psp_demo import PproReach, RunningShop
 from psp_demo._shop_pages import PAYMENT_WORDS
+from psp_store import JournalOutcome
 from tests.shop.accessibility import problems_on
 from tests.shop.conftest import Steps
 
@@ -251,6 +252,21 @@ def test_partial_capture_refund_and_void_from_the_order_page(
     if readme_screenshot is not None:
         shutil.copyfile(path, readme_screenshot)
     assert_the_store_holds_what_the_page_shows(page, shop)
+    # Every call was journalled before it was sent, the refused ones settled as failed.
+    order_id = order_id_of(page)
+    calls = [
+        (entry.call, entry.outcome)
+        for entry in shop.shop.store.journal(provider="amazon_pay")
+        if entry.merchant_reference == order_id
+    ]
+    assert calls == [
+        ("authorize", JournalOutcome.SUCCEEDED),
+        ("capture", JournalOutcome.FAILED),  # 100.00 USD: more than is left to capture
+        ("capture", JournalOutcome.SUCCEEDED),
+        ("refund", JournalOutcome.FAILED),  # 25.00 USD: more than was captured
+        ("refund", JournalOutcome.SUCCEEDED),
+        ("void", JournalOutcome.SUCCEEDED),
+    ]
 
     held = charge(sandbox_api, payment_id_of(shop, order_id_of(page)))
     assert [capture["amount"] for capture in held["captures"]] == [2000]  # type: ignore[index, union-attr]
@@ -300,12 +316,12 @@ def test_subscribe_approve_charge_and_revoke(
     )
     assert statuses == ["CAPTURED", "FAILED"]
     mandate = shop.shop.store.get_mandate(record.mandate_id, provider="amazon_pay")
-    assert mandate is not None and mandate.status.value == "revoked"
-    stored = sorted(
-        stored_payment(shop, order.id).status.value
+    assert mandate is not None and mandate.status is MandateStatus.REVOKED
+    stored = {
+        stored_payment(shop, order.id).status
         for order in shop.shop.records.orders(subscription_id=subscription_id)
-    )
-    assert stored == ["captured", "declined"]
+    }
+    assert stored == {PaymentStatus.CAPTURED, PaymentStatus.DECLINED}
 
 
 def test_the_smoke_check_finds_a_missing_label_a_second_heading_and_a_broken_link(
@@ -486,3 +502,36 @@ def test_a_declined_stripe_card_shows_the_decline_in_words(
     assert_the_store_holds_what_the_page_shows(page, shop)
     held = intent(stripe_api, payment_id_of(shop, order_id_of(page)))
     assert held["status"] == "requires_payment_method"
+
+
+def test_subscribe_with_a_stripe_test_card_charge_and_revoke(
+    steps: Steps, shop: RunningShop, stripe_api: httpx.Client
+) -> None:
+    page = steps.page
+    page.goto(shop.base_url + "/subscriptions")
+    page.get_by_label("Stripe (cards, SEPA Direct Debit)", exact=True).check()
+    page.get_by_label("Test card for Stripe (cards, SEPA Direct Debit)").select_option("pm_card_visa")
+    page.get_by_label("Your name").fill("Dorothy Vaughan")
+    page.get_by_role("button", name="Subscribe").click()
+    # A card token needs no hosted page: the subscription is active at once.
+    expect(page.locator("#status")).to_have_text("Active: the shop may charge it")
+    steps.shot("subscription-stripe-active")
+    page.get_by_label("Amount to charge (USD)").fill("12.00")
+    page.get_by_role("button", name="Charge").click()
+    charges = page.get_by_role("table", name="Charges")
+    expect(charges).to_contain_text("12.00 USD")
+    expect(charges).to_contain_text("Paid")
+    page.get_by_role("button", name="Revoke the subscription").click()
+    expect(page.locator("#status")).to_have_text("Revoked: no further charges")
+    steps.shot("subscription-stripe-revoked")
+
+    subscription_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    record = shop.shop.records.subscription(subscription_id)
+    assert record is not None and record.mandate_id is not None
+    mandate = shop.shop.store.get_mandate(record.mandate_id, provider="stripe")
+    assert mandate is not None and mandate.status is MandateStatus.REVOKED
+    (order,) = shop.shop.records.orders(subscription_id=subscription_id)
+    payment = stored_payment(shop, order.id)
+    assert payment.status is PaymentStatus.CAPTURED and payment.captured.format() == "12.00 USD"
+    held = intent(stripe_api, payment.id)
+    assert held["status"] == "succeeded" and held["amount"] == 1200
