@@ -1,14 +1,19 @@
 """``psp demo --shop``: a small web shop over psp's public API, served on 127.0.0.1.
 
-The shop is what a host platform is: it authorizes through a :class:`~psp_core.Gateway`,
-sends the buyer to the provider's hosted page, reads the outcome when the buyer returns,
-verifies and folds webhooks, and captures, voids and refunds from its order page. It names no
+The shop is what a host platform is: it authorizes through a journalled gateway
+(:class:`psp_store.StoredGateway` over a :class:`~psp_core.Gateway`), sends the buyer to the
+provider's hosted page (or, for a token-based provider, takes the test card chosen at
+checkout), reads the outcome when the buyer returns, hands every webhook to the store
+(``ingest``: verified, de-duplicated, folded), and captures, voids and refunds from its order
+page. The store holds the payments and mandates; the shop's own tables hold only its orders,
+subscriptions and webhook history (:mod:`._shop_records`), in the same SQLite file. It names no
 provider: the checkout offers every installed provider that a reach (:mod:`._shop_reach`)
 can get to and whose capabilities take the basket, Amazon Pay first.
 
-Handlers are ``async`` (Starlette reads forms asynchronously); gateway calls, which block on
-HTTP, run on Starlette's thread pool so the event loop keeps serving the webhooks that the
-sandbox sends while a call is in flight.
+Handlers are ``async`` (Starlette reads forms asynchronously); gateway calls and every write to
+the SQLite file, which block on HTTP or on the file's write lock, run on Starlette's thread pool
+so the event loop keeps serving the webhooks that the PSPs send while a call is in flight (reads
+never wait: the file is in WAL mode).
 """
 
 from __future__ import annotations
@@ -375,8 +380,9 @@ class Shop:
         except PspError as error:
             return refuse(str(error))
         now = datetime.now(UTC)
-        self.records.add_order(
-            OrderRecord(order_id, now, description, market.country, total, provider, payment.id)
+        await self._call(
+            self.records.add_order,
+            OrderRecord(order_id, now, description, market.country, total, provider, payment.id),
         )
         response = self._see(
             payment.next_action.url if payment.next_action is not None else f"/orders/{order_id}"
@@ -520,7 +526,7 @@ class Shop:
         record = SubscriptionRecord(
             subscription_id, datetime.now(UTC), PLAN.name, price, provider, mandate.id
         )
-        self.records.add_subscription(record)
+        await self._call(self.records.add_subscription, record)
         if mandate.next_action is not None:
             return self._see(mandate.next_action.url)
         return self._see(f"/subscriptions/{subscription_id}")
@@ -605,7 +611,8 @@ class Shop:
                 )
                 # The buyer's market is the one whose currency the subscription is priced in.
                 country = next(m.country for m in MARKETS if m.currency == subscription.monthly.currency)
-                self.records.add_order(
+                await self._call(
+                    self.records.add_order,
                     OrderRecord(
                         order_id,
                         datetime.now(UTC),
@@ -615,7 +622,7 @@ class Shop:
                         subscription.provider,
                         payment.id,
                         subscription.id,
-                    )
+                    ),
                 )
             elif action == "revoke":
                 await self._call(gateway.revoke_mandate, RevokeMandateRequest(mandate_id))
@@ -635,13 +642,17 @@ class Shop:
         if stored is None:
             return PlainTextResponse("no such provider in this shop\n", status_code=404)
         headers, body = dict(request.headers), await request.body()
+
+        def ingest() -> None:
+            stored.ingest(headers, body)
+            # The store's inbox de-duplicates and folds; the history view keeps its own list of
+            # what arrived (the store answers with the payment, not the event), from the same bytes.
+            self.records.add_event(stored.gateway.parse_webhook(headers, body))
+
         try:
-            await self._call(stored.ingest, headers, body)
+            await self._call(ingest)
         except PspError as error:
             return PlainTextResponse(f"refused: {error}\n", status_code=400)
-        # The store's inbox de-duplicates and folds; the history view keeps its own list of what
-        # arrived (the store answers with the payment, not the event), read from the same bytes.
-        self.records.add_event(stored.gateway.parse_webhook(headers, body))
         return PlainTextResponse("ok\n")
 
 
