@@ -11,6 +11,7 @@ import sys
 import time
 from contextlib import ExitStack
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +21,9 @@ from hypothesis import strategies as st
 from psp_amazonpay import capabilities as amazon_pay_capabilities
 from psp_core import CommandLine, ConfigurationError, Money, Option
 from psp_core._cli import build_parser, main
-from psp_demo import PproReach, basket_refusal, open_reaches
+from psp_demo import STRIPE_TEST_PAYMENT_METHODS, PproReach, Shop, basket_refusal, open_reaches
+from psp_demo._shop_records import ShopRecords
+from psp_store import Store
 
 AMAZON_PAY = amazon_pay_capabilities()
 
@@ -148,3 +151,28 @@ def test_without_localstripe_the_shop_reaches_ppro_and_says_why_not_stripe(
             "Stripe is not offered: localstripe is not installed: pip install 'psp[localstripe]' "
             "(or pip install localstripe)"
         ]
+
+
+def test_only_an_offered_test_card_becomes_the_payment_method_token(tmp_path: Path) -> None:
+    with Store(tmp_path / "shop.sqlite3") as store:
+        shop = Shop(
+            ShopRecords(":memory:"),
+            store,
+            {},
+            "http://127.0.0.1:9",
+            {"stripe": STRIPE_TEST_PAYMENT_METHODS, "amazon_pay": ()},
+        )
+        offered = {method.token for method in STRIPE_TEST_PAYMENT_METHODS}
+
+        @given(st.one_of(st.sampled_from(sorted(offered)), st.text(max_size=30)))
+        def check(chosen: str) -> None:
+            form = {"payment_method_stripe": chosen}
+            if chosen.strip() in offered:
+                assert shop.payment_method_token("stripe", form) == chosen.strip()
+            else:
+                with pytest.raises(ValueError, match="Choose one of the test cards offered for stripe"):
+                    shop.payment_method_token("stripe", form)
+            # A provider that takes no token gets none, whatever the form says.
+            assert shop.payment_method_token("amazon_pay", form) is None
+
+        check()

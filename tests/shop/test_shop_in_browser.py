@@ -535,3 +535,16 @@ def test_subscribe_with_a_stripe_test_card_charge_and_revoke(
     assert payment.status is PaymentStatus.CAPTURED and payment.captured.format() == "12.00 USD"
     held = intent(stripe_api, payment.id)
     assert held["status"] == "succeeded" and held["amount"] == 1200
+
+
+def test_a_card_the_checkout_did_not_offer_is_refused_and_nothing_is_sent(shop: RunningShop) -> None:
+    journal_before = shop.shop.store.journal()
+    with httpx.Client(base_url=shop.base_url, timeout=5) as client:
+        client.post("/cart", data={"sku": "mug", "quantity": "1"})
+        refused = client.post(
+            "/checkout",
+            data={"provider": "stripe", "name": "Mallory", "payment_method_stripe": "pm_card_amex"},
+        )
+    assert refused.status_code == 422
+    assert "Choose one of the test cards offered for Stripe (cards, SEPA Direct Debit)." in refused.text
+    assert shop.shop.store.journal() == journal_before
