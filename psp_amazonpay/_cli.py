@@ -36,6 +36,10 @@ SHOP_FLAG = Option(
 )
 
 
+SHOP_EXTRA = "psp[shop]"
+SHOP_MODULES = frozenset(SANDBOX_MODULES) | {"sqlalchemy"}
+"""The shop serves pages (starlette, uvicorn) and keeps its payments in psp_store (SQLAlchemy)."""
+
 DEMO_OPTIONS = (
     Option(("--json",), "print the timeline as JSON", flag=True),
     Option(
@@ -62,4 +66,4 @@ def add_demo_command(cli: CommandLine) -> None:
     )
     # The shop is provider-neutral; the seed's provider offers it because it owns the demo package's
     # first demo, and a flag has one owner.
-    cli.add_demo_flag(PROVIDER, SHOP_FLAG, _shop, extra=SANDBOX_EXTRA, extra_modules=SANDBOX_MODULES)
+    cli.add_demo_flag(PROVIDER, SHOP_FLAG, _shop, extra=SHOP_EXTRA, extra_modules=SHOP_MODULES)

@@ -179,6 +179,30 @@ def _add_sandbox_command(
         command.add_to(providers, name)
 
 
+def _demo_flag_given(args: argparse.Namespace, flag: Command) -> bool:
+    return bool(getattr(args, flag.options[0].names[0].lstrip("-").replace("-", "_"), False))
+
+
+def _refuse_flags_with(
+    provider: str, run: Callable[[argparse.Namespace], int], flags: dict[str, Command]
+) -> Callable[[argparse.Namespace], int]:
+    """``psp demo --FLAG PROVIDER`` is a usage error: a demo flag replaces the demos, so one must go."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        given = [name for name, flag in sorted(flags.items()) if _demo_flag_given(args, flag)]
+        if given:
+            print(
+                f"psp demo: error: {given[0]} and a provider ({provider}) cannot be combined: "
+                f"`psp demo {given[0]}` runs instead of the demos; drop {given[0]} to play the "
+                f"{provider} demo, or drop {provider} to run `psp demo {given[0]}`",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return run(args)
+
+    return guarded
+
+
 def _add_demo_command(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     demos: dict[str, Command],
@@ -197,10 +221,11 @@ def _add_demo_command(
     for name, command in sorted(demos.items()):
         command.add_to(providers, name)
         parsers[name] = providers.choices[name]
+        parsers[name].set_defaults(func=_refuse_flags_with(name, command.run, flags))
 
     def every_demo(args: argparse.Namespace) -> int:
         for command in flags.values():
-            if getattr(args, command.options[0].names[0].lstrip("-").replace("-", "_"), False):
+            if _demo_flag_given(args, command):
                 args.func, args.command_words, args.extra = command.run, command.words, command.extra_needed()
                 return _run_command(args)
         if not parsers:

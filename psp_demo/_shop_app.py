@@ -1,14 +1,19 @@
 """``psp demo --shop``: a small web shop over psp's public API, served on 127.0.0.1.
 
-The shop is what a host platform is: it authorizes through a :class:`~psp_core.Gateway`,
-sends the buyer to the provider's hosted page, reads the outcome when the buyer returns,
-verifies and folds webhooks, and captures, voids and refunds from its order page. It names no
+The shop is what a host platform is: it authorizes through a journalled gateway
+(:class:`psp_store.StoredGateway` over a :class:`~psp_core.Gateway`), sends the buyer to the
+provider's hosted page (or, for a token-based provider, takes the test card chosen at
+checkout), reads the outcome when the buyer returns, hands every webhook to the store
+(``ingest``: verified, de-duplicated, folded), and captures, voids and refunds from its order
+page. The store holds the payments and mandates; the shop's own tables hold only its orders,
+subscriptions and webhook history (:mod:`._shop_records`), in the same SQLite file. It names no
 provider: the checkout offers every installed provider that a reach (:mod:`._shop_reach`)
 can get to and whose capabilities take the basket, Amazon Pay first.
 
-Handlers are ``async`` (Starlette reads forms asynchronously); gateway calls, which block on
-HTTP, run on Starlette's thread pool so the event loop keeps serving the webhooks that the
-sandbox sends while a call is in flight.
+Handlers are ``async`` (Starlette reads forms asynchronously); gateway calls and every write to
+the SQLite file, which block on HTTP or on the file's write lock, run on Starlette's thread pool
+so the event loop keeps serving the webhooks that the PSPs send while a call is in flight (reads
+never wait: the file is in WAL mode).
 """
 
 from __future__ import annotations
@@ -48,24 +53,22 @@ from psp_core import (
     RefundRequest,
     RevokeMandateRequest,
     VoidRequest,
-    WebhookEvent,
-    apply_event,
-    apply_mandate_event,
-    apply_mandate_update,
-    apply_update,
     create_plugin_manager,
+    load_providers,
     provider_names,
 )
 
 from . import _shop_pages as pages
 from ._shop_pages import CartLine, Market, Offer, Product
-from ._shop_reach import Reach, open_reaches
+from ._shop_reach import Reach, TestPaymentMethod, open_reaches
 from ._shop_records import OrderRecord, ShopRecords, SubscriptionRecord
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
+
+    from psp_store import Store, StoredGateway
 
 T = TypeVar("T")
 
@@ -180,12 +183,26 @@ def _form_text(form: Mapping[str, str], name: str) -> str:
 
 
 class Shop:
-    """The shop's pages and actions over ``records`` and one gateway per reachable provider."""
+    """The shop's pages and actions over one journalled gateway per reachable provider.
 
-    def __init__(self, records: ShopRecords, gateways: Mapping[str, Gateway], base_url: str) -> None:
+    ``store`` holds the payments and mandates (every write journalled, every webhook folded
+    there); ``records`` holds what only the shop knows: orders, subscriptions, the history view.
+    """
+
+    def __init__(
+        self,
+        records: ShopRecords,
+        store: Store,
+        gateways: Mapping[str, StoredGateway],
+        base_url: str,
+        payment_methods: Mapping[str, Sequence[TestPaymentMethod]] | None = None,
+    ) -> None:
         self.records = records
+        self.store = store
         self.gateways = dict(gateways)
         self.base_url = base_url
+        self.payment_methods = dict(payment_methods or {})
+        """Per token-based provider: the test payment methods the checkout offers as its token."""
 
     # -- providers -------------------------------------------------------------------------
 
@@ -196,53 +213,45 @@ class Shop:
         return [
             Offer(
                 name,
-                self.gateways[name].info.display_name,
-                basket_refusal(self.gateways[name].capabilities, market.country, total, recurring=recurring),
+                self.gateways[name].gateway.info.display_name,
+                basket_refusal(
+                    self.gateways[name].gateway.capabilities, market.country, total, recurring=recurring
+                ),
+                tuple((method.token, method.label) for method in self.payment_methods.get(name, ())),
             )
             for name in self.provider_order()
         ]
 
     def display_name(self, provider: str) -> str:
         gateway = self.gateways.get(provider)
-        return gateway.info.display_name if gateway else provider
+        return gateway.gateway.info.display_name if gateway else provider
 
     def webhook_url(self, provider: str) -> str:
         return f"{self.base_url}/webhooks/{provider}"
 
-    # -- keeping what the provider says ----------------------------------------------------
+    def payment_method_token(self, provider: str, form: Mapping[str, str]) -> str | None:
+        """The test payment method chosen for a token-based provider (None: it takes no token).
 
-    def keep_payment(self, order_id: str, fresh: Payment) -> Payment:
-        """Store a fresh answer, merged with what is stored and every event already received."""
-        events = self.records.events_about([fresh.id])
+        Raises ValueError when the form names none of the offered ones.
+        """
+        methods = self.payment_methods.get(provider)
+        if not methods:
+            return None
+        chosen = _form_text(form, f"payment_method_{provider}")
+        if chosen not in {method.token for method in methods}:
+            raise ValueError(f"Choose one of the test cards offered for {self.display_name(provider)}.")
+        return chosen
 
-        def merge(stored: Payment | None) -> Payment:
-            payment = fresh if stored is None else apply_update(stored, fresh)
-            for event in events:
-                if event.payment_id == payment.id:
-                    payment = apply_event(payment, event)
-            return payment
+    def payment(self, order: OrderRecord) -> Payment | None:
+        """The order's payment, as the store holds it."""
+        if order.payment_id is None:
+            return None
+        return self.store.get_payment(order.payment_id, provider=order.provider)
 
-        return self.records.save_payment(order_id, fresh.id, merge)
-
-    def keep_mandate(self, subscription_id: str, fresh: Mandate) -> Mandate:
-        events = self.records.events_about([fresh.id])
-
-        def merge(stored: Mandate | None) -> Mandate:
-            mandate = fresh if stored is None else apply_mandate_update(stored, fresh)
-            for event in events:
-                if event.mandate_id == mandate.id:
-                    mandate = apply_mandate_event(mandate, event)
-            return mandate
-
-        return self.records.save_mandate(subscription_id, fresh.id, merge)
-
-    def fold(self, event: WebhookEvent) -> None:
-        """Fold a verified event into what it is about (if the shop knows it), then keep it."""
-        if event.payment_id is not None:
-            self.records.update_payment(event.payment_id, lambda payment: apply_event(payment, event))
-        if event.mandate_id is not None and event.mandate_status is not None:
-            self.records.update_mandate(event.mandate_id, lambda mandate: apply_mandate_event(mandate, event))
-        self.records.add_event(event)
+    def mandate(self, subscription: SubscriptionRecord) -> Mandate | None:
+        if subscription.mandate_id is None:
+            return None
+        return self.store.get_mandate(subscription.mandate_id, provider=subscription.provider)
 
     # -- the web application ---------------------------------------------------------------
 
@@ -347,6 +356,10 @@ class Shop:
 
         if provider not in {offer.provider for offer in offers if offer.refusal is None}:
             return refuse("Choose one of the payment methods offered below.")
+        try:
+            token = self.payment_method_token(provider, form)
+        except ValueError as error:
+            return refuse(str(error))
         order_id = _new_id("order")
         description = ", ".join(f"{line.quantity} x {line.product.name}" for line in lines)
         gateway = self.gateways[provider]
@@ -362,13 +375,16 @@ class Shop:
                     capture_mode=CaptureMode.SEPARATE if separate else CaptureMode.AUTOMATIC,
                     webhook_url=self.webhook_url(provider),
                     description=f"psp demo shop {order_id}",
+                    payment_method_token=token,
                 ),
             )
         except PspError as error:
             return refuse(str(error))
         now = datetime.now(UTC)
-        self.records.add_order(OrderRecord(order_id, now, description, market.country, total, provider, None))
-        payment = self.keep_payment(order_id, payment)
+        await self._call(
+            self.records.add_order,
+            OrderRecord(order_id, now, description, market.country, total, provider, payment.id),
+        )
         response = self._see(
             payment.next_action.url if payment.next_action is not None else f"/orders/{order_id}"
         )
@@ -384,21 +400,19 @@ class Shop:
         try:
             fresh = await self._call(gateway.get_payment, order.payment_id)
         except PspError as error:
-            stored = self.records.payment(order.payment_id)
+            stored = self.payment(order)
             events = self.records.events_about([order.payment_id])
             page = pages.order_page(
                 order, stored, events, self.display_name(order.provider), error=str(error)
             )
             return self._html(page, 502)
-        payment = self.keep_payment(order.id, fresh)
-        return self._html(pages.return_page(order, payment))
+        return self._html(pages.return_page(order, fresh))
 
     # orders
 
     async def _orders(self, request: Request) -> Response:
         listing = [
-            (order, self.records.payment(order.payment_id) if order.payment_id else None)
-            for order in self.records.orders()
+            (order, self.payment(order)) for order in self.records.orders()
         ]
         return self._html(pages.orders_page(listing))
 
@@ -410,7 +424,7 @@ class Shop:
         notice: str | None = None,
         status_code: int = 200,
     ) -> Response:
-        payment = self.records.payment(order.payment_id) if order.payment_id else None
+        payment = self.payment(order)
         events = self.records.events_about([order.payment_id]) if order.payment_id else []
         page = pages.order_page(
             order, payment, events, self.display_name(order.provider), error=error, notice=notice
@@ -428,7 +442,7 @@ class Shop:
         action = request.path_params["action"]
         if order is None or order.payment_id is None:
             return self._not_found("There is no such order.")
-        payment = self.records.payment(order.payment_id)
+        payment = self.payment(order)
         if payment is None or action not in ("capture", "void", "refund", "refresh"):
             return self._not_found("There is no such action on this order.")
         gateway = self.gateways[order.provider]
@@ -457,10 +471,9 @@ class Shop:
         else:
             call = lambda: gateway.get_payment(payment.id)  # noqa: E731
         try:
-            fresh = await self._call(call)
+            await self._call(call)
         except PspError as error:
             return self._order_page(order, error=str(error), status_code=422)
-        self.keep_payment(order.id, fresh)
         return self._see(f"/orders/{order.id}?done={action}")
 
     # subscriptions
@@ -470,8 +483,7 @@ class Shop:
         price = PLAN.price(market.currency)
         offers = self.offers(market, price, recurring=True)
         listing = [
-            (sub, self.records.mandate(sub.mandate_id) if sub.mandate_id else None)
-            for sub in self.records.subscriptions()
+            (sub, self.mandate(sub)) for sub in self.records.subscriptions()
         ]
         if request.method == "GET":
             return self._html(pages.subscriptions_page(PLAN, market, offers, listing))
@@ -487,9 +499,13 @@ class Shop:
 
         if provider not in {offer.provider for offer in offers if offer.refusal is None}:
             return refuse("Choose one of the payment methods offered.")
+        try:
+            token = self.payment_method_token(provider, form)
+        except ValueError as error:
+            return refuse(str(error))
         gateway = self.gateways[provider]
         subscription_id = _new_id("sub")
-        now = gateway.clock()
+        now = gateway.gateway.clock()
         try:
             mandate = await self._call(
                 gateway.create_mandate,
@@ -503,13 +519,15 @@ class Shop:
                     amount_type=AmountType.MAX,
                     description=PLAN.name,
                     webhook_url=self.webhook_url(provider),
+                    payment_method_token=token,
                 ),
             )
         except PspError as error:
             return refuse(str(error))
-        record = SubscriptionRecord(subscription_id, datetime.now(UTC), PLAN.name, price, provider, None)
-        self.records.add_subscription(record)
-        mandate = self.keep_mandate(subscription_id, mandate)
+        record = SubscriptionRecord(
+            subscription_id, datetime.now(UTC), PLAN.name, price, provider, mandate.id
+        )
+        await self._call(self.records.add_subscription, record)
         if mandate.next_action is not None:
             return self._see(mandate.next_action.url)
         return self._see(f"/subscriptions/{subscription_id}")
@@ -522,9 +540,9 @@ class Shop:
         notice: str | None = None,
         status_code: int = 200,
     ) -> Response:
-        mandate = self.records.mandate(subscription.mandate_id) if subscription.mandate_id else None
+        mandate = self.mandate(subscription)
         charges = [
-            (order, self.records.payment(order.payment_id) if order.payment_id else None)
+            (order, self.payment(order))
             for order in self.records.orders(subscription_id=subscription.id)
         ]
         events = self.records.events_about([subscription.mandate_id]) if subscription.mandate_id else []
@@ -553,10 +571,9 @@ class Shop:
             return self._not_found("There is no such subscription.")
         gateway = self.gateways[subscription.provider]
         try:
-            fresh = await self._call(gateway.get_mandate, subscription.mandate_id)
+            await self._call(gateway.get_mandate, subscription.mandate_id)
         except PspError as error:
             return self._subscription_page(subscription, error=str(error), status_code=502)
-        self.keep_mandate(subscription.id, fresh)
         return self._see(f"/subscriptions/{subscription.id}?done=refresh")
 
     async def _subscription_action(self, request: Request) -> Response:
@@ -595,7 +612,8 @@ class Shop:
                 )
                 # The buyer's market is the one whose currency the subscription is priced in.
                 country = next(m.country for m in MARKETS if m.currency == subscription.monthly.currency)
-                self.records.add_order(
+                await self._call(
+                    self.records.add_order,
                     OrderRecord(
                         order_id,
                         datetime.now(UTC),
@@ -603,18 +621,14 @@ class Shop:
                         country,
                         amount,
                         subscription.provider,
-                        None,
+                        payment.id,
                         subscription.id,
-                    )
+                    ),
                 )
-                self.keep_payment(order_id, payment)
             elif action == "revoke":
-                self.keep_mandate(
-                    subscription.id,
-                    await self._call(gateway.revoke_mandate, RevokeMandateRequest(mandate_id)),
-                )
+                await self._call(gateway.revoke_mandate, RevokeMandateRequest(mandate_id))
             else:
-                self.keep_mandate(subscription.id, await self._call(gateway.get_mandate, mandate_id))
+                await self._call(gateway.get_mandate, mandate_id)
         except PspError as error:
             return self._subscription_page(subscription, error=str(error), status_code=422)
         return self._see(f"/subscriptions/{subscription.id}?done={action}")
@@ -622,65 +636,92 @@ class Shop:
     # webhooks
 
     async def _webhook(self, request: Request) -> Response:
-        """The endpoint the provider calls: verify the raw bytes, fold, answer 200; else 400."""
+        """The endpoint the provider calls: the store verifies and folds it; 200, or 400 if forged."""
         from starlette.responses import PlainTextResponse
 
-        gateway = self.gateways.get(request.path_params["provider"])
-        if gateway is None:
+        stored = self.gateways.get(request.path_params["provider"])
+        if stored is None:
             return PlainTextResponse("no such provider in this shop\n", status_code=404)
-        body = await request.body()
+        headers, body = dict(request.headers), await request.body()
+
+        def ingest() -> None:
+            stored.ingest(headers, body)
+            # The store's inbox de-duplicates and folds; the history view keeps its own list of
+            # what arrived (the store answers with the payment, not the event), from the same bytes.
+            self.records.add_event(stored.gateway.parse_webhook(headers, body))
+
         try:
-            event = gateway.parse_webhook(dict(request.headers), body)
+            await self._call(ingest)
         except PspError as error:
             return PlainTextResponse(f"refused: {error}\n", status_code=400)
-        self.fold(event)
         return PlainTextResponse("ok\n")
 
 
 @attrs.frozen
 class RunningShop:
-    """A shop on loopback: its URL, the shop itself, and the reaches it started."""
+    """A shop on loopback: its URL, the shop itself, the reaches it started, and why not others."""
 
     base_url: str
     shop: Shop
     reaches: Sequence[Reach]
+    not_reached: Sequence[str] = ()
+    """One line per PSP stand-in that could not start (its providers are not offered)."""
 
 
-def _gateways(reaches: Sequence[Reach], stack: ExitStack) -> dict[str, Gateway]:
+def _gateways(reaches: Sequence[Reach], stack: ExitStack) -> tuple[dict[str, Gateway], dict[str, Reach]]:
     plugin_manager = create_plugin_manager()
+    # Providers are imported on first use; the shop offers every installed one, so load them all.
+    load_providers(plugin_manager)
     gateways: dict[str, Gateway] = {}
+    reached_by: dict[str, Reach] = {}
     for name in provider_names(plugin_manager):
         plugin = plugin_manager.get_plugin(name)
         for reach in reaches:
-            options = reach.options_for(name, plugin)
-            if options is None:
+            gateway = reach.gateway(name, plugin, plugin_manager)
+            if gateway is None:
                 continue
-            # environ={} keeps a developer's own provider variables out of the demo.
-            gateway = Gateway(
-                name, options=options, environ={}, clock=reach.clock, plugin_manager=plugin_manager
-            )
             stack.callback(gateway.close)
-            gateways[name] = gateway
+            gateways[name], reached_by[name] = gateway, reach
             break
-    return gateways
+    return gateways, reached_by
 
 
 @contextmanager
-def running_shop(database: str | Path = ":memory:", startup_timeout_s: float = 10.0) -> Iterator[RunningShop]:
-    """Start the PSP stand-ins and the shop on 127.0.0.1; stop all of them on exit."""
+def running_shop(
+    database: str | Path | None = None, startup_timeout_s: float = 10.0
+) -> Iterator[RunningShop]:
+    """Start the PSP stand-ins and the shop on 127.0.0.1; stop all of them on exit.
+
+    ``database`` is the SQLite file the store (payments, mandates, journal, inbox) and the shop's
+    own tables share; None: a file in a temporary folder, deleted on exit.
+    """
     import uvicorn
 
+    from psp_store import Store, StoredGateway
+
     with ExitStack() as stack:
+        if database is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="psp-shop-"))
+            database = Path(folder) / "shop.sqlite3"
         # The shop's port is taken first: the requests it sends name its return and webhook URLs.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         stack.callback(listener.close)
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        reaches = open_reaches(stack)
+        reaches, not_reached = open_reaches(stack, base_url)
+        store = Store(database)
+        stack.callback(store.close)
         records = ShopRecords(database)
         stack.callback(records.close)
-        shop = Shop(records, _gateways(reaches, stack), base_url)
+        gateways, reached_by = _gateways(reaches, stack)
+        shop = Shop(
+            records,
+            store,
+            {name: StoredGateway(gateway, store) for name, gateway in gateways.items()},
+            base_url,
+            {name: reach.test_payment_methods(name) for name, reach in reached_by.items()},
+        )
         config = uvicorn.Config(shop.app(), log_level="warning", lifespan="off", access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(
@@ -701,7 +742,7 @@ def running_shop(database: str | Path = ":memory:", startup_timeout_s: float = 1
         deadline.cancel()
         if not server.started:
             raise RuntimeError(f"the shop did not start within {startup_timeout_s} s on {base_url}")
-        yield RunningShop(base_url, shop, reaches)
+        yield RunningShop(base_url, shop, reaches, not_reached)
 
 
 def main(args: argparse.Namespace, out: TextIO | None = None, stop: threading.Event | None = None) -> int:
@@ -713,8 +754,10 @@ def main(args: argparse.Namespace, out: TextIO | None = None, stop: threading.Ev
         with running_shop(database) as running:
             for reach in running.reaches:
                 print(f"Started {reach.describe()}", file=stream)
+            for reason in running.not_reached:
+                print(reason, file=stream)
             print(f"Providers in the shop: {', '.join(running.shop.provider_order()) or 'none'}", file=stream)
-            print(f"Orders are kept in {database} (deleted on exit)", file=stream)
+            print(f"Payments and orders are kept in {database} (deleted on exit)", file=stream)
             print(f"psp demo shop: open {running.base_url}/ in your browser; Ctrl-C stops it", file=stream)
             stream.flush()
             try:

@@ -106,6 +106,26 @@ class Offer:
     provider: str
     display_name: str
     refusal: str | None = None
+    payment_methods: tuple[tuple[str, str], ...] = ()
+    """(token, label) of each test payment method a token-based provider is offered with."""
+
+
+def _payment_method_choices(offered: Sequence[Offer], prefix: str) -> str:
+    """A test-card choice for each offered token-based provider (sent as its payment method token)."""
+    choices = ""
+    for offer in offered:
+        if not offer.payment_methods:
+            continue
+        field = f"{prefix}payment-method-{escape(offer.provider)}"
+        options = "".join(
+            f'<option value="{escape(token)}">{escape(label)}</option>'
+            for token, label in offer.payment_methods
+        )
+        choices += (
+            f'<p><label for="{field}">Test card for {escape(offer.display_name)}</label>'
+            f'<select id="{field}" name="payment_method_{escape(offer.provider)}">{options}</select></p>'
+        )
+    return choices
 
 
 def page(title: str, body: str, *, status_line: str = "") -> str:
@@ -238,7 +258,7 @@ def checkout_page(
         )
         choices = (
             '<form method="post" action="/checkout"><fieldset><legend>Pay with</legend>'
-            f"{radios}</fieldset>"
+            f"{radios}</fieldset>{_payment_method_choices(offered, '')}"
             '<p><label for="name">Your name</label>'
             f'<input id="name" name="name" required value="{escape(name)}"></p>'
             '<p><label for="email">Email</label>'
@@ -417,7 +437,7 @@ def subscriptions_page(
             f"Up to <strong>{escape(price.format())}</strong> a month, "
             f"for buyers in {escape(market.name)}.</p>"
             '<form method="post" action="/subscriptions"><fieldset><legend>Pay with</legend>'
-            f"{radios}</fieldset>"
+            f"{radios}</fieldset>{_payment_method_choices(offered, 'sub-')}"
             '<p><label for="sub-name">Your name</label><input id="sub-name" name="name" required></p>'
             '<p><label for="sub-email">Email</label><input id="sub-email" name="email" type="email"></p>'
             '<button type="submit">Subscribe</button></form>'

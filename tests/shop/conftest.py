@@ -16,7 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from psp_demo import PproReach, RunningShop, running_shop
+from psp_demo import PproReach, RunningShop, StripeReach, running_shop
+from psp_localstripe import SECRET_KEY
 from tests.shop.accessibility import problems_on
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,6 +45,21 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
 def ppro(shop: RunningShop) -> PproReach:
     (reach,) = [reach for reach in shop.reaches if isinstance(reach, PproReach)]
     return reach
+
+
+@pytest.fixture(scope="module")
+def stripe_reach(shop: RunningShop) -> StripeReach:
+    reaches = [reach for reach in shop.reaches if isinstance(reach, StripeReach)]
+    assert reaches, f"the shop did not start localstripe: {list(shop.not_reached)}"
+    return reaches[0]
+
+
+@pytest.fixture(scope="module")
+def stripe_api(stripe_reach: StripeReach) -> Iterator[httpx.Client]:
+    """Stripe's API on localstripe: what the PSP holds, not what the shop shows."""
+    headers = {"Authorization": f"Bearer {SECRET_KEY}"}
+    with httpx.Client(base_url=stripe_reach.base_url, headers=headers, timeout=10) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

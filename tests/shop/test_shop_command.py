@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +20,10 @@ from hypothesis import strategies as st
 
 from psp_amazonpay import capabilities as amazon_pay_capabilities
 from psp_core import CommandLine, ConfigurationError, Money, Option
-from psp_core._cli import build_parser
-from psp_demo import basket_refusal
+from psp_core._cli import build_parser, main
+from psp_demo import STRIPE_TEST_PAYMENT_METHODS, PproReach, Shop, basket_refusal, open_reaches
+from psp_demo._shop_records import ShopRecords
+from psp_store import Store
 
 AMAZON_PAY = amazon_pay_capabilities()
 
@@ -52,7 +56,8 @@ def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> N
         match = re.search(r"open (http://127\.0\.0\.1:\d+)/ in your browser", "\n".join(lines))
         assert match, lines
         base_url = match.group(1)
-        assert any(line.startswith("Providers in the shop: amazon_pay") for line in lines), lines
+        assert "Providers in the shop: amazon_pay, ideal, stripe" in lines, lines
+        assert any(line.startswith("Started localstripe (Stripe) at http://127.0.0.1:") for line in lines)
         products = httpx.get(base_url + "/", timeout=5)
         assert products.status_code == 200 and "<h1>Products</h1>" in products.text
     finally:
@@ -103,3 +108,71 @@ def test_a_demo_flag_is_a_long_flag_with_one_owner() -> None:
         cli.add_demo_flag("acme", Option(("--port",), "a port"), lambda args: 0)
     with pytest.raises(ConfigurationError, match="no plugin is registered"):
         cli.add_demo_flag("nobody", Option(("--mall",), "a mall", flag=True), lambda args: 0)
+
+
+def test_combining_shop_with_a_provider_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--shop", "amazon_pay"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "psp demo: error: --shop and a provider (amazon_pay) cannot be combined: `psp demo --shop` "
+        "runs instead of the demos; drop --shop to play the amazon_pay demo, or drop amazon_pay "
+        "to run `psp demo --shop`"
+    )
+
+
+def test_the_shop_without_its_extra_names_psp_shop_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psp_demo
+
+    def without_sqlalchemy(args: object) -> int:
+        raise ModuleNotFoundError("No module named 'sqlalchemy'", name="sqlalchemy")
+
+    monkeypatch.setattr(psp_demo, "serve_shop", without_sqlalchemy)
+    assert main(["demo", "--shop"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "psp: error: `psp demo --shop` needs the psp[shop] extra (sqlalchemy is not installed); "
+        'install it with: pip install "psp[shop]"\n'
+    )
+
+
+@pytest.mark.loopback
+def test_without_localstripe_the_shop_reaches_ppro_and_says_why_not_stripe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import psp_localstripe
+
+    monkeypatch.setattr(psp_localstripe, "available", lambda: False)
+    with ExitStack() as stack:
+        reaches, not_reached = open_reaches(stack, "http://127.0.0.1:9")
+        assert [type(reach) for reach in reaches] == [PproReach]
+        assert not_reached == [
+            "Stripe is not offered: localstripe is not installed: pip install 'psp[localstripe]' "
+            "(or pip install localstripe)"
+        ]
+
+
+def test_only_an_offered_test_card_becomes_the_payment_method_token(tmp_path: Path) -> None:
+    with Store(tmp_path / "shop.sqlite3") as store:
+        shop = Shop(
+            ShopRecords(":memory:"),
+            store,
+            {},
+            "http://127.0.0.1:9",
+            {"stripe": STRIPE_TEST_PAYMENT_METHODS, "amazon_pay": ()},
+        )
+        offered = {method.token for method in STRIPE_TEST_PAYMENT_METHODS}
+
+        @given(st.one_of(st.sampled_from(sorted(offered)), st.text(max_size=30)))
+        def check(chosen: str) -> None:
+            form = {"payment_method_stripe": chosen}
+            if chosen.strip() in offered:
+                assert shop.payment_method_token("stripe", form) == chosen.strip()
+            else:
+                with pytest.raises(ValueError, match="Choose one of the test cards offered for stripe"):
+                    shop.payment_method_token("stripe", form)
+            # A provider that takes no token gets none, whatever the form says.
+            assert shop.payment_method_token("amazon_pay", form) is None
+
+        check()

@@ -1,12 +1,13 @@
-"""The shop's SQLite records: psp's stored JSON form in, the same values out; events kept once."""
+"""The shop's own records (orders, subscriptions, the history view) beside the store, in one file."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from psp_core import EventKind, Money, Payment, PaymentStatus, WebhookEvent, apply_event
+from psp_core import EventKind, Money, Payment, PaymentStatus, WebhookEvent
 from psp_demo._shop_records import OrderRecord, ShopRecords
+from psp_store import Store
 
 USD = "USD"
 
@@ -28,7 +29,7 @@ def authorized(amount: int = 4800) -> Payment:
     )
 
 
-def order() -> OrderRecord:
+def order(payment_id: str | None = None) -> OrderRecord:
     return OrderRecord(
         "order-1",
         datetime(2026, 1, 2, tzinfo=UTC),
@@ -36,47 +37,38 @@ def order() -> OrderRecord:
         "US",
         Money(4800, USD),
         "amazon_pay",
-        None,
+        payment_id,
     )
 
 
-def test_an_order_and_its_payment_survive_a_reopened_file(tmp_path: Path) -> None:
+def test_an_order_survives_a_reopened_file_shared_with_the_store(tmp_path: Path) -> None:
     path = tmp_path / "shop.sqlite3"
+    store = Store(path)
     records = ShopRecords(path)
     records.add_order(order())
-    records.save_payment("order-1", "charge_1", lambda stored: authorized())
+    store.save(authorized())
+    records.link_payment("order-1", "charge_1")
+    records.close()
+    store.close()
+
+    reopened, store = ShopRecords(path), Store(path)
+    assert reopened.order("order-1") == order("charge_1")
+    assert reopened.orders() == [order("charge_1")]
+    # The payment itself is the store's, found by the id the order keeps.
+    assert store.get_payment("charge_1", provider="amazon_pay") == authorized()
+    reopened.close()
+    store.close()
+
+
+def test_a_missing_order_or_subscription_is_none(tmp_path: Path) -> None:
+    records = ShopRecords(tmp_path / "shop.sqlite3")
+    assert records.order("order-x") is None
+    assert records.subscription("sub-x") is None
+    assert records.orders() == [] and records.subscriptions() == []
     records.close()
 
-    reopened = ShopRecords(path)
-    assert reopened.order("order-1") == OrderRecord(
-        "order-1",
-        datetime(2026, 1, 2, tzinfo=UTC),
-        "2 x Enamel mug",
-        "US",
-        Money(4800, USD),
-        "amazon_pay",
-        "charge_1",
-    )
-    assert reopened.payment("charge_1") == authorized()
-    assert reopened.orders() == [reopened.order("order-1")]
-    reopened.close()
 
-
-def test_a_save_merges_with_what_is_stored(tmp_path: Path) -> None:
-    records = ShopRecords(tmp_path / "shop.sqlite3")
-    records.add_order(order())
-    records.save_payment("order-1", "charge_1", lambda stored: authorized())
-    seen: list[Payment | None] = []
-
-    def merge(stored: Payment | None) -> Payment:
-        seen.append(stored)
-        return authorized()
-
-    records.save_payment("order-1", "charge_1", merge)
-    assert seen == [authorized()]
-
-
-def test_an_event_is_kept_once_and_found_by_its_subject() -> None:
+def test_an_event_is_kept_once_in_the_history_and_found_by_its_subject() -> None:
     records = ShopRecords(":memory:")
     event = WebhookEvent(
         provider="amazon_pay",
@@ -89,5 +81,5 @@ def test_an_event_is_kept_once_and_found_by_its_subject() -> None:
     assert records.add_event(event) is True
     assert records.add_event(event) is False  # the provider's redelivery
     assert records.events_about(["charge_1"]) == [event]
+    assert records.events_about(["charge_2"]) == []
     assert records.event_ids() == {"evt_1"}
-    assert records.update_payment("charge_unknown", lambda payment: apply_event(payment, event)) is None
