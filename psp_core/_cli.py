@@ -13,6 +13,7 @@ import argparse
 import importlib.metadata
 import importlib.util
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -137,7 +138,7 @@ def _add_reconcile_command(subparsers: argparse._SubParsersAction[argparse.Argum
         "--store", required=True, metavar="URL", help="the store: a path, sqlite:///PATH or postgresql://..."
     )
     parser.add_argument(
-        "--grace", type=float, default=60.0, metavar="SECONDS", help="skip younger entries (default 60)"
+        "--grace", type=_seconds, default=60.0, metavar="SECONDS", help="skip younger entries (default 60)"
     )
     parser.add_argument(
         "--no-replay",
@@ -154,6 +155,17 @@ def _add_reconcile_command(subparsers: argparse._SubParsersAction[argparse.Argum
     parser.set_defaults(
         func=run, command_words="reconcile", extra=("psp[store]", frozenset({"sqlalchemy", "psycopg"}))
     )
+
+
+def _seconds(text: str) -> float:
+    """A finite, non-negative number of seconds (argparse names the option in its error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; use 0 or more, e.g. 60")
+    return value
 
 
 def _usage_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:

@@ -11,16 +11,29 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from psp_core import Gateway
 
 from ._reconcile import reconcile
-from ._store import Store
+from ._store import Store, _url_of
 
 PROGRESS_EVERY_S = 1.0
+EXIT_USAGE = 2
 
 
 def run(args: argparse.Namespace) -> int:
+    url = _url_of(args.store)
+    # Opening a store creates it: a mistyped path would make an empty store and report "0 open",
+    # so the reconciler reads only an SQLite file that is already there.
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    if database not in (None, "", ":memory:") and not Path(str(database)).is_file():
+        print(
+            f"psp reconcile: error: --store {args.store}: there is no store file at {database}; "
+            "name the SQLite file your host's Store writes (or its postgresql:// URL)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     with Store(args.store) as store:
         providers = sorted({entry.provider for entry in store.journal(open_only=True)})
         gateways = {provider: Gateway(provider, plugin_manager=args.plugin_manager) for provider in providers}

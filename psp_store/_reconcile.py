@@ -25,6 +25,7 @@ while the entry is still open and still its own. Running it again settles nothin
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping
 
@@ -122,6 +123,12 @@ def reconcile(
     ``replay_window_s`` is read, not replayed: the provider may have forgotten its key (PPRO keeps
     keys 24 hours), and a forgotten key would make a replayed capture or refund a second one.
     """
+    for field, value in (("grace_s", grace_s), ("lease_s", lease_s), ("replay_window_s", replay_window_s)):
+        # NaN compares false with every timestamp, and a negative grace would claim calls still in flight.
+        if not math.isfinite(value) or value < 0:
+            raise ValidationError(field, f"must be a finite number of seconds, 0 or more; got {value!r}")
+    if batch < 1:
+        raise ValidationError("batch", f"must be 1 or more entries per claim; got {batch!r}")
     by_provider = {gateways.provider: gateways} if isinstance(gateways, Gateway) else dict(gateways)
     providers = frozenset(by_provider)
     owner = f"reconciler-{uuid.uuid4().hex[:16]}"

@@ -413,6 +413,44 @@ def test_psp_reconcile_without_its_extra_names_it_in_one_line_and_exits_2(
     assert "`psp reconcile` needs the psp[store] extra (sqlalchemy is not installed)" in captured.err
 
 
+@pytest.mark.parametrize("location", ["missing.sqlite3", "sqlite:///{tmp}/missing.sqlite3"])
+def test_psp_reconcile_on_a_path_with_no_store_says_so_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], location: str
+) -> None:
+    # A mistyped path in a cron job must not become an empty store reported as "0 open".
+    monkeypatch.chdir(tmp_path)
+    assert main(["reconcile", "--store", location.format(tmp=tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert "--store" in captured.err and "there is no store file at" in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("grace", ["-5", "nan", "inf", "soon"])
+def test_psp_reconcile_refuses_a_grace_that_is_not_seconds_naming_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], grace: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["reconcile", "--store", str(tmp_path / "s.sqlite3"), "--grace", grace])
+    assert exit_.value.code == 2
+    assert f"argument --grace: {grace!r} is not a number of seconds; use 0 or more" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("grace_s", -1.0), ("grace_s", float("nan")), ("lease_s", float("inf")), ("replay_window_s", -0.5)],
+)
+def test_reconcile_refuses_seconds_that_are_negative_or_not_finite_by_field(
+    store_url: str, sandbox: Sandbox, option: str, value: float
+) -> None:
+    with Store(store_url) as store:
+        with pytest.raises(ValidationError, match=rf"^{option}: must be a finite number of seconds"):
+            reconcile(store, gateway_for(sandbox), **{option: value})  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=r"^batch: must be 1 or more"):
+            reconcile(store, gateway_for(sandbox), batch=0)
+
+
 # -- the request form --------------------------------------------------------------------------------
 
 
