@@ -58,7 +58,10 @@ def select(pm: pluggy.PluginManager, wanted: Sequence[str]) -> list[str]:
         return names
     unknown = [name for name in wanted if name not in names]
     if unknown:
-        raise pytest_usage_error(f"unknown provider(s) {unknown}; installed: {names}")
+        raise pytest_usage_error(
+            f"unknown provider(s) {unknown}; installed: {names}: name an installed one (`psp providers` "
+            "lists them), or register yours with --plugin NAME=MODULE:ATTR (pytest: --psp-plugin)"
+        )
     return list(dict.fromkeys(wanted))
 
 

@@ -125,6 +125,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = ContractSession(config)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # An unknown provider is one usage error before collection, not one error per test module.
+    if session.config.getoption("psp_provider"):
+        session.config.stash[_STATE].targets(live_capable=False)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "psp_target" not in metafunc.fixturenames:
         return

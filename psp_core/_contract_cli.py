@@ -27,7 +27,7 @@ def add_contract_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.add_argument("provider", help="the provider name (see `psp providers`)")
     parser.add_argument("--json", metavar="PATH", help="also write the conformance report as JSON")
     parser.add_argument(
-        "--fault-scenarios", type=int, default=None, metavar="N", help="random fault scenarios to run"
+        "--fault-scenarios", type=_count, default=None, metavar="N", help="random fault scenarios to run"
     )
     parser.add_argument(
         "--profile",
@@ -51,6 +51,17 @@ def add_contract_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         command_words="contract",
         extra=("psp[contracts]", frozenset({"pytest", "_pytest", "hypothesis"})),
     )
+
+
+def _count(text: str) -> int:
+    """A whole number, 0 or more (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count; use a whole number, 0 or more")
+    return value
 
 
 def pytest_arguments(args: argparse.Namespace, workdir: Path, report: Path) -> list[str]:

@@ -84,3 +84,28 @@ def test_output_into_a_closed_pipe_ends_without_a_traceback(command: list[str]) 
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert err == ""
     assert returncode in (0, 1)
+
+
+def test_contract_for_an_unknown_provider_is_one_usage_error_saying_what_to_do() -> None:
+    # Not one collection error per test module: one line naming the provider and the way out.
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*PSP, "contract", "no_such_psp"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "ERROR collecting" not in done.stdout + done.stderr
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1, done.stdout + done.stderr
+    assert "unknown provider(s) ['no_such_psp']" in errors[0]
+    assert "`psp providers` lists them" in errors[0] and "--plugin NAME=MODULE:ATTR" in errors[0]
+
+
+@pytest.mark.parametrize("count", ["-1", "many", "1.5"])
+def test_contract_refuses_a_fault_scenario_count_that_is_not_a_count(
+    count: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["contract", "amazon_pay", "--fault-scenarios", count])
+    assert exited.value.code == 2
+    assert f"argument --fault-scenarios: {count!r} is not a count; use a whole number, 0 or more" in (
+        capsys.readouterr().err
+    )
