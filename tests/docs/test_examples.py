@@ -150,3 +150,17 @@ def test_the_readme_lists_every_command_and_option_of_the_cli() -> None:
     commands = [command for command in _options(build_parser()) if f"psp {command}" not in section]
     assert not commands, f"commands missing from the README's Command line section: {commands}"
     assert not missing, f"options missing from the README's Command line section: {missing}"
+
+
+def test_the_readmes_install_section_names_every_extra_a_host_installs() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Install") :]
+    section = section[: section.index("\n## ", 1)]
+    # `test` is the project's own development extra, not one a host installs.
+    missing = [name for name in extras if name != "test" and f'pip install "psp[{name}]"' not in section]
+    assert not missing, f"extras missing from the README's Install section: {missing}"
