@@ -57,6 +57,12 @@ def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> N
         assert match, lines
         base_url = match.group(1)
         assert "Providers in the shop: amazon_pay, ideal, stripe" in lines, lines
+        quoted = _readme_shop_console()
+        assert len(quoted) == len(lines), (quoted, lines)
+        for pattern, line in zip(quoted, lines, strict=True):
+            assert pattern.fullmatch(line), (
+                f"the README quotes {pattern.pattern!r}, the shop printed {line!r}"
+            )
         assert any(line.startswith("Started localstripe (Stripe) at http://127.0.0.1:") for line in lines)
         products = httpx.get(base_url + "/", timeout=5)
         assert products.status_code == 200 and "<h1>Products</h1>" in products.text
@@ -67,6 +73,20 @@ def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> N
     assert "psp demo shop stopped" in out
     with pytest.raises(httpx.ConnectError):
         httpx.get(base_url + "/", timeout=2)
+
+
+def _readme_shop_console() -> list[re.Pattern[str]]:
+    """The console lines the README quotes under ``.venv/bin/psp demo --shop``; its ``PORT`` and
+    ``XXXXXXXX`` (the temporary folder's random part) stand for what each run picks."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split(".venv/bin/psp demo --shop\n", 1)[1].split("```", 1)[0]
+    quoted = [line.removeprefix("# ") for line in block.splitlines() if line.startswith("# ")]
+    return [
+        re.compile(
+            re.escape(line).replace("PORT", r"\d+").replace("XXXXXXXX", r"[^/]+").replace("/tmp/", ".+/")
+        )
+        for line in quoted
+    ]
 
 
 @given(st.integers(min_value=1, max_value=10**9))
