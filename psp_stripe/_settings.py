@@ -237,6 +237,10 @@ def _method_types(options: Mapping[str, object], environ: Mapping[str, str]) -> 
 
 
 def configure(options: Mapping[str, object], environ: Mapping[str, str]) -> ProviderConfig:
+    unknown = sorted(set(options) - set(SETTINGS))
+    if unknown:
+        # A misspelt option would otherwise be ignored in silence (a webhook secret never set).
+        raise _error(f"unknown option(s) {unknown}; check the spelling: stripe takes {sorted(SETTINGS)}")
     secret_key = _secret(options, environ, "secret_key", "sk_", required=True)
     assert secret_key is not None
     webhook_secret = _secret(options, environ, "webhook_secret", "whsec_", required=False)

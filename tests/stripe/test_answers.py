@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from psp_core import DeclineCode, Gateway, PaymentStatus, ProviderError, RetryPolicy
+from psp_core import ConfigurationError, DeclineCode, Gateway, PaymentStatus, ProviderError, RetryPolicy
 
 from .conftest import authorize_request
 
@@ -107,3 +107,12 @@ def test_find_payment_with_no_match_is_none() -> None:
     body = json.dumps({"object": "search_result", "data": [], "has_more": False}).encode()
     with gateway_answering(200, body, []) as gateway:
         assert gateway.find_payment("order-404") is None
+
+
+def test_a_misspelt_option_is_refused_naming_it_and_the_options_stripe_takes() -> None:
+    # Ignored, `webhook_secert` would leave the webhook secret unset and every delivery refused.
+    with pytest.raises(ConfigurationError) as refused:
+        Gateway("stripe", options={"secret_key": "sk_test_x", "webhook_secert": "whsec_x"}, environ={})
+    message = str(refused.value)
+    assert message.startswith("stripe: unknown option(s) ['webhook_secert']; check the spelling")
+    assert "'webhook_secret'" in message and "whsec_x" not in message
