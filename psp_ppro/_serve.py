@@ -52,6 +52,14 @@ def _hostname(url: str) -> str | None:
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    for option, value in (
+        ("--api-key", args.api_key),
+        ("--merchant-id", args.merchant_id),
+        ("--webhook-secret", args.webhook_secret),
+    ):
+        # An empty value would be required as given while the printed settings show the default.
+        if value is not None and not value.strip():
+            raise UsageError(f"{option} is empty; give a value, or leave {option} out to use the default")
     if args.webhooks_url is not None and _hostname(args.webhooks_url) not in LOOPBACK:
         raise UsageError(
             f"--webhooks-url {args.webhooks_url!r}: the sandbox delivers webhooks only to this machine; "

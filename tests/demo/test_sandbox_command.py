@@ -145,6 +145,19 @@ def test_a_webhooks_url_that_does_not_parse_is_a_usage_error(url: str) -> None:
     assert "not a valid URL" in out.getvalue()
 
 
+@pytest.mark.parametrize("option", ["--api-key", "--merchant-id", "--webhook-secret"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_credential_is_a_usage_error_not_a_default_that_is_then_refused(
+    option: str, value: str
+) -> None:
+    # An empty --api-key was required as given, while the printed exports showed the default key.
+    out, stop = io.StringIO(), threading.Event()
+    stop.set()  # were it accepted, the sandbox would stop at once (exit 0) instead of serving on
+    assert serve(sandbox_args("--port", "0", option, value), PROFILE, stop=stop, out=out) == 2
+    assert f"{option} is empty; give a value, or leave {option} out to use the default" in out.getvalue()
+    assert "listening" not in out.getvalue()
+
+
 def test_a_port_must_be_a_port() -> None:
     with pytest.raises(SystemExit):
         sandbox_args("--port", "70000")
