@@ -245,15 +245,17 @@ def operation(
     )
 
 
+_STATUS_TABLES: Mapping[OperationKind, Mapping[str, OperationStatus]] = {
+    OperationKind.AUTHORIZATION: AUTHORIZATION_STATUSES,
+    OperationKind.CAPTURE: CAPTURE_STATUSES,
+    OperationKind.REFUND: REFUND_STATUSES,
+    OperationKind.VOID: VOID_STATUSES,
+}
+
+
 def operation_status(kind: OperationKind, status: str) -> OperationStatus:
     """What a sub-object's PPRO status means; only SUCCEEDED ones feed the totals."""
-    table = {
-        OperationKind.AUTHORIZATION: AUTHORIZATION_STATUSES,
-        OperationKind.CAPTURE: CAPTURE_STATUSES,
-        OperationKind.REFUND: REFUND_STATUSES,
-        OperationKind.VOID: VOID_STATUSES,
-    }[kind]
-    return _sub_status(table, status, kind.value)
+    return _sub_status(_STATUS_TABLES[kind], status, kind.value)
 
 
 def combine(table: PaymentStatus, implied: PaymentStatus | None, captured: Money) -> PaymentStatus:
@@ -336,12 +338,18 @@ def payment_from_charge(
         # capture while PPRO captures it; the capture brings the money (as in the webhooks).
         ops = [op for op in ops if op.kind is not OperationKind.AUTHORIZATION]
 
+    sums = dict.fromkeys(OperationKind, 0)
+    for op in ops:
+        if op.counts:
+            sums[op.kind] += op.amount.minor
+    zero = Money.zero(currency)
+
     def total(kind: OperationKind) -> Money:
-        return Money(sum(op.amount.minor for op in ops if op.kind is kind and op.counts), currency)
+        # Most totals of a charge are zero: one zero serves them all.
+        return Money(sums[kind], currency) if sums[kind] else zero
 
     authorized, captured = total(OperationKind.AUTHORIZATION), total(OperationKind.CAPTURE)
     refunded, voided = total(OperationKind.REFUND), total(OperationKind.VOID)
-    zero = Money.zero(currency)
     table = charge_status(charge.status)
     if table is _P.FAILED:
         table = failed_status(charge.failure)
