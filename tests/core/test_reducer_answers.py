@@ -98,3 +98,26 @@ def test_an_answer_in_another_currency_is_refused_naming_both() -> None:
     payment = lived(1_000, [Step(K.AUTHORIZATION, "au", 1_000, S.SUCCEEDED)])
     with pytest.raises(ProviderResponseError, match="capture cp_1 is in EUR, the payment pay_1 in USD"):
         apply_operation(payment, Operation(K.CAPTURE, "cp_1", Money(100, "EUR")))
+
+
+@given(life=true_lives())
+def test_what_is_left_to_capture_and_refund_follows_the_totals_and_pending_operations(
+    life: tuple[int, list[Step]],
+) -> None:
+    payment = lived(*life)
+    pending = {
+        kind: sum(o.amount.minor for o in payment.operations if o.kind is kind and o.pending) for kind in K
+    }
+    capturing = payment.status in (PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_CAPTURED)
+    refunding = payment.status in (
+        PaymentStatus.PARTIALLY_CAPTURED,
+        PaymentStatus.CAPTURED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+    )
+    left = payment.authorized.minor - payment.captured.minor - payment.voided.minor
+    refundable = payment.captured.minor - payment.refunded.minor - payment.charged_back.minor
+    assert payment.capturable == Money(
+        max(left - pending[K.CAPTURE] - pending[K.VOID], 0) if capturing else 0, "USD"
+    )
+    assert payment.refundable == Money(max(refundable - pending[K.REFUND], 0) if refunding else 0, "USD")
+    assert payment.refund_pending == Money(pending[K.REFUND], "USD")
