@@ -2,7 +2,7 @@
 
 Three views of one profile, all as a share of the gateway's total time:
 
-* ``ours``: functions in psp_core / psp_amazonpay, inclusive (children included), so the
+* ``ours``: functions in psp_core / psp_ppro / psp_amazonpay, inclusive (children included), so the
   driver's share contains the httpx send it makes;
 * ``boundary``: each call from our code into a library (``_flow.py:prepare -> httpx
   build_request``), which says what our code asks others to do;
@@ -17,7 +17,8 @@ from typing import Any
 
 from ._common import OPERATIONS, CannedTransport, Recorded
 
-_OURS = ("psp_core", "psp_amazonpay")
+# psp_ppro holds the PPRO wire, mapping and HTTP code every PPRO provider runs (issue 13).
+_OURS = ("psp_core", "psp_ppro", "psp_amazonpay")
 
 
 def _package(path: str | None) -> str:

@@ -57,6 +57,10 @@ _UNSENDABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 def _unsendable(value: str) -> str | None:
     """The first character of ``value`` that is refused in sent text, or None."""
+    if value.isascii() and value.isprintable():
+        # The common case, decided in C: ASCII has no Cf, Cs, Zl or Zp characters, and its
+        # only non-printable ones are the Cc controls.
+        return None
     for char in value:
         if unicodedata.category(char) in _UNSENDABLE_CATEGORIES:
             return char
@@ -298,7 +302,9 @@ def _url(field: str, value: object, caps: Capabilities, *, required: bool) -> No
     if value is None:
         return
     assert isinstance(value, str)
-    if any(char.isspace() or not char.isprintable() for char in value):
+    # " " is the only whitespace str.isprintable accepts: together, no whitespace or control
+    # character anywhere (what a per-character any(isspace or not isprintable) says, in C).
+    if " " in value or not value.isprintable():
         raise ValidationError(field, "contains whitespace or a control character; percent-encode it")
     try:
         parts = urlsplit(value)

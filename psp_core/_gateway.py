@@ -63,6 +63,8 @@ _READS = frozenset({"get_payment", "find_payment", "get_mandate"})
 _WEBHOOK = "parse_webhook"
 """What observers see as the operation of a webhook's verification."""
 Clock = Callable[[], datetime]
+_ObserverPlan = tuple[list[Any], bool, list[tuple[Callable[..., Any], tuple[str, ...]]]]
+"""An observer hook's implementations as last seen, whether one is a wrapper, what to call."""
 
 
 def _utcnow() -> datetime:
@@ -181,6 +183,8 @@ class _GatewayBase:
         self.clock = clock or _utcnow
         self.redactor = Redactor(config.secrets())
         self.redactor.attach(self, config.loggers)
+        # Per observer hook, rebuilt when its implementations change (see _notify).
+        self._observer_plans: dict[str, _ObserverPlan] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.provider!r} base_url={self.config.base_url!r}>"
@@ -376,7 +380,7 @@ class _GatewayBase:
             error: BaseException | None,
             retry_wait_s: float | None,
         ) -> None:
-            self._observe(
+            self._notify(
                 "psp_http_attempt",
                 call.operation,
                 key_hash,
@@ -410,7 +414,7 @@ class _GatewayBase:
         return cast("Flow[Any]", flow)
 
     def _completed(self, call: _Call, result: T) -> T:
-        self._observe(
+        self._notify(
             "psp_operation_completed",
             call.operation,
             call.key_hash,
@@ -424,7 +428,7 @@ class _GatewayBase:
     def _failed(self, call: _Call, error: Exception) -> Exception:
         scrub_exception(error, self.redactor)
         detach(error)
-        self._observe(
+        self._notify(
             "psp_operation_failed",
             call.operation,
             call.key_hash,
@@ -435,11 +439,6 @@ class _GatewayBase:
         )
         return error
 
-    def _observe(self, hook: str, operation: str, key_hash: str | None, /, **kwargs: Any) -> None:
-        # The operation already happened (or failed): a broken metrics or audit plugin must
-        # not turn a charge into an exception, nor hide an unknown outcome from the host.
-        self._notify(hook, operation, key_hash, **kwargs)
-
     def _notify(
         self, hook: str, operation: str, key_hash: str | None, /, *, veto: bool = False, **kwargs: Any
     ) -> list[Any]:
@@ -447,7 +446,9 @@ class _GatewayBase:
         return what they returned (None left out).
 
         One that raises is logged and the others are still called: a broken audit plugin does
-        not blind the tracing one. With ``veto`` (``psp_operation_started``), the documented
+        not blind the tracing one, and once the operation happened (or failed) a broken metrics
+        or audit plugin cannot turn a charge into an exception, nor hide an unknown outcome from
+        the host. With ``veto`` (``psp_operation_started``), the documented
         ``OperationBlockedError`` propagates. The implementations are called directly rather
         than through pluggy's dispatch, which costs more than most observers do; a hook
         wrapper among them gets pluggy's own call, so its semantics hold.
@@ -456,7 +457,13 @@ class _GatewayBase:
         impls = caller.get_hookimpls()
         if not impls:
             return []
-        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+        plan = self._observer_plans.get(hook)
+        if plan is None or plan[0] != impls:
+            # Built again whenever a plugin is registered or unregistered (the list differs).
+            wrapped = any(impl.hookwrapper or impl.wrapper for impl in impls)
+            plan = (impls, wrapped, [(impl.function, impl.argnames) for impl in reversed(impls)])
+            self._observer_plans[hook] = plan
+        if plan[1]:
             try:
                 return [result for result in caller(**kwargs) if result is not None]
             except OperationBlockedError:
@@ -467,9 +474,9 @@ class _GatewayBase:
                 self._log_observer_failure(hook, error, operation, key_hash)
                 return []
         results = []
-        for impl in reversed(impls):
+        for function, argnames in plan[2]:
             try:
-                result = impl.function(*[kwargs[name] for name in impl.argnames])
+                result = function(*[kwargs[name] for name in argnames])
             except OperationBlockedError as error:
                 if veto:
                     raise  # the documented veto: nothing is sent
@@ -548,7 +555,7 @@ class _GatewayBase:
                     self.redactor,
                 )
             else:
-                self._observe("psp_webhook_received", _WEBHOOK, None, provider=self.provider, event=event)
+                self._notify("psp_webhook_received", _WEBHOOK, None, provider=self.provider, event=event)
                 return event
         raise rejected
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ._money import Money
+from ._money import Money, _derived
 from ._status import MandateStatus, PaymentStatus
 
 
@@ -323,10 +323,11 @@ class Payment:
 
     def pending_total(self, *kinds: OperationKind) -> Money:
         """The total of the PENDING operations of these kinds."""
-        return Money(
-            sum(op.amount.minor for op in self.operations if op.kind in kinds and op.pending),
-            self.amount.currency,
-        )
+        return _derived(self._pending_minor(kinds), self.amount.currency)
+
+    def _pending_minor(self, kinds: tuple[OperationKind, ...]) -> int:
+        # Amounts the payment already holds, in its own (checked) currency: summed as ints.
+        return sum(op.amount.minor for op in self.operations if op.kind in kinds and op.pending)
 
     @property
     def pending_refunds(self) -> tuple[Operation, ...]:
@@ -343,9 +344,9 @@ class Payment:
         """What may still be captured or voided: pending captures and voids are reserved."""
         if self.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_CAPTURED):
             return Money.zero(self.amount.currency)
-        left = self.authorized - self.captured - self.voided
-        pending = self.pending_total(OperationKind.CAPTURE, OperationKind.VOID)
-        return left - pending if pending < left else Money.zero(self.amount.currency)
+        left = self.authorized.minor - self.captured.minor - self.voided.minor
+        left -= self._pending_minor((OperationKind.CAPTURE, OperationKind.VOID))
+        return _derived(max(left, 0), self.amount.currency)
 
     @property
     def refundable(self) -> Money:
@@ -356,9 +357,9 @@ class Payment:
             PaymentStatus.PARTIALLY_REFUNDED,
         ):
             return Money.zero(self.amount.currency)
-        left = self.captured - self.refunded - self.charged_back
-        pending = self.refund_pending
-        return left - pending if pending < left else Money.zero(self.amount.currency)
+        left = self.captured.minor - self.refunded.minor - self.charged_back.minor
+        left -= self._pending_minor((OperationKind.REFUND,))
+        return _derived(max(left, 0), self.amount.currency)
 
     @classmethod
     def new(cls, provider: str, id: str, status: PaymentStatus, amount: Money, **fields: Any) -> Payment:

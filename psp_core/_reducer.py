@@ -71,9 +71,13 @@ def status_from_totals(
     return PaymentStatus.AUTHORIZED
 
 
-def _total(operations: Iterable[Operation], kind: OperationKind, currency: str) -> Money:
-    # A sum of validated amounts in the payment's validated currency: no second check.
-    return _derived(sum(op.amount.minor for op in operations if op.kind is kind and op.counts), currency)
+def _sums(operations: Iterable[Operation]) -> dict[OperationKind, int]:
+    """The SUCCEEDED operations' minor units by kind, in one pass over them."""
+    sums: dict[OperationKind, int] = {}
+    for op in operations:
+        if op.counts:
+            sums[op.kind] = sums.get(op.kind, 0) + op.amount.minor
+    return sums
 
 
 def _pick(a: _T | None, b: _T | None) -> _T | None:
@@ -155,12 +159,21 @@ def _merge(
     if reported is not None and reported.amount.currency == currency and reported.amount > amount:
         amount = reported.amount
     ops = _merged_operations(current, operations)
+    sums = _sums(ops)
 
     def total(name: str, kind: OperationKind) -> Money:
-        candidates = [getattr(current, name), _total(ops, kind, currency)]
+        # The largest of the stored, the summed and the reported total; on a tie the earlier
+        # one. A reported total in another currency stays Money of that currency, so the
+        # payment refuses it below.
+        best: Money = getattr(current, name)
+        summed = sums.get(kind, 0)
+        if summed > best.minor:
+            # A sum of validated amounts in the payment's validated currency: no second check.
+            best = _derived(summed, currency)
         if reported is not None:
-            candidates.append(getattr(reported, name))
-        best: Money = max(candidates, key=lambda m: m.minor)
+            other: Money = getattr(reported, name)
+            if other.minor > best.minor:
+                best = other
         return best
 
     charged_back = total("charged_back", OperationKind.CHARGEBACK)
@@ -235,14 +248,26 @@ def apply_operation(current: Payment, operation: Operation) -> Payment:
     known = any(op.kind is operation.kind and op.id == operation.id for op in current.operations)
     if not known and operation.status is not OperationStatus.FAILED:
         amount = operation.amount
-        zero = Money.zero(current.amount.currency)
-        capture = amount if operation.kind is OperationKind.CAPTURE else zero
-        void = amount if operation.kind is OperationKind.VOID else zero
-        refund = amount if operation.kind is OperationKind.REFUND else zero
-        reserved_capture = current.pending_total(OperationKind.CAPTURE, OperationKind.VOID)
-        taken = current.captured + current.voided + reserved_capture + capture + void
-        returned = current.refunded + current.refund_pending + current.charged_back + refund
-        if taken > current.authorized or returned > current.captured + capture:
+        if amount.currency != current.amount.currency:
+            raise ProviderResponseError(
+                f"{operation.kind.value} {operation.id} is in {amount.currency}, the payment "
+                f"{current.id} in {current.amount.currency}"
+            )
+        # In minor units of the one currency: the same sums as Money, without a Money per step.
+        kind, minor = operation.kind, amount.minor
+        capture = minor if kind is OperationKind.CAPTURE else 0
+        void = minor if kind is OperationKind.VOID else 0
+        refund = minor if kind is OperationKind.REFUND else 0
+        reserved_capture = reserved_refund = 0
+        for op in current.operations:
+            if op.pending:
+                if op.kind is OperationKind.CAPTURE or op.kind is OperationKind.VOID:
+                    reserved_capture += op.amount.minor
+                elif op.kind is OperationKind.REFUND:
+                    reserved_refund += op.amount.minor
+        taken = current.captured.minor + current.voided.minor + reserved_capture + capture + void
+        returned = current.refunded.minor + reserved_refund + current.charged_back.minor + refund
+        if taken > current.authorized.minor or returned > current.captured.minor + capture:
             raise ProviderResponseError(
                 f"a {operation.kind.value} of {amount} on payment {current.id} would exceed what it "
                 f"holds (authorized {current.authorized}, captured {current.captured}, voided "

@@ -245,15 +245,21 @@ def operation(
     )
 
 
+_STATUS_TABLES: Mapping[OperationKind, Mapping[str, OperationStatus]] = {
+    OperationKind.AUTHORIZATION: AUTHORIZATION_STATUSES,
+    OperationKind.CAPTURE: CAPTURE_STATUSES,
+    OperationKind.REFUND: REFUND_STATUSES,
+    OperationKind.VOID: VOID_STATUSES,
+}
+
+
+_TOTAL_INDEX = (OperationKind.AUTHORIZATION, OperationKind.CAPTURE, OperationKind.REFUND, OperationKind.VOID)
+"""The kinds of a charge's totals, in the order ``payment_from_charge`` sums them."""
+
+
 def operation_status(kind: OperationKind, status: str) -> OperationStatus:
     """What a sub-object's PPRO status means; only SUCCEEDED ones feed the totals."""
-    table = {
-        OperationKind.AUTHORIZATION: AUTHORIZATION_STATUSES,
-        OperationKind.CAPTURE: CAPTURE_STATUSES,
-        OperationKind.REFUND: REFUND_STATUSES,
-        OperationKind.VOID: VOID_STATUSES,
-    }[kind]
-    return _sub_status(table, status, kind.value)
+    return _sub_status(_STATUS_TABLES[kind], status, kind.value)
 
 
 def combine(table: PaymentStatus, implied: PaymentStatus | None, captured: Money) -> PaymentStatus:
@@ -336,12 +342,15 @@ def payment_from_charge(
         # capture while PPRO captures it; the capture brings the money (as in the webhooks).
         ops = [op for op in ops if op.kind is not OperationKind.AUTHORIZATION]
 
-    def total(kind: OperationKind) -> Money:
-        return Money(sum(op.amount.minor for op in ops if op.kind is kind and op.counts), currency)
-
-    authorized, captured = total(OperationKind.AUTHORIZATION), total(OperationKind.CAPTURE)
-    refunded, voided = total(OperationKind.REFUND), total(OperationKind.VOID)
+    # One pass, in a list indexed by kind: an enum member hashes in Python, a dict keyed by
+    # kinds would cost a call per operation and per total.
+    sums = [0, 0, 0, 0]
+    for op in ops:
+        if op.counts:
+            sums[_TOTAL_INDEX.index(op.kind)] += op.amount.minor
     zero = Money.zero(currency)
+    # Most totals of a charge are zero: one zero serves them all.
+    authorized, captured, refunded, voided = (Money(minor, currency) if minor else zero for minor in sums)
     table = charge_status(charge.status)
     if table is _P.FAILED:
         table = failed_status(charge.failure)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -384,11 +386,30 @@ def _object_only(cls: type[Any], converter: cattrs.Converter) -> Callable[[Any, 
     return structure_object
 
 
+def _is_optional(type_: Any) -> bool:
+    args = typing.get_args(type_)
+    union = typing.get_origin(type_) in (typing.Union, types.UnionType)
+    return union and len(args) == 2 and type(None) in args
+
+
+def _optional(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # cattrs' own Optional hook looks up the inner type's hook on every value; a charge has
+    # dozens of optional fields, so the hook is looked up once, here.
+    inner = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+    structure_inner = converter.get_structure_hook(inner)
+
+    def structure_optional(value: Any, _: Any) -> Any:
+        return None if value is None else structure_inner(value, inner)
+
+    return structure_optional
+
+
 def _build_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=False)
     for kind in (int, str, bool):
         converter.register_structure_hook(kind, _strict(kind))
     converter.register_structure_hook_factory(attrs.has, lambda cls: _object_only(cls, converter))
+    converter.register_structure_hook_factory(_is_optional, lambda type_: _optional(type_, converter))
     converter.register_unstructure_hook_factory(
         attrs.has,
         lambda cls: make_dict_unstructure_fn(cls, converter, **_renamed(cls, omit_if_default=True)),
