@@ -119,7 +119,7 @@ if TYPE_CHECKING:
         can_transition,
         can_transition_mandate,
     )
-    from ._storage import STORAGE_VERSION, from_json, to_json
+    from ._storage import STORAGE_VERSION, from_json, storage_converter, to_json
     from .hookspecs import hookimpl, hookspec
 
 _EXPORTS: dict[str, str] = {
@@ -227,6 +227,7 @@ _EXPORTS: dict[str, str] = {
     "scoped_idempotency_key": "._flow",
     "signing": ".signing:",
     "status_from_totals": "._reducer",
+    "storage_converter": "._storage",
     "to_json": "._storage",
     "unknown_outcome_of": "._errors",
 }
@@ -352,6 +353,7 @@ __all__ = [
     "scoped_idempotency_key",
     "signing",
     "status_from_totals",
+    "storage_converter",
     "to_json",
     "unknown_outcome_of",
 ]

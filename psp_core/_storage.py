@@ -84,7 +84,13 @@ def _describe(error: BaseException, kind: type[Any] | None) -> str:
     return format_exception(error, kind)
 
 
-def _build_converter() -> cattrs.Converter:
+def storage_converter() -> cattrs.Converter:
+    """A new cattrs converter with the storage form's rules: amounts as ``{"minor", "currency"}``,
+    timestamps ISO 8601, enums as their values, strict ``str``/``int``/``bool`` and no unknown keys.
+
+    :func:`to_json` uses one; a package that keeps other psp values (the store's journal keeps
+    write requests) builds its own from this, so both forms follow the same rules.
+    """
     import cattrs  # on first use: importing and building a converter would slow every start-up
 
     converter = cattrs.Converter(forbid_extra_keys=True)
@@ -103,7 +109,7 @@ class _Storage:
     """The converters by schema version; only version 1 exists so far."""
 
     def __init__(self) -> None:
-        self.converters: dict[int, cattrs.Converter] = {1: _build_converter()}
+        self.converters: dict[int, cattrs.Converter] = {1: storage_converter()}
 
     def dump(self, value: Payment | Mandate | WebhookEvent) -> dict[str, Any]:
         type_name = _TYPE_NAMES.get(type(value))

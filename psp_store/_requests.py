@@ -7,7 +7,6 @@ units, enums as their values, timestamps ISO 8601, strict primitives when read b
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Final
 
 import cattrs
@@ -17,10 +16,10 @@ from psp_core import (
     CaptureRequest,
     MandateChargeRequest,
     MandateRequest,
-    Money,
     RefundRequest,
     RevokeMandateRequest,
     VoidRequest,
+    storage_converter,
 )
 
 REQUEST_FORM_VERSION: Final = 1
@@ -46,41 +45,7 @@ REQUEST_TYPES: Final[dict[str, type[Any]]] = {
 }
 
 
-def _strict(kind: type[Any]) -> Any:
-    def structure(value: Any, _: Any) -> Any:
-        if type(value) is not kind:
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
-        return value
-
-    return structure
-
-
-def _structure_money(value: Any, _: Any) -> Money:
-    if not isinstance(value, dict) or set(value) != {"minor", "currency"}:
-        raise TypeError(f'expected {{"minor": <int>, "currency": "<ISO 4217>"}}, got {value!r}')
-    return Money(value["minor"], value["currency"])
-
-
-def _structure_datetime(value: Any, _: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an ISO 8601 timestamp string, got {value!r}")
-    return datetime.fromisoformat(value)
-
-
-def _converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-    for kind in (str, int, bool):
-        converter.register_structure_hook(kind, _strict(kind))
-    converter.register_unstructure_hook(
-        Money, lambda money: {"minor": money.minor, "currency": money.currency}
-    )
-    converter.register_structure_hook(Money, _structure_money)
-    converter.register_unstructure_hook(datetime, datetime.isoformat)
-    converter.register_structure_hook(datetime, _structure_datetime)
-    return converter
-
-
-_CONVERTER: Final = _converter()
+_CONVERTER: Final = storage_converter()
 
 
 def request_to_json(call: str, request: WriteRequest) -> str:

@@ -37,6 +37,7 @@ from psp_core import (
     apply_event,
     apply_mandate_event,
     from_json,
+    storage_converter,
     to_json,
 )
 
@@ -158,6 +159,26 @@ def test_any_mandate_round_trips_exactly(mandate: Mandate) -> None:
 @given(webhook_events())
 def test_any_webhook_event_round_trips_exactly(event: WebhookEvent) -> None:
     assert_round_trips(event)
+
+
+@given(payments())
+def test_the_storage_converter_writes_the_data_of_the_stored_form_and_reads_it_back(payment: Payment) -> None:
+    # Other packages (the store's journal of write requests) keep values in the same form.
+    converter = storage_converter()
+    data = converter.unstructure(payment)
+    assert data == json.loads(to_json(payment))["data"]
+    assert converter.structure(data, Payment) == payment
+
+
+def test_the_storage_converter_is_strict_about_primitives_and_unknown_keys() -> None:
+    converter = storage_converter()
+    with pytest.raises(TypeError, match="expected int, got bool"):
+        converter.structure(True, int)
+    with pytest.raises(TypeError, match="expected str, got int"):
+        converter.structure(12, str)
+    with pytest.raises(TypeError, match="minor"):
+        converter.structure(10.5, Money)
+    assert converter.structure({"minor": 1050, "currency": "EUR"}, Money) == Money(1050, "EUR")
 
 
 @given(payments())
