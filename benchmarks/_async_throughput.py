@@ -5,20 +5,17 @@ large as the highest level, so neither side queues on the pool), warm up once, t
 rounds alternating ABBA. ``get`` is used because it leaves the sandbox's state unchanged,
 so every round does the same work.
 
-The sandbox is served by uvicorn in a *separate* process here. Served from a thread of this
-process, the server and the client loop would fight over one GIL: a thread that wants the
-GIL waits out the 5 ms switch interval, which caps both sides at ~80 op/s at 50 in flight and
-measures the GIL, not the client. A PSP is another machine; another process is closer.
+The sandbox is served by uvicorn in a *separate* process (``served_elsewhere``): served from
+a thread of this process, the server and the client loop would fight over one GIL, and a
+thread that wants the GIL waits out the 5 ms switch interval, which caps both sides at ~80
+op/s at 50 in flight and measures the GIL, not the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -33,57 +30,10 @@ from ._common import (
     median,
     raw_send,
     raw_send_async,
+    served_elsewhere,
 )
 
 LEVELS = (1, 50, 200)
-
-# serve_in_thread's uvicorn closes keep-alive connections idle for 5 s; at 200 in flight
-# httpcore's pool can leave one idle that long, and the raw side (which does not retry) then
-# races the close ("Server disconnected"). A long keep-alive takes that race out.
-_SERVE = """
-import sys, threading, time
-import uvicorn
-from psp_ppro.sandbox import Sandbox, SandboxConfig
-sandbox = Sandbox(SandboxConfig())
-config = uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, log_level="warning",
-                        lifespan="off", access_log=False, timeout_keep_alive=300)
-server = uvicorn.Server(config)
-thread = threading.Thread(target=server.run, daemon=True)
-thread.start()
-deadline = time.monotonic() + 20
-while not server.started:
-    if not thread.is_alive() or time.monotonic() > deadline:
-        sys.exit("the sandbox did not start")
-    time.sleep(0.01)
-port = server.servers[0].sockets[0].getsockname()[1]
-sandbox.simulator.base_url = f"http://127.0.0.1:{port}"
-print(sandbox.simulator.base_url, flush=True)
-sys.stdin.read()  # until the parent closes our stdin (or dies)
-server.should_exit = True
-thread.join(timeout=5)
-"""
-
-
-@contextmanager
-def served_elsewhere() -> Iterator[str]:
-    """A sandbox on 127.0.0.1 in a child process; it exits when its stdin closes."""
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter running our own snippet
-        [sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        base_url = child.stdout.readline().strip()
-        if not base_url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"the sandbox process did not start (said {base_url!r})")
-        yield base_url
-    finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 async def _round(call: Callable[[], Awaitable[object]], in_flight: int, total: int) -> float:

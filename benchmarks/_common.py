@@ -8,11 +8,13 @@ replayed with fresh idempotency keys and request references, never hand-written.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -226,3 +228,52 @@ class Progress:
     def done(self, summary: str = "") -> None:
         elapsed = time.perf_counter() - self.started
         print(f"[{self.section}] done in {elapsed:.1f}s {summary}".rstrip(), file=sys.stderr, flush=True)
+
+
+# serve_in_thread's uvicorn closes keep-alive connections idle for 5 s; at 200 in flight
+# httpcore's pool can leave one idle that long, and the raw side (which does not retry) then
+# races the close ("Server disconnected"). A long keep-alive takes that race out.
+_SERVE = """
+import sys, threading, time
+import uvicorn
+from psp_ppro.sandbox import Sandbox, SandboxConfig
+sandbox = Sandbox(SandboxConfig())
+config = uvicorn.Config(sandbox.asgi_app(), host="127.0.0.1", port=0, log_level="warning",
+                        lifespan="off", access_log=False, timeout_keep_alive=300)
+server = uvicorn.Server(config)
+thread = threading.Thread(target=server.run, daemon=True)
+thread.start()
+deadline = time.monotonic() + 20
+while not server.started:
+    if not thread.is_alive() or time.monotonic() > deadline:
+        sys.exit("the sandbox did not start")
+    time.sleep(0.01)
+port = server.servers[0].sockets[0].getsockname()[1]
+sandbox.simulator.base_url = f"http://127.0.0.1:{port}"
+print(sandbox.simulator.base_url, flush=True)
+sys.stdin.read()  # until the parent closes our stdin (or dies)
+server.should_exit = True
+thread.join(timeout=5)
+"""
+
+
+@contextmanager
+def served_elsewhere() -> Iterator[str]:
+    """A sandbox on 127.0.0.1 in a child process; it exits when its stdin closes."""
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter running our own snippet
+        [sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        base_url = child.stdout.readline().strip()
+        if not base_url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the sandbox process did not start (said {base_url!r})")
+        yield base_url
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

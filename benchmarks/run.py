@@ -4,10 +4,10 @@
     --smoke       tiny sizes (seconds): proves the benchmark still runs; used by the tests
     --json PATH   also write the figures as JSON (headline keys plus ``detail``)
 
-The served sandbox (uvicorn on 127.0.0.1, any free port) lives in this process, so the
-consumer's approval can happen in-process; it stops before the CPU and start-up sections
-so its thread cannot disturb them. The async section serves its own sandbox from a child
-process (see ``_async_throughput``).
+The exchanges are recorded, and the sandbox's own throughput measured, against a sandbox
+served in this process (uvicorn on 127.0.0.1, any free port); it stops before anything
+else is measured, so its thread cannot disturb them. The sync wall and async sections
+serve their own sandbox from a child process (see ``_common.served_elsewhere``).
 """
 
 from __future__ import annotations
@@ -76,10 +76,10 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         recorded = record(base_url, sandbox)
         with make_client() as client, gateway(base_url, client) as gw:
             charge_id = gw.authorize(AUTHORIZE).id  # the charge every get reads
-        results["sync_wall"] = _sync_wall.run(base_url, sandbox, recorded, sizes.sync_cycles)
         results["sandbox"] = _sandbox_ops.run(
             base_url, charge_id, recorded, sizes.sandbox_n, sizes.sandbox_rounds
         )
+    results["sync_wall"] = _sync_wall.run(recorded, sizes.sync_cycles)
     results["async_throughput"] = _async_throughput.run(
         recorded, sizes.async_total, sizes.async_rounds, sizes.async_min_per_worker
     )
