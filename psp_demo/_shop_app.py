@@ -745,9 +745,12 @@ def _gateways(reaches: Sequence[Reach], stack: ExitStack) -> tuple[dict[str, Gat
 
 @contextmanager
 def running_shop(
-    database: str | Path | None = None, startup_timeout_s: float = 10.0
+    database: str | Path | None = None, startup_timeout_s: float = 120.0
 ) -> Iterator[RunningShop]:
     """Start the PSP stand-ins and the shop on 127.0.0.1; stop all of them on exit.
+
+    ``startup_timeout_s`` only guards against a shop that never starts: on a busy machine a
+    start takes far longer than usual, and that must not fail the shop (or a test using it).
 
     ``database`` is the SQLite file the store (payments, mandates, journal, inbox) and the shop's
     own tables share; None: a file in a temporary folder, deleted on exit.
