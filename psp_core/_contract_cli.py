@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pluggy
 
+from ._errors import ValidationError
 from ._plugins import create_plugin_manager, load_providers, provider_names
 
 EXIT_USAGE = 2
@@ -123,77 +124,78 @@ def require_contract_extra() -> None:
             raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
 
-class ContractUsageError(Exception):
-    """Bad input to ``psp contract``: the message names the option and what to give instead."""
-
-
 def _registered_plugin(spec: str) -> tuple[str, object]:
     """``NAME=MODULE:ATTR`` -> ``(NAME, the object)``, as the suite's ``--psp-plugin`` loads it."""
     name, sep, target = spec.partition("=")
     module_name, colon, attribute = target.partition(":")
     name, module_name, attribute = name.strip(), module_name.strip(), attribute.strip()
     if not (sep and colon and name and module_name and attribute):
-        raise ContractUsageError(
-            f"--plugin {spec}: not NAME=MODULE:ATTR; give the provider's name, the module that holds "
-            "its plugin and the plugin's attribute, e.g. --plugin mypsp=mypsp.plugin:PLUGIN"
+        raise ValidationError(
+            "--plugin",
+            f"{spec!r} is not NAME=MODULE:ATTR; give the provider's name, the module that holds its "
+            "plugin and the plugin's attribute, e.g. --plugin mypsp=mypsp.plugin:PLUGIN",
         )
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise ContractUsageError(
-            f"--plugin {spec}: module {module_name} cannot be imported ({error}); install it, or add "
-            "its folder to PYTHONPATH"
+        raise ValidationError(
+            "--plugin",
+            f"{spec!r}: module {module_name} cannot be imported ({error}); install it, or add its "
+            "folder to PYTHONPATH",
         ) from None
     if not hasattr(module, attribute):
-        raise ContractUsageError(
-            f"--plugin {spec}: module {module_name} has no attribute {attribute}; name the attribute "
-            "that holds the provider's plugin"
+        raise ValidationError(
+            "--plugin",
+            f"{spec!r}: module {module_name} has no attribute {attribute}; name the attribute that "
+            "holds the provider's plugin",
         )
     return name, getattr(module, attribute)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Raise ContractUsageError for input the suite could not run with; nothing is started.
+    """Raise ValidationError, naming the option, for input the suite could not run with.
 
-    The providers are those the suite itself will see: the installed ones plus ``--plugin``'s,
-    in a plugin manager built the way ``psp_contracts`` builds its own (``environ={}``).
+    Nothing is started. The providers are those the suite itself will see: the installed ones
+    plus ``--plugin``'s, in a plugin manager built as ``psp_contracts`` builds its own.
     """
     plugins = [_registered_plugin(spec) for spec in args.plugin]
     try:
         manager = create_plugin_manager(plugins, environ={})
     except pluggy.PluginValidationError as error:
-        raise ContractUsageError(
-            f"--plugin: {error}; a plugin implements only the hooks in psp_core.hookspecs"
+        raise ValidationError(
+            "--plugin", f"{error}; a plugin implements only the hooks in psp_core.hookspecs"
         ) from None
     load_providers(manager)
     names = provider_names(manager)
-    not_providers = [name for name, _ in plugins if name not in names]
-    if args.provider in not_providers:
-        raise ContractUsageError(
-            f"--plugin {args.provider}=...: the object registered has no psp_provider_info hook, so it "
-            "is not a provider; name the attribute that holds the provider's plugin"
+    if args.provider in {name for name, _ in plugins} - set(names):
+        raise ValidationError(
+            "--plugin",
+            f"the object registered as {args.provider!r} has no psp_provider_info hook, so it is not a "
+            "provider; name the attribute that holds the provider's plugin",
         )
     if args.provider not in names:
         installed = ", ".join(names) or "none"
-        raise ContractUsageError(
+        raise ValidationError(
+            "PROVIDER",
             f"unknown provider {args.provider!r} (installed: {installed}); name an installed one "
-            "(`psp providers` lists them), or register yours with --plugin NAME=MODULE:ATTR"
+            "(`psp providers` lists them), or register yours with --plugin NAME=MODULE:ATTR",
         )
     if args.json:
         target = Path(args.json)
         if target.is_dir():
-            raise ContractUsageError(f"--json {args.json}: is a folder; name a file for the report")
+            raise ValidationError("--json", f"{args.json} is a folder; name a file for the report")
         if not target.parent.is_dir():
-            raise ContractUsageError(
-                f"--json {args.json}: there is no folder {target.parent}; create it, or name a file in "
-                "an existing folder"
+            raise ValidationError(
+                "--json",
+                f"{args.json}: there is no folder {target.parent}; create it, or name a file in an "
+                "existing folder",
             )
 
 
 def run_contract(args: argparse.Namespace) -> int:
     try:
         check_arguments(args)
-    except ContractUsageError as error:
+    except ValidationError as error:
         print(f"psp contract: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     require_contract_extra()

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from psp_core import create_plugin_manager, provider_names
+from psp_core import ValidationError, create_plugin_manager, provider_names
 from psp_core._cli import build_parser, main
-from psp_core._contract_cli import ContractUsageError, check_arguments
+from psp_core._contract_cli import check_arguments
 
 INSTALLED = provider_names(create_plugin_manager(environ={}))
 HONEST_FAKEPAY = "fakepay=tests.contracts.fakepay_sandbox:PLUGIN"
@@ -48,7 +48,7 @@ def test_an_unknown_provider_is_named_with_the_installed_ones_and_how_to_add_one
 ) -> None:
     assert INSTALLED  # the check below is about real installed providers
     line = refusal(capsys, "no_such_psp")
-    assert "unknown provider 'no_such_psp'" in line
+    assert line.startswith("psp contract: error: PROVIDER: unknown provider 'no_such_psp'")
     assert f"(installed: {', '.join(INSTALLED)})" in line
     assert "`psp providers` lists them" in line and "--plugin NAME=MODULE:ATTR" in line
 
@@ -58,8 +58,9 @@ def test_an_unknown_provider_is_named_with_the_installed_ones_and_how_to_add_one
 def test_any_name_that_is_not_a_provider_is_a_usage_error(name: str) -> None:
     # A property over names: the check is not a list of known typos.
     args = build_parser().parse_args(["contract", name])
-    with pytest.raises(ContractUsageError, match=r"unknown provider") as refused:
+    with pytest.raises(ValidationError, match=r"unknown provider") as refused:
         check_arguments(args)
+    assert refused.value.field == "PROVIDER"
     assert repr(name) in str(refused.value)
 
 
@@ -67,18 +68,22 @@ def test_any_name_that_is_not_a_provider_is_a_usage_error(name: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "says"),
     [
-        ("fakepay", "--plugin fakepay: not NAME=MODULE:ATTR"),
+        ("fakepay", "--plugin: 'fakepay' is not NAME=MODULE:ATTR"),
         ("fakepay=tests.contracts.fakepay_sandbox", "not NAME=MODULE:ATTR"),
         ("=tests.contracts.fakepay_sandbox:PLUGIN", "not NAME=MODULE:ATTR"),
         ("fakepay=no_such_module_here:PLUGIN", "module no_such_module_here cannot be imported"),
         ("fakepay=tests.contracts.fakepay_sandbox:NO_SUCH", "has no attribute NO_SUCH"),
-        ("fakepay=json:dumps", "has no psp_provider_info hook, so it is not a provider"),
+        (
+            "fakepay=json:dumps",
+            "registered as 'fakepay' has no psp_provider_info hook, so it is not a provider",
+        ),
     ],
 )
 def test_a_plugin_that_does_not_load_as_a_provider_is_named_with_its_option(
     capsys: pytest.CaptureFixture[str], spec: str, says: str
 ) -> None:
     line = refusal(capsys, "fakepay", "--plugin", spec)
+    assert line.startswith("psp contract: error: --plugin: ")
     assert says in line
 
 
@@ -93,7 +98,7 @@ def test_a_report_path_in_a_missing_folder_is_refused_before_the_suite_runs(
 ) -> None:
     target = tmp_path / "missing" / "report.json"
     line = refusal(capsys, INSTALLED[0], "--json", str(target))
-    assert f"--json {target}: there is no folder {target.parent}; create it" in line
+    assert f"--json: {target}: there is no folder {target.parent}; create it" in line
     assert not target.parent.exists()
 
 
@@ -102,7 +107,7 @@ def test_a_report_path_that_is_a_folder_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     line = refusal(capsys, INSTALLED[0], "--json", str(tmp_path))
-    assert f"--json {tmp_path}: is a folder; name a file for the report" in line
+    assert f"--json: {tmp_path} is a folder; name a file for the report" in line
 
 
 @pytest.mark.parametrize(
@@ -148,7 +153,8 @@ def test_the_console_command_exits_2_with_one_line_for_an_unknown_provider() -> 
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"psp contract: error: unknown provider 'no_such_psp' (installed: {', '.join(INSTALLED)}); name an "
-        "installed one (`psp providers` lists them), or register yours with --plugin NAME=MODULE:ATTR"
+        "psp contract: error: PROVIDER: unknown provider 'no_such_psp' "
+        f"(installed: {', '.join(INSTALLED)}); name an installed one (`psp providers` lists them), "
+        "or register yours with --plugin NAME=MODULE:ATTR"
     ]
     assert result.stdout == ""
