@@ -2,13 +2,12 @@
 
 An unknown provider, a ``--plugin`` that does not load, or a ``--json`` path that cannot be
 written is found before pytest starts; a ``-k`` expression or ``--pytest`` argument that pytest
-itself refuses exits 2 as well, not with pytest's own usage code 4.
+itself refuses exits 2 as well, not with pytest's own usage code 4. (The console command's
+exit code and its one line: tests/packaging/test_cli.py.)
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -142,19 +141,3 @@ def test_the_suites_own_outcome_is_still_the_exit_code(
 ) -> None:
     monkeypatch.setattr(pytest, "main", lambda argv: pytest_code)
     assert main(["contract", INSTALLED[0]]) == int(pytest_code)
-
-
-def test_the_console_command_exits_2_with_one_line_for_an_unknown_provider() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "psp_core._cli", "contract", "no_such_psp"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "psp contract: error: PROVIDER: unknown provider 'no_such_psp' "
-        f"(installed: {', '.join(INSTALLED)}); name an installed one (`psp providers` lists them), "
-        "or register yours with --plugin NAME=MODULE:ATTR"
-    ]
-    assert result.stdout == ""
