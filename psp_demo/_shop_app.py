@@ -131,15 +131,65 @@ def basket_refusal(
     return None
 
 
+def _quantity_of(text: str) -> int | None:
+    """A quantity the cart allows (a whole number, 1 to MAX_QUANTITY, ASCII digits), or None.
+
+    Not ``str.isdigit``: it accepts digits ``int`` refuses ("²") and any length ("9" * 5000).
+    """
+    if not (0 < len(text) <= len(str(MAX_QUANTITY)) and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_QUANTITY else None
+
+
 def _parse_cart(text: str | None) -> dict[str, int]:
     """The cart cookie (``mug:2|beans:1``); anything unreadable in it is dropped, not trusted."""
     skus = {product.sku for product in PRODUCTS}
     cart: dict[str, int] = {}
     for part in (text or "").split("|"):
         sku, _, count = part.partition(":")
-        if sku in skus and count.isdigit() and 0 < int(count) <= MAX_QUANTITY:
-            cart[sku] = int(count)
+        quantity = _quantity_of(count)
+        if sku in skus and quantity is not None:
+            cart[sku] = quantity
     return cart
+
+
+def _shown(text: str, limit: int = 20) -> str:
+    """What the buyer sent, quoted and cut short, for an error message (the page escapes it)."""
+    return f"'{text}'" if len(text) <= limit else f"'{text[:limit]}...'"
+
+
+def cart_addition(form: Mapping[str, str], cart: Mapping[str, int]) -> tuple[Product, int]:
+    """The product and quantity a cart form adds, checked as the form's own fields are.
+
+    Raises ValueError naming the field and what to enter: a hand-made POST is told what is
+    wrong instead of being ignored, and the cart is left as it was.
+    """
+    sku = _form_text(form, "sku")
+    product = next((product for product in PRODUCTS if product.sku == sku), None)
+    choices = ", ".join(product.sku for product in PRODUCTS)
+    if not sku:
+        raise ValueError(f"The product (sku) is missing. Add a product from the product page ({choices}).")
+    if product is None:
+        raise ValueError(f"The product (sku) {_shown(sku)} is not sold here. Choose one of: {choices}.")
+    text = _form_text(form, "quantity")
+    wanted = f"Enter a whole number from 1 to {MAX_QUANTITY}."
+    if not text:
+        raise ValueError(f"The quantity is missing. {wanted}")
+    quantity = _quantity_of(text)
+    if quantity is None:
+        whole = text.isascii() and text.isdigit()
+        problem = "is out of range" if whole else "is not a whole number"
+        raise ValueError(f"The quantity {_shown(text)} {problem}. {wanted}")
+    held = cart.get(product.sku, 0)
+    if held + quantity > MAX_QUANTITY:
+        room = MAX_QUANTITY - held
+        advice = f"Enter a quantity from 1 to {room}." if room else "No more can be added."
+        raise ValueError(
+            f"The quantity: the cart holds at most {MAX_QUANTITY} of {product.name} and has {held} "
+            f"already. {advice}"
+        )
+    return product, quantity
 
 
 def _cart_cookie(cart: Mapping[str, int]) -> str:
@@ -308,16 +358,23 @@ class Shop:
         return self._html(pages.products_page(PRODUCTS, _market(request)))
 
     async def _cart(self, request: Request) -> Response:
+        return self._cart_page(request)
+
+    def _cart_page(self, request: Request, error: str | None = None) -> Response:
+        """The cart as its cookies hold it; with ``error``, the refusal of a form (422), as the
+        checkout and order pages refuse theirs."""
         market = _market(request)
         lines, total = _lines(request, market)
-        return self._html(pages.cart_page(lines, total, MARKETS, market))
+        return self._html(pages.cart_page(lines, total, MARKETS, market, error=error), 422 if error else 200)
 
     async def _add_to_cart(self, request: Request) -> Response:
         form = await _read_form(request)
         cart = _parse_cart(request.cookies.get(CART_COOKIE))
-        sku, quantity = _form_text(form, "sku"), _form_text(form, "quantity")
-        if sku in {product.sku for product in PRODUCTS} and quantity.isdigit() and int(quantity) > 0:
-            cart[sku] = min(MAX_QUANTITY, cart.get(sku, 0) + int(quantity))
+        try:
+            product, quantity = cart_addition(form, cart)
+        except ValueError as error:
+            return self._cart_page(request, str(error))  # no cookie is set: the cart stays as it was
+        cart[product.sku] = cart.get(product.sku, 0) + quantity
         response = self._see("/cart")
         response.set_cookie(CART_COOKIE, _cart_cookie(cart), samesite="lax", httponly=True)
         return response
@@ -325,9 +382,14 @@ class Shop:
     async def _change_market(self, request: Request) -> Response:
         form = await _read_form(request)
         country = _form_text(form, "country")
+        if not any(market.country == country for market in MARKETS):
+            choices = ", ".join(f"{market.country} ({market.name})" for market in MARKETS)
+            given = (
+                f"The country (country) {_shown(country)} is not" if country else "No country (country) is"
+            )
+            return self._cart_page(request, f"{given} one the shop ships to. Choose one of: {choices}.")
         response = self._see("/cart")
-        if any(market.country == country for market in MARKETS):
-            response.set_cookie(MARKET_COOKIE, country, samesite="lax", httponly=True)
+        response.set_cookie(MARKET_COOKIE, country, samesite="lax", httponly=True)
         return response
 
     async def _clear_cart(self, request: Request) -> Response:
@@ -411,9 +473,7 @@ class Shop:
     # orders
 
     async def _orders(self, request: Request) -> Response:
-        listing = [
-            (order, self.payment(order)) for order in self.records.orders()
-        ]
+        listing = [(order, self.payment(order)) for order in self.records.orders()]
         return self._html(pages.orders_page(listing))
 
     def _order_page(
@@ -482,9 +542,7 @@ class Shop:
         market = _market(request)
         price = PLAN.price(market.currency)
         offers = self.offers(market, price, recurring=True)
-        listing = [
-            (sub, self.mandate(sub)) for sub in self.records.subscriptions()
-        ]
+        listing = [(sub, self.mandate(sub)) for sub in self.records.subscriptions()]
         if request.method == "GET":
             return self._html(pages.subscriptions_page(PLAN, market, offers, listing))
         form = await _read_form(request)
@@ -542,8 +600,7 @@ class Shop:
     ) -> Response:
         mandate = self.mandate(subscription)
         charges = [
-            (order, self.payment(order))
-            for order in self.records.orders(subscription_id=subscription.id)
+            (order, self.payment(order)) for order in self.records.orders(subscription_id=subscription.id)
         ]
         events = self.records.events_about([subscription.mandate_id]) if subscription.mandate_id else []
         page = pages.subscription_page(
@@ -688,9 +745,12 @@ def _gateways(reaches: Sequence[Reach], stack: ExitStack) -> tuple[dict[str, Gat
 
 @contextmanager
 def running_shop(
-    database: str | Path | None = None, startup_timeout_s: float = 10.0
+    database: str | Path | None = None, startup_timeout_s: float = 120.0
 ) -> Iterator[RunningShop]:
     """Start the PSP stand-ins and the shop on 127.0.0.1; stop all of them on exit.
+
+    ``startup_timeout_s`` only guards against a shop that never starts: on a busy machine a
+    start takes far longer than usual, and that must not fail the shop (or a test using it).
 
     ``database`` is the SQLite file the store (payments, mandates, journal, inbox) and the shop's
     own tables share; None: a file in a temporary folder, deleted on exit.

@@ -208,7 +208,13 @@ def _market_form(markets: Sequence[Market], chosen: Market) -> str:
     )
 
 
-def cart_page(lines: Sequence[CartLine], total: Money, markets: Sequence[Market], market: Market) -> str:
+def cart_page(
+    lines: Sequence[CartLine],
+    total: Money,
+    markets: Sequence[Market],
+    market: Market,
+    error: str | None = None,
+) -> str:
     if not lines:
         body = '<p>Your cart is empty. <a href="/">Browse the products</a>.</p>'
     else:
@@ -226,7 +232,7 @@ def cart_page(lines: Sequence[CartLine], total: Money, markets: Sequence[Market]
             + '<p><a href="/checkout">Go to checkout</a></p>'
             + '<form method="post" action="/cart/clear"><button type="submit">Empty the cart</button></form>'
         )
-    return page("Your cart", _market_form(markets, market) + body)
+    return page("Your cart", error_box(error) + _market_form(markets, market) + body)
 
 
 def checkout_page(

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from psp_core import Gateway
+from psp_core import Gateway, ValidationError
 
 from ._reconcile import reconcile
 from ._store import Store, _url_of
@@ -23,7 +23,11 @@ EXIT_USAGE = 2
 
 
 def run(args: argparse.Namespace) -> int:
-    url = _url_of(args.store)
+    try:
+        url = _url_of(args.store, field="--store")
+    except ValidationError as error:
+        print(f"psp reconcile: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     # Opening a store creates it: a mistyped path would make an empty store and report "0 open",
     # so the reconciler reads only an SQLite file that is already there.
     database = url.database if url.get_backend_name() == "sqlite" else None

@@ -121,23 +121,36 @@ def _entry(row: Any) -> JournalEntry:
     )
 
 
-def _url_of(location: str | os.PathLike[str]) -> URL:
+VALID_LOCATIONS = "a file path, sqlite:///PATH or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"
+"""What a store location looks like, for the messages that refuse one."""
+
+
+def _url_of(location: str | os.PathLike[str], *, field: str = "url") -> URL:
+    """The database URL of a store location; ``field`` is what the caller named it (``url``,
+    or ``--store`` on the command line), so the error names what the user actually typed."""
     text_form = os.fspath(location)
+    if not text_form.strip():
+        raise ValidationError(field, f"is empty; give {VALID_LOCATIONS}")
     if "://" not in text_form:
         return URL.create("sqlite", database=str(Path(text_form)))
     try:
         url = make_url(text_form)
-    except ArgumentError as error:
+    except ArgumentError:
+        # The value is not echoed (here or below): a URL that does not parse may hold a password.
+        raise ValidationError(field, f"is not a database URL; give {VALID_LOCATIONS}") from None
+    except ValueError:  # SQLAlchemy parses the port with int()
         raise ValidationError(
-            "url", f"is not a database URL ({error}); use sqlite:///PATH or postgresql://..."
+            field, f"is not a database URL (its port is not a number); give {VALID_LOCATIONS}"
         ) from None
     if url.drivername in ("postgresql", "postgres"):
         # psycopg 3 is what psp[store] installs; SQLAlchemy's default would be psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in ("sqlite", "postgresql"):
+        shown = url.render_as_string(hide_password=True)
         raise ValidationError(
-            "url",
-            f"names a {url.get_backend_name()} database; the store supports sqlite:///PATH and postgresql://...",
+            field,
+            f"{shown} names a {url.get_backend_name()} database; the store supports SQLite and "
+            f"PostgreSQL: give {VALID_LOCATIONS}",
         )
     return url
 

@@ -1,4 +1,9 @@
-"""``psp sandbox``: serves the PPRO sandbox on loopback, says how to use it, stops on Ctrl-C."""
+"""``psp sandbox``: serves the PPRO sandbox on loopback, says how to use it, stops on Ctrl-C.
+
+No check here depends on the machine's speed: each waits for the sandbox's own output (its
+banner, its goodbye) however long that takes on a saturated machine; HANG_GUARD_S only ends a
+wait that would otherwise never end, so a sandbox that hangs fails instead of blocking the run.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,6 +23,7 @@ import pytest
 from psp_amazonpay import PROFILE
 from psp_core._cli import build_parser
 from psp_ppro._serve import serve
+from tests.process_output import HANG_GUARD_S, Lines
 
 pytestmark = pytest.mark.loopback
 
@@ -27,18 +34,14 @@ def sandbox_args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["sandbox", "amazon_pay", *argv])
 
 
-def read_until(process: subprocess.Popen[str], marker: str, timeout_s: float = 15.0) -> list[str]:
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if marker in line:
-            return lines
-    raise AssertionError(f"{marker!r} never printed; got {lines}")
+def wait_for_text(out: io.StringIO, marker: str, still_running: Callable[[], bool]) -> str:
+    """``out``'s text once it holds ``marker`` (or once the writer stopped without it)."""
+    deadline = time.monotonic() + HANG_GUARD_S
+    while marker not in out.getvalue() and still_running() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    text = out.getvalue()
+    assert marker in text, f"{marker!r} never printed; got {text!r}"
+    return text
 
 
 def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> None:
@@ -62,8 +65,10 @@ def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> 
         text=True,
         env=env,
     )
+    assert process.stdout is not None and process.stderr is not None
+    out, err = Lines(process.stdout), Lines(process.stderr)
     try:
-        banner = read_until(process, "Press Ctrl-C to stop.")
+        banner = out.until("Press Ctrl-C to stop.")
         base_url = banner[0].rsplit(" ", 1)[-1]
         assert base_url.startswith("http://127.0.0.1:") and not base_url.endswith(":0")
         assert f"  export PPRO_BASE_URL={base_url}" in banner
@@ -72,7 +77,7 @@ def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> 
         assert not any(API_KEY in line for line in banner)  # the key the operator gave is not echoed
 
         headers = {"Authorization": f"Bearer {API_KEY}", "Merchant-Id": "merch_cmdtest"}
-        unknown = httpx.get(f"{base_url}/v1/payment-charges/unknown", headers=headers, timeout=5)
+        unknown = httpx.get(f"{base_url}/v1/payment-charges/unknown", headers=headers, timeout=HANG_GUARD_S)
         assert unknown.status_code == 404
         envelope = unknown.json()
         assert envelope["status"] == 404
@@ -80,17 +85,22 @@ def test_it_serves_on_a_free_port_prints_how_to_use_it_and_stops_on_ctrl_c() -> 
         wrong_key = httpx.get(
             f"{base_url}/v1/payment-charges/unknown",
             headers={**headers, "Authorization": "Bearer nope"},
-            timeout=5,
+            timeout=HANG_GUARD_S,
         )
         assert wrong_key.status_code == 401
         assert wrong_key.json() == {"message": "Unauthorized"}
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
-    assert process.returncode == 0, err
-    assert "psp sandbox: stopped" in out
+        try:
+            process.wait(timeout=HANG_GUARD_S)
+        except subprocess.TimeoutExpired:
+            process.kill()  # hung: do not leave it running past the test
+            process.wait()
+            raise
+    assert process.returncode == 0, err.all()
+    assert "psp sandbox: stopped" in out.all()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{base_url}/__sandbox__/clock", timeout=2)
+        httpx.get(f"{base_url}/__sandbox__/clock", timeout=HANG_GUARD_S)
 
 
 def test_it_runs_in_process_with_the_flags_applied_until_told_to_stop() -> None:
@@ -109,17 +119,14 @@ def test_it_runs_in_process_with_the_flags_applied_until_told_to_stop() -> None:
         target=lambda: result.append(serve(args, PROFILE, stop=stop, out=out)), daemon=True
     )
     thread.start()
-    deadline = time.monotonic() + 10
-    while "Press Ctrl-C" not in out.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    text = out.getvalue()
+    text = wait_for_text(out, "Press Ctrl-C", thread.is_alive)
     base_url = text.splitlines()[0].rsplit(" ", 1)[-1]
     assert "export PPRO_SEPARATE_CAPTURES=false" in text
     assert "whsec_given_by_me" not in text
     assert "delivered to http://127.0.0.1:9/hooks" in text
-    assert httpx.get(f"{base_url}/__sandbox__/clock", timeout=5).status_code == 200
+    assert httpx.get(f"{base_url}/__sandbox__/clock", timeout=HANG_GUARD_S).status_code == 200
     stop.set()
-    thread.join(timeout=10)
+    thread.join(timeout=HANG_GUARD_S)
     assert result == [0]
 
 
@@ -176,10 +183,7 @@ def test_psp_sandbox_ideal_serves_the_same_ppro_sandbox_with_ideals_settings() -
     )
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while "Press Ctrl-C" not in out.getvalue() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        text = out.getvalue()
+        text = wait_for_text(out, "Press Ctrl-C", thread.is_alive)
         base_url = text.splitlines()[0].rsplit(" ", 1)[-1]
         assert "Point the ideal plugin at it" in text and "SEPARATE_CAPTURES" not in text
         options = {
@@ -197,5 +201,5 @@ def test_psp_sandbox_ideal_serves_the_same_ppro_sandbox_with_ideals_settings() -
         assert payment.provider == "ideal" and payment.status is PaymentStatus.REQUIRES_ACTION
     finally:
         stop.set()
-        thread.join(timeout=10)
+        thread.join(timeout=HANG_GUARD_S)
     assert result == [0]

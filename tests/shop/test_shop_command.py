@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ from psp_core._cli import build_parser, main
 from psp_demo import STRIPE_TEST_PAYMENT_METHODS, PproReach, Shop, basket_refusal, open_reaches
 from psp_demo._shop_records import ShopRecords
 from psp_store import Store
+from tests.process_output import HANG_GUARD_S, Lines
 
 AMAZON_PAY = amazon_pay_capabilities()
 
@@ -44,15 +44,11 @@ def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> N
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    assert process.stdout is not None
-    lines: list[str] = []
+    assert process.stdout is not None and process.stderr is not None
+    out, err = Lines(process.stdout), Lines(process.stderr)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not any("psp demo shop: open" in line for line in lines):
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
+        # Waits for the shop's own "open ..." line, however long a busy machine takes to start it.
+        lines = out.until("psp demo shop: open")
         match = re.search(r"open (http://127\.0\.0\.1:\d+)/ in your browser", "\n".join(lines))
         assert match, lines
         base_url = match.group(1)
@@ -64,15 +60,20 @@ def test_psp_demo_shop_prints_the_url_serves_the_shop_and_stops_on_ctrl_c() -> N
                 f"the README quotes {pattern.pattern!r}, the shop printed {line!r}"
             )
         assert any(line.startswith("Started localstripe (Stripe) at http://127.0.0.1:") for line in lines)
-        products = httpx.get(base_url + "/", timeout=5)
+        products = httpx.get(base_url + "/", timeout=HANG_GUARD_S)
         assert products.status_code == 200 and "<h1>Products</h1>" in products.text
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
-    assert process.returncode == 0, err
-    assert "psp demo shop stopped" in out
+        try:
+            process.wait(timeout=HANG_GUARD_S)
+        except subprocess.TimeoutExpired:
+            process.kill()  # hung: do not leave it running past the test
+            process.wait()
+            raise
+    assert process.returncode == 0, err.all()
+    assert "psp demo shop stopped" in out.all()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(base_url + "/", timeout=2)
+        httpx.get(base_url + "/", timeout=HANG_GUARD_S)
 
 
 def _readme_shop_console() -> list[re.Pattern[str]]:

@@ -51,6 +51,7 @@ from psp_store import (
     reconcile,
 )
 from psp_store._requests import request_from_json, request_to_json
+from psp_store._store import VALID_LOCATIONS, _url_of
 
 from .conftest import OPTIONS, authorize_request, gateway_for
 
@@ -118,9 +119,80 @@ def test_psp_tables_without_a_version_are_refused(tmp_path: Path) -> None:
         Store(path)
 
 
-def test_urls_that_are_not_a_supported_database_are_refused_by_field() -> None:
-    with pytest.raises(ValidationError, match=r"^url: names a mysql database"):
-        Store("mysql://user@localhost/db")
+BAD_LOCATIONS = [
+    ("mysql://user:Zpw-in-url@localhost/db", "mysql://user:***@localhost/db names a mysql database"),
+    ("http://localhost/db", "http://localhost/db names a http database"),
+    ("::://", "is not a database URL;"),
+    (
+        "postgresql://user:Zpw-in-url@localhost:fivefour/db",
+        "is not a database URL (its port is not a number)",
+    ),
+    ("", "is empty;"),
+    ("   ", "is empty;"),
+]
+
+
+@pytest.mark.parametrize(("location", "says"), BAD_LOCATIONS)
+def test_urls_that_are_not_a_supported_database_are_refused_by_field(
+    location: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError) as refused:
+        Store(location)
+    assert refused.value.field == "url"  # the Python API's own parameter name
+    assert str(refused.value).startswith(f"url: {says}")
+    assert str(refused.value).endswith(f"give {VALID_LOCATIONS}")
+    assert "Zpw-in-url" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+@pytest.mark.parametrize(("location", "says"), BAD_LOCATIONS)
+def test_psp_reconcile_names_its_store_option_not_the_apis_parameter(
+    location: str,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["reconcile", "--store", location]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"psp reconcile: error: --store: {says}")
+    assert line.endswith(f"give {VALID_LOCATIONS}")
+    assert "url:" not in line and "Zpw-in-url" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@given(
+    location=st.text(max_size=40) | st.builds("{}://{}".format, st.text(max_size=12), st.text(max_size=30)),
+    field=st.sampled_from(["url", "--store"]),
+)
+def test_any_location_is_a_database_url_or_a_validation_error_naming_the_field(
+    location: str, field: str
+) -> None:
+    # Never a bare ValueError or a traceback from SQLAlchemy's parser, whatever is typed.
+    refused: ValidationError | None = None
+    try:
+        url = _url_of(location, field=field)
+    except ValidationError as error:
+        refused = error
+    if refused is None:
+        assert url.get_backend_name() in ("sqlite", "postgresql")
+    else:
+        assert refused.field == field
+        assert str(refused).startswith(f"{field}: ")
+        assert VALID_LOCATIONS in str(refused)
+
+
+@given(password=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=6, max_size=16))
+def test_a_refused_url_never_shows_its_password(password: str) -> None:
+    secret = f"Zq{password}"
+    for location in (f"mysql://user:{secret}@localhost/db", f"postgresql://user:{secret}@localhost:x/db"):
+        with pytest.raises(ValidationError) as refused:
+            _url_of(location, field="--store")
+        assert secret not in str(refused.value)
 
 
 # -- payments and the journal -------------------------------------------------------------------
