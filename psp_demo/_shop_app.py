@@ -59,7 +59,7 @@ from psp_core import (
 )
 
 from . import _shop_pages as pages
-from ._shop_pages import CartLine, Market, Offer, Product
+from ._shop_pages import MAX_QUANTITY, CartLine, Market, Offer, Product
 from ._shop_reach import Reach, TestPaymentMethod, open_reaches
 from ._shop_records import OrderRecord, ShopRecords, SubscriptionRecord
 
@@ -102,7 +102,6 @@ MARKETS: tuple[Market, ...] = (
 )
 CART_COOKIE = "psp_shop_cart"
 MARKET_COOKIE = "psp_shop_market"
-MAX_QUANTITY = 99
 
 DONE_NOTICES: Mapping[str, str] = {
     "capture": "The capture was sent to the payment provider.",

@@ -26,6 +26,9 @@ from psp_core import (
 
 from ._shop_records import OrderRecord, SubscriptionRecord
 
+MAX_QUANTITY = 99
+"""The most of one product a cart holds: the form's limit and the cart's rule are this one number."""
+
 PAYMENT_WORDS: Mapping[PaymentStatus, str] = {
     PaymentStatus.PENDING: "Created, waiting for the payment provider",
     PaymentStatus.REQUIRES_ACTION: "Waiting for the buyer to approve the payment",
@@ -184,7 +187,7 @@ def products_page(products: Sequence[Product], market: Market, notice: str | Non
             f'</strong></p><form method="post" action="/cart">'
             f'<input type="hidden" name="sku" value="{escape(product.sku)}">'
             f'<label for="{field}">Quantity</label>'
-            f'<input id="{field}" name="quantity" type="number" min="1" max="99" value="1">'
+            f'<input id="{field}" name="quantity" type="number" min="1" max="{MAX_QUANTITY}" value="1">'
             f'<button type="submit">Add {escape(product.name)} to cart</button></form></section>'
         )
     return page(
