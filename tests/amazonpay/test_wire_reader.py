@@ -20,12 +20,13 @@ from typing import Any
 
 import attrs
 import cattrs
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from psp_core import ProviderResponseError
-from psp_ppro import _wire
+from psp_core import ProviderError, ProviderResponseError
+from psp_ppro import _http, _wire
 
 # -- the reference: the reading and writing code as it was before the generated paths --------
 
@@ -596,3 +597,66 @@ def test_non_ascii_text_is_escaped_as_json_dumps_escapes_it() -> None:
     assert _wire.to_json(_wire.CaptureBody(amount=1, merchant_capture_reference="Zoë\x7f")) == (
         b'{"amount":1,"merchantCaptureReference":"Zo\\u00eb\\u007f"}'
     )
+
+
+# -- _http.parse: the answer's status, then its body, attributed to its request ------------------
+
+
+def reference_parse(response: httpx.Response, cls: type[Any], what: str) -> Any:
+    """``_http.parse`` as it was: raise_for_error, then the body read inside ``answering``."""
+    _http.raise_for_error(response, what)
+    with _http.answering(response):
+        return reference_from_json(response.content, cls, what)
+
+
+def answer(status: int, content: bytes, reference: str | None = "ref-answer") -> httpx.Response:
+    headers = {_http.REQUEST_REFERENCE: reference} if reference else {}
+    request = httpx.Request(
+        "GET", "https://ppro.test/v1/payment-charges/c", headers={_http.REQUEST_REFERENCE: "ref-sent"}
+    )
+    return httpx.Response(status, content=content, headers=headers, request=request)
+
+
+def parse_outcome(
+    function: Callable[..., Any], response: httpx.Response, cls: type[Any]
+) -> tuple[object, ...]:
+    try:
+        return ("read", function(response, cls, "get payment"))
+    except ProviderError as error:
+        return (type(error), error.message, error.http_status, error.request_id, error.provider_code)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    cls=st.sampled_from(ANSWERS),
+    status=st.sampled_from([200, 201, 204, 299, 300, 400, 401, 404, 409, 422, 500, 503]),
+    reference=st.sampled_from(["ref-answer", None]),
+)
+def test_parse_reads_refuses_and_attributes_as_before(
+    data: st.DataObject, cls: type[Any], status: int, reference: str | None
+) -> None:
+    content = as_bytes(data.draw(shaped(cls, broken=data.draw(st.booleans()))), ascii_only=True)
+    response = answer(status, content, reference)
+    assert parse_outcome(_http.parse, response, cls) == parse_outcome(reference_parse, response, cls)
+
+
+def test_a_malformed_success_names_the_call_and_carries_the_answers_status_and_request() -> None:
+    with pytest.raises(ProviderResponseError) as refused:
+        _http.parse(answer(200, b'{"id":"c"}'), _wire.Charge, "get payment")
+    assert (
+        refused.value.message == "get payment: unexpected response shape: required field missing @ $.status"
+    )
+    assert (refused.value.http_status, refused.value.request_id) == (200, "ref-answer")
+    with pytest.raises(ProviderResponseError) as unsigned:
+        _http.parse(answer(200, b"[]", reference=None), _wire.Charge, "get payment")
+    assert (unsigned.value.http_status, unsigned.value.request_id) == (200, "ref-sent")
+
+
+def test_an_error_answer_is_raised_as_its_psp_error_before_its_body_is_read() -> None:
+    body = b'{"status":404,"failureMessage":"charge not found","timestamp":"2026-12-02T09:30:11Z"}'
+    with pytest.raises(ProviderError) as refused:
+        _http.parse(answer(404, body), _wire.Charge, "get payment")
+    assert type(refused.value) is ProviderError
+    assert refused.value.message == "get payment: PPRO refused the request: charge not found"
+    assert (refused.value.http_status, refused.value.request_id) == (404, "ref-answer")
