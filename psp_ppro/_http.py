@@ -112,17 +112,27 @@ class answering:  # lower case: used like the function it replaced, ``with answe
     ) -> None:
         if not isinstance(error, ProviderResponseError) or error.request_id is not None:
             return  # nothing raised, or not ours to attribute: it propagates as it is
-        response = self.response
-        raise ProviderResponseError(
-            error.message,
-            http_status=response.status_code,
-            provider_code=error.provider_code,
-            request_id=request_id(response),
-        ) from None
+        raise _attributed(error, self.response) from None
+
+
+def _attributed(error: ProviderResponseError, response: httpx.Response) -> ProviderResponseError:
+    return ProviderResponseError(
+        error.message,
+        http_status=response.status_code,
+        provider_code=error.provider_code,
+        request_id=request_id(response),
+    )
 
 
 def parse(response: httpx.Response, cls: type[T], what: str) -> T:
     """A 2xx answer parsed into ``cls``; an error answer raised as its psp error."""
-    raise_for_error(response, what)
-    with answering(response):
+    # What raise_for_error and ``with answering(response)`` do, written out: this encloses
+    # every answer, and a try costs nothing where a context manager's enter and exit do.
+    if not 200 <= response.status_code < 300:
+        raise_for_error(response, what)
+    try:
         return from_json(response.content, cls, what)
+    except ProviderResponseError as error:
+        if error.request_id is not None:
+            raise
+        raise _attributed(error, response) from None

@@ -4,6 +4,11 @@ Field names are snake_case here and camelCase on the wire; the converter renames
 models list only what the plugin reads: PPRO adds fields freely (``_links``, ``order``,
 ``labels``), and unknown keys are ignored. Primitive types are checked strictly, because
 cattrs' lenient defaults would turn ``"12.5"`` or ``12.5`` into an amount of 12.
+
+The cattrs converter defines what is accepted and says why a shape is refused; every answer
+and body goes through code generated from the same models, with orjson, first (issue 18:
+"the fast reader and writer" below), and reaches cattrs and json only where that code is
+not sure.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from psp_core import ProviderResponseError
@@ -420,9 +426,270 @@ def _build_converter() -> cattrs.Converter:
 _CONVERTER = _build_converter()
 
 
+# -- the fast reader and writer ----------------------------------------------------------------
+#
+# Issue 18: cattrs spends ~18 µs structuring a charge read back by get, most of it calling one
+# hook per field (``_object_only``, ``_optional``, ``_strict``) and collecting errors for its
+# detailed messages. Reading an answer is on every call, so each wire class gets, once and
+# lazily, a generated function with the type checks inlined: no hook call per field, no error
+# bookkeeping. It only ever *vouches* for a value: anything it is not sure of (a wrong type, a
+# missing key, a tuple given as anything but a list, an int subclass) makes it give up, and the
+# cattrs converter above decides instead, with its exact acceptance and its exact error text.
+# So cattrs stays what defines the semantics; the generated reader is held to it by the
+# hypothesis properties in tests/amazonpay/test_wire_reader.py.
+
+
+class _Unsure(Exception):
+    """The generated reader does not vouch for a value: the cattrs converter decides."""
+
+
+_UNSURE = _Unsure()  # raised, never built per refusal: a refusal is already the slow path
+_ABSENT = object()
+_PRIMITIVES = (int, str, bool)
+
+
+class _Unsupported(Exception):
+    """A field type the generator does not handle: the class is left to cattrs alone."""
+
+
+class _Generator:
+    """Writes one reader (dict -> model) or writer (model -> dict) per class, on first use.
+
+    Its tables only grow, by pure functions of the classes: two threads building the same
+    reader at once build equal ones, and one that finds a class under construction (None)
+    leaves that answer to cattrs.
+    """
+
+    def __init__(self) -> None:
+        self._readers: dict[type[Any], Callable[[Any], Any] | None] = {}
+        self._writers: dict[type[Any], Callable[[Any], Any] | None] = {}
+
+    def reader(self, cls: type[Any]) -> Callable[[Any], Any] | None:
+        try:
+            return self._readers[cls]
+        except KeyError:
+            pass
+        self._readers[cls] = None  # a class that nests itself is left to cattrs
+        try:
+            built: Callable[[Any], Any] | None = self._build_reader(cls)
+        except _Unsupported:
+            built = None
+        self._readers[cls] = built
+        return built
+
+    def writer(self, cls: type[Any]) -> Callable[[Any], Any] | None:
+        try:
+            return self._writers[cls]
+        except KeyError:
+            pass
+        self._writers[cls] = None
+        try:
+            built: Callable[[Any], Any] | None = self._build_writer(cls)
+        except _Unsupported:
+            built = None
+        self._writers[cls] = built
+        return built
+
+    # Reading. Each value is checked with ``v.__class__ is not T``: exact types only, since
+    # JSON gives exactly dict, list, str, int, bool, float and None; anything else (a bool
+    # where an int is expected, a subclass) is cattrs' to judge. ``absent`` (a missing key) is
+    # of no such class, so a check refuses it with no test of its own.
+
+    def _check(self, type_: Any, var: str, namespace: dict[str, Any], indent: str) -> list[str]:
+        """Lines that check ``var`` as ``type_`` and rebind it to its structured value."""
+        if type_ in _PRIMITIVES:
+            return [f"{indent}if {var}.__class__ is not {type_.__name__}: raise unsure"]
+        if _is_optional(type_):
+            inner = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+            if inner in _PRIMITIVES:  # the common case, one line: a present value tested once
+                check = f"{var}.__class__ is not {inner.__name__} and {var} is not None"
+                return [f"{indent}if {check}: raise unsure"]
+            body = self._check(inner, var, namespace, indent + "    ")
+            return [f"{indent}if {var} is not None:", *body]
+        if attrs.has(type_):
+            nested = self.reader(type_)
+            if nested is None:
+                raise _Unsupported(type_)
+            name = f"read_{type_.__name__}"
+            namespace[name] = nested
+            return [f"{indent}{var} = {name}({var})"]
+        args = typing.get_args(type_)
+        if typing.get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis:
+            item = args[0]
+            # cattrs makes a tuple of any iterable (a string, a dict's keys); only a JSON
+            # array is the happy path.
+            lines = [f"{indent}if {var}.__class__ is not list: raise unsure"]
+            if item in _PRIMITIVES:
+                lines += [
+                    f"{indent}for item in {var}:",
+                    f"{indent}    if item.__class__ is not {item.__name__}: raise unsure",
+                    f"{indent}{var} = tuple({var})",
+                ]
+            elif attrs.has(item) and (nested := self.reader(item)) is not None:
+                name = f"read_{item.__name__}"
+                namespace[name] = nested
+                # map, not a comprehension: no frame of its own; and most of a charge's lists
+                # (captures, refunds, voids, discards) are empty, which costs a test alone.
+                lines.append(f"{indent}{var} = tuple(map({name}, {var})) if {var} else ()")
+            else:
+                raise _Unsupported(type_)
+            return lines
+        raise _Unsupported(type_)
+
+    def _build_reader(self, cls: type[Any]) -> Callable[[Any], Any]:
+        hints = typing.get_type_hints(cls)
+        namespace: dict[str, Any] = {"unsure": _UNSURE, "absent": _ABSENT, "cls": cls}
+        lines = [
+            f"def read_{cls.__name__}(raw):",
+            "    if raw.__class__ is not dict: raise unsure",
+            "    get = raw.get",
+        ]
+        arguments = []
+        for index, field in enumerate(attrs.fields(cls)):
+            if not field.init or field.kw_only or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                raise _Unsupported(cls)
+            var, key, type_ = f"v{index}", _camel(field.name), hints[field.name]
+            if field.default is None and _is_optional(type_):
+                # Absent and null both read as None, the default: one test covers both.
+                lines.append(f"    {var} = get({key!r})")
+                lines += self._check(type_, var, namespace, "    ")
+            elif field.default is attrs.NOTHING:
+                lines.append(f"    {var} = get({key!r}, absent)")
+                if _is_optional(type_):  # null is fine, a missing key is not
+                    lines.append(f"    if {var} is absent: raise unsure")
+                lines += self._check(type_, var, namespace, "    ")
+            else:
+                namespace[f"d{index}"] = field.default
+                lines.append(f"    {var} = get({key!r}, absent)")
+                lines.append(f"    if {var} is absent: {var} = d{index}")
+                lines.append("    else:")
+                lines += self._check(type_, var, namespace, "        ")
+            arguments.append(var)
+        lines += self._construct(cls, arguments, namespace)
+        exec("\n".join(lines), namespace)  # noqa: S102 - source built above from the class's fields
+        reader: Callable[[Any], Any] = namespace[f"read_{cls.__name__}"]
+        return reader
+
+    @staticmethod
+    def _construct(cls: type[Any], arguments: list[str], namespace: dict[str, Any]) -> list[str]:
+        """The lines that build the model from its checked values."""
+        fields = attrs.fields(cls)
+        slots = set(cls.__dict__.get("__slots__", ("__dict__",)))
+        descriptors: list[Any] = [getattr(cls, field.name, None) for field in fields]
+        init = getattr(cls.__init__, "__code__", None)
+        plain = (
+            init is not None
+            and init.co_filename.startswith("<attrs generated")  # not a hand-written __init__
+            and all(field.validator is None and field.converter is None for field in fields)
+            and not hasattr(cls, "__attrs_pre_init__")
+            and not hasattr(cls, "__attrs_post_init__")
+            and slots <= {field.name for field in fields} | {"__weakref__"}
+            and all(isinstance(descriptor, types.MemberDescriptorType) for descriptor in descriptors)
+        )
+        if not plain:
+            # Positionally, in field order: the model's own __init__ runs, as under cattrs.
+            return [f"    return cls({', '.join(arguments)})"]
+        # A frozen attrs __init__ sets each slot through object.__setattr__ (~100 ns a field);
+        # the slot's own descriptor sets it in about half that. Only for a model whose
+        # __init__ does nothing else: attrs' own, no validator, converter, pre/post-init or
+        # hash cache.
+        namespace["new"] = object.__new__
+        lines = ["    model = new(cls)"]
+        for field, descriptor, var in zip(fields, descriptors, arguments, strict=True):
+            namespace[f"set_{field.name}"] = descriptor.__set__
+            lines.append(f"    set_{field.name}(model, {var})")
+        return [*lines, "    return model"]
+
+    # Writing: cattrs' dict (renamed keys, fields without a default first, a defaulted field
+    # only when it differs from its default, tuples as lists, mappings as dicts) without a hook
+    # call per field. Like the reader it vouches only for exact types (str, int, bool, None
+    # where optional, the models, tuples, str-to-str dicts), which orjson writes byte for byte
+    # as json.dumps does (bar non-ASCII text, see to_json); anything else is cattrs' and json's.
+
+    def _write(self, type_: Any, var: str, namespace: dict[str, Any], indent: str) -> list[str]:
+        """Lines that check ``var`` as ``type_`` and rebind it to its unstructured value."""
+        if type_ in _PRIMITIVES:
+            return [f"{indent}if {var}.__class__ is not {type_.__name__}: raise unsure"]
+        if _is_optional(type_):
+            inner = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+            return [f"{indent}if {var} is not None:", *self._write(inner, var, namespace, indent + "    ")]
+        if attrs.has(type_):
+            nested = self.writer(type_)
+            if nested is None:
+                raise _Unsupported(type_)
+            namespace[f"write_{type_.__name__}"] = nested
+            return [f"{indent}{var} = write_{type_.__name__}({var})"]
+        args, origin = typing.get_args(type_), typing.get_origin(type_)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            lines = [f"{indent}if {var}.__class__ is not tuple: raise unsure"]
+            if args[0] in _PRIMITIVES:
+                return [
+                    *lines,
+                    f"{indent}for item in {var}:",
+                    f"{indent}    if item.__class__ is not {args[0].__name__}: raise unsure",
+                    f"{indent}{var} = list({var})",
+                ]
+            if attrs.has(args[0]) and (nested := self.writer(args[0])) is not None:
+                namespace[f"write_{args[0].__name__}"] = nested
+                return [*lines, f"{indent}{var} = [write_{args[0].__name__}(item) for item in {var}]"]
+        if origin is Mapping and args == (str, str):
+            return [
+                f"{indent}if {var}.__class__ is not dict: raise unsure",
+                f"{indent}for key, item in {var}.items():",
+                f"{indent}    if key.__class__ is not str or item.__class__ is not str: raise unsure",
+                f"{indent}{var} = dict({var})",
+            ]
+        raise _Unsupported(type_)
+
+    def _build_writer(self, cls: type[Any]) -> Callable[[Any], Any]:
+        hints = typing.get_type_hints(cls)
+        namespace: dict[str, Any] = {"unsure": _UNSURE, "cls": cls}
+        required, defaulted = [], []
+        for index, field in enumerate(attrs.fields(cls)):
+            if not field.init or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                raise _Unsupported(cls)
+            var, key, type_ = f"v{index}", _camel(field.name), hints[field.name]
+            if field.default is attrs.NOTHING:
+                required += [f"    {var} = model.{field.name}", *self._write(type_, var, namespace, "    ")]
+                required.append(f"    out[{key!r}] = {var}")
+            else:
+                # cattrs compares the model's own value with the default, before unstructuring
+                namespace[f"d{index}"] = field.default
+                defaulted += [f"    {var} = model.{field.name}", f"    if {var} != d{index}:"]
+                defaulted += self._write(type_, var, namespace, "        ")
+                defaulted.append(f"        out[{key!r}] = {var}")
+        lines = [
+            f"def write_{cls.__name__}(model):",
+            "    if model.__class__ is not cls: raise unsure",
+            "    out = {}",
+            *required,
+            *defaulted,
+            "    return out",
+        ]
+        exec("\n".join(lines), namespace)  # noqa: S102 - source built above from the class's fields
+        writer: Callable[[Any], Any] = namespace[f"write_{cls.__name__}"]
+        return writer
+
+
+_GENERATED = _Generator()
+# One encoder, built once: json.dumps with any non-default argument builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def to_json(body: object) -> bytes:
     """Serialize a request model to PPRO's compact JSON; unset optional fields are omitted."""
-    return json.dumps(_CONVERTER.unstructure(body), separators=(",", ":")).encode()
+    writer = _GENERATED.writer(body.__class__)
+    if writer is not None:
+        try:
+            fast = orjson.dumps(writer(body))
+        except (_Unsure, orjson.JSONEncodeError):
+            pass  # a type the writer does not vouch for, an int beyond 64 bits, a lone surrogate
+        else:
+            # json.dumps escapes everything outside printable ASCII (ensure_ascii), orjson
+            # writes UTF-8 and a raw DEL: only a body free of both is the same bytes.
+            if fast.isascii() and b"\x7f" not in fast:
+                return fast
+    return _ENCODER.encode(_CONVERTER.unstructure(body)).encode()
 
 
 MAX_JSON_DEPTH = 64
@@ -440,6 +707,9 @@ class NestedTooDeeply(ValueError):
 
 def loads(content: bytes) -> object:
     """``json.loads`` for an untrusted body, refusing nesting beyond :data:`MAX_JSON_DEPTH`."""
+    # json, not orjson: the raw value is the caller's, and orjson reads some bodies otherwise
+    # (an int beyond 64 bits as a float). from_json, whose reader refuses such values, is
+    # where orjson pays.
     if content.count(b"[") + content.count(b"{") > MAX_JSON_DEPTH:  # else it cannot be that deep
         depth = 0
         for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', content)):
@@ -451,6 +721,19 @@ def loads(content: bytes) -> object:
 
 def from_json(content: bytes, cls: type[T], what: str) -> T:
     """Parse a response body into ``cls``; anything malformed is a ProviderResponseError."""
+    # The happy path: orjson (~3x json.loads on a charge) and the generated reader. Where orjson
+    # reads a body json.loads reads differently (NaN, an int beyond 64 bits as a float, a lone
+    # surrogate, UTF-16, a BOM) it refuses or the reader does, and json + cattrs below decide,
+    # as they always did. Only a body with few brackets skips the depth check (it cannot be
+    # deeper than it has brackets); orjson itself would read 1024 levels.
+    reader = _GENERATED.reader(cls)
+    if reader is not None and content.count(b"[") + content.count(b"{") <= MAX_JSON_DEPTH:
+        try:
+            read: T = reader(orjson.loads(content))
+        except (_Unsure, orjson.JSONDecodeError):
+            pass
+        else:
+            return read
     try:
         raw = loads(content)
     except NestedTooDeeply:
@@ -463,6 +746,14 @@ def from_json(content: bytes, cls: type[T], what: str) -> T:
 def structure(raw: object, cls: type[T], what: str) -> T:
     if not isinstance(raw, dict):
         raise ProviderResponseError(f"{what}: expected a JSON object, got {type(raw).__name__}")
+    reader = _GENERATED.reader(cls)
+    if reader is not None:
+        try:
+            read: T = reader(raw)
+        except _Unsure:
+            pass  # cattrs decides, and says why it refuses
+        else:
+            return read
     try:
         return _CONVERTER.structure(raw, cls)
     except cattrs.BaseValidationError as error:
