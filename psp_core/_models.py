@@ -50,6 +50,11 @@ class DeclineCode(enum.Enum):
 
 
 class OperationKind(enum.Enum):
+    # Speed: Enum's own __hash__ is a Python function (hash of the name); members are
+    # singletons compared by identity, so the identity hash is equal for equal members and
+    # makes every dict and set keyed by them (rank tables, status tables) a C-level lookup.
+    __hash__ = object.__hash__
+
     AUTHORIZATION = "authorization"
     CAPTURE = "capture"
     REFUND = "refund"
@@ -193,6 +198,11 @@ class Decline:
 
 class OperationStatus(enum.Enum):
     """Where one capture, void, refund or chargeback stands. It only moves PENDING -> final."""
+
+    # Speed: Enum's own __hash__ is a Python function (hash of the name); members are
+    # singletons compared by identity, so the identity hash is equal for equal members and
+    # makes every dict and set keyed by them (rank tables, status tables) a C-level lookup.
+    __hash__ = object.__hash__
 
     PENDING = "pending"
     """Accepted by the provider, not settled: a pending refund reserves its amount."""
