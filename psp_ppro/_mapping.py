@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from operator import attrgetter
 
 import attrs
 
@@ -253,13 +254,26 @@ _STATUS_TABLES: Mapping[OperationKind, Mapping[str, OperationStatus]] = {
 }
 
 
-_TOTAL_INDEX = (OperationKind.AUTHORIZATION, OperationKind.CAPTURE, OperationKind.REFUND, OperationKind.VOID)
-"""The kinds of a charge's totals, in the order ``payment_from_charge`` sums them."""
+_SUCCEEDED = OperationStatus.SUCCEEDED
+
+
+_BY_ID = attrgetter("id")
+
+
+def _total(minor: int, amount: Money, zero: Money) -> Money:
+    # A charge's total in its checked currency: zero, the whole amount, or a new Money.
+    if not minor:
+        return zero
+    return amount if minor == amount.minor else Money(minor, amount.currency)
 
 
 def operation_status(kind: OperationKind, status: str) -> OperationStatus:
     """What a sub-object's PPRO status means; only SUCCEEDED ones feed the totals."""
-    return _sub_status(_STATUS_TABLES[kind], status, kind.value)
+    # Speed: ``kind.value`` (a Python-level enum property) is read only for the error.
+    known = _STATUS_TABLES[kind].get(status)
+    if known is None:
+        return _sub_status(_STATUS_TABLES[kind], status, kind.value)
+    return known
 
 
 def combine(table: PaymentStatus, implied: PaymentStatus | None, captured: Money) -> PaymentStatus:
@@ -328,29 +342,42 @@ def payment_from_charge(
         # authorization yet, and PPRO's charge has no top-level amount: the payment is
         # reported with a zero amount until an authorization names it.
         amount = money(0, currency)
+    # Speed: one pass per kind builds its operations and sums the succeeded ones. The kinds are
+    # visited in the order of their words (authorization, capture, refund, void), so each
+    # kind's operations sorted by id are already the payment's order (kind word, then id) and
+    # the whole list is never sorted; most kinds hold one operation or none.
+    # An automatic capture in flight (CAPTURE_PROCESSING and no capture yet): counted, the
+    # authorization would make the totals say AUTHORIZED, and folding this read into a stored
+    # payment would offer it for capture while PPRO captures it; the capture brings the money
+    # (as in the webhooks). Its authorizations are still read, so a malformed one is refused.
+    drop_authorizations = charge.status == "CAPTURE_PROCESSING" and not charge.captures
     ops: list[Operation] = []
-    for kind, items in (
-        (OperationKind.AUTHORIZATION, authorizations),
-        (OperationKind.CAPTURE, charge.captures),
-        (OperationKind.REFUND, charge.refunds),
-        (OperationKind.VOID, charge.voids),
-    ):
-        ops.extend(operation(kind, item, currency, source) for item in items)
-    if charge.status == "CAPTURE_PROCESSING" and not any(op.kind is OperationKind.CAPTURE for op in ops):
-        # An automatic capture is in flight. Counted, the authorization would make the totals
-        # say AUTHORIZED, and folding this read into a stored payment would offer it for
-        # capture while PPRO captures it; the capture brings the money (as in the webhooks).
-        ops = [op for op in ops if op.kind is not OperationKind.AUTHORIZATION]
-
-    # One pass, in a list indexed by kind: an enum member hashes in Python, a dict keyed by
-    # kinds would cost a call per operation and per total.
     sums = [0, 0, 0, 0]
-    for op in ops:
-        if op.counts:
-            sums[_TOTAL_INDEX.index(op.kind)] += op.amount.minor
+    first_capture: datetime | None = None
+    for index, kind, items in (
+        (0, OperationKind.AUTHORIZATION, authorizations),
+        (1, OperationKind.CAPTURE, charge.captures),
+        (2, OperationKind.REFUND, charge.refunds),
+        (3, OperationKind.VOID, charge.voids),
+    ):
+        if not items:
+            continue
+        built = [operation(kind, item, currency, source) for item in items]
+        if index == 0 and drop_authorizations:
+            continue
+        if len(built) > 1:
+            built.sort(key=_BY_ID)
+        total = 0
+        for op in built:
+            if op.status is _SUCCEEDED:
+                total += op.amount.minor
+                if index == 1 and op.at is not None and (first_capture is None or op.at < first_capture):
+                    first_capture = op.at
+        sums[index] = total
+        ops += built
     zero = Money.zero(currency)
-    # Most totals of a charge are zero: one zero serves them all.
-    authorized, captured, refunded, voided = (Money(minor, currency) if minor else zero for minor in sums)
+    # Most totals of a charge are zero or the whole amount: those Money are reused.
+    authorized, captured, refunded, voided = (_total(minor, amount, zero) for minor in sums)
     table = charge_status(charge.status)
     if table is _P.FAILED:
         table = failed_status(charge.failure)
@@ -362,7 +389,6 @@ def payment_from_charge(
     if discard is not None:
         table = discard_status(discard)
     status = combine(table, status_from_totals(authorized, captured, refunded, voided, zero), captured)
-    captures = [op.at for op in ops if op.kind is OperationKind.CAPTURE and op.counts and op.at is not None]
     reference = merchant_reference or next(
         (a.merchant_payment_charge_reference for a in authorizations if a.merchant_payment_charge_reference),
         None,
@@ -386,8 +412,8 @@ def payment_from_charge(
             next_action=next_action(charge.authentication_methods) if status is _P.REQUIRES_ACTION else None,
             decline=decline,
             mandate_id=mandate_id or charge.agreement_id,
-            operations=tuple(sorted(ops, key=lambda op: (op.kind.value, op.id))),
-            captured_at=min(captures) if captures else None,
+            operations=tuple(ops),
+            captured_at=first_capture,
             created_at=timestamp(charge.created_at),
             consumer=consumer_of(charge.consumer),
             order=order_of(charge.order, currency),
