@@ -212,6 +212,12 @@ class OperationStatus(enum.Enum):
     """Refused; counts for nothing (a failed refund releases its reservation)."""
 
 
+# Read by Operation's properties on every fold: a module global, where a member read through
+# its enum class costs ~0.1 us on Python 3.11.
+_SUCCEEDED = OperationStatus.SUCCEEDED
+_PENDING = OperationStatus.PENDING
+
+
 class OperationSource(enum.Enum):
     """How the host learnt of an operation."""
 
@@ -247,11 +253,11 @@ class Operation:
     @property
     def counts(self) -> bool:
         """Whether it moved money, and so is in the payment's totals."""
-        return self.status is OperationStatus.SUCCEEDED
+        return self.status is _SUCCEEDED
 
     @property
     def pending(self) -> bool:
-        return self.status is OperationStatus.PENDING
+        return self.status is _PENDING
 
 
 _TOTALS = ("authorized", "captured", "refunded", "voided", "charged_back")

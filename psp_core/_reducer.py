@@ -43,8 +43,19 @@ from ._status import (
 
 _T = TypeVar("_T")
 _OPERATION_RANK = {OperationStatus.PENDING: 0, OperationStatus.FAILED: 1, OperationStatus.SUCCEEDED: 2}
-# Module-level names for the members the fold compares by identity (a global read, not two).
+# Module-level names for the members the hot paths use: on Python 3.11 reading a member
+# through its enum class costs ~0.1 us, a module global ~0.01 us.
 _SUCCEEDED = OperationStatus.SUCCEEDED
+_PENDING = OperationStatus.PENDING
+_FAILED = OperationStatus.FAILED
+_S_AUTHORIZED = PaymentStatus.AUTHORIZED
+_S_PARTIALLY_CAPTURED = PaymentStatus.PARTIALLY_CAPTURED
+_S_CAPTURED = PaymentStatus.CAPTURED
+_S_PARTIALLY_REFUNDED = PaymentStatus.PARTIALLY_REFUNDED
+_S_REFUNDED = PaymentStatus.REFUNDED
+_S_VOIDED = PaymentStatus.VOIDED
+_S_CHARGED_BACK = PaymentStatus.CHARGED_BACK
+_S_REQUIRES_ACTION = PaymentStatus.REQUIRES_ACTION
 _AUTHORIZATION = OperationKind.AUTHORIZATION
 _CAPTURE = OperationKind.CAPTURE
 _REFUND = OperationKind.REFUND
@@ -75,17 +86,17 @@ def _status_of_minor(
     # ``status_from_totals`` in minor units of the payment's one currency: the reducer knows
     # its totals as ints and needs no Money per total to ask.
     if not authorized:
-        return PaymentStatus.CHARGED_BACK if charged_back else None
+        return _S_CHARGED_BACK if charged_back else None
     remaining = authorized - captured - voided
     if captured:
         if remaining > 0:
-            return PaymentStatus.PARTIALLY_CAPTURED
+            return _S_PARTIALLY_CAPTURED
         if refunded + charged_back >= captured:
-            return PaymentStatus.CHARGED_BACK if charged_back else PaymentStatus.REFUNDED
-        return PaymentStatus.PARTIALLY_REFUNDED if refunded else PaymentStatus.CAPTURED
+            return _S_CHARGED_BACK if charged_back else _S_REFUNDED
+        return _S_PARTIALLY_REFUNDED if refunded else _S_CAPTURED
     if remaining <= 0:
-        return PaymentStatus.VOIDED
-    return PaymentStatus.AUTHORIZED
+        return _S_VOIDED
+    return _S_AUTHORIZED
 
 
 def _sums(operations: Iterable[Operation]) -> dict[OperationKind, int]:
@@ -339,7 +350,7 @@ def _fold_reports(
             charged_back=charged_back,
             provider_status=current.provider_status,
             merchant_reference=current.merchant_reference,
-            next_action=current.next_action if status is PaymentStatus.REQUIRES_ACTION else None,
+            next_action=current.next_action if status is _S_REQUIRES_ACTION else None,
             decline=current.decline,
             mandate_id=current.mandate_id,
             operations=ops,
@@ -369,8 +380,15 @@ def apply_operation(current: Payment, operation: Operation) -> Payment:
     chargebacks past the captures, is impossible and raises ProviderResponseError instead of
     being absorbed. A replay of an operation already known only settles it further.
     """
-    known = any(op.kind is operation.kind and op.id == operation.id for op in current.operations)
-    if not known and operation.status is not OperationStatus.FAILED:
+    kind, op_id = operation.kind, operation.id
+    # Speed: a loop rather than any() over a generator; enum members are read from module
+    # names (a member read through its class costs ~0.1 us on Python 3.11).
+    known = False
+    for op in current.operations:
+        if op.kind is kind and op.id == op_id:
+            known = True
+            break
+    if not known and operation.status is not _FAILED:
         amount = operation.amount
         if amount.currency != current.amount.currency:
             raise ProviderResponseError(
@@ -378,16 +396,16 @@ def apply_operation(current: Payment, operation: Operation) -> Payment:
                 f"{current.id} in {current.amount.currency}"
             )
         # In minor units of the one currency: the same sums as Money, without a Money per step.
-        kind, minor = operation.kind, amount.minor
-        capture = minor if kind is OperationKind.CAPTURE else 0
-        void = minor if kind is OperationKind.VOID else 0
-        refund = minor if kind is OperationKind.REFUND else 0
+        minor = amount.minor
+        capture = minor if kind is _CAPTURE else 0
+        void = minor if kind is _VOID else 0
+        refund = minor if kind is _REFUND else 0
         reserved_capture = reserved_refund = 0
         for op in current.operations:
-            if op.pending:
-                if op.kind is OperationKind.CAPTURE or op.kind is OperationKind.VOID:
+            if op.status is _PENDING:
+                if op.kind is _CAPTURE or op.kind is _VOID:
                     reserved_capture += op.amount.minor
-                elif op.kind is OperationKind.REFUND:
+                elif op.kind is _REFUND:
                     reserved_refund += op.amount.minor
         taken = current.captured.minor + current.voided.minor + reserved_capture + capture + void
         returned = current.refunded.minor + reserved_refund + current.charged_back.minor + refund

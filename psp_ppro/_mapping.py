@@ -239,7 +239,7 @@ def operation(
         merchant_reference=reference,
         reason=reason,
         decline=decline_of(op.failure or _wire.Failure(failure_code="UNKNOWN"))
-        if status is OperationStatus.FAILED
+        if status is _OP_FAILED
         else None,
         updated_at=timestamp(op.updated_at),
         source=source,
@@ -254,7 +254,18 @@ _STATUS_TABLES: Mapping[OperationKind, Mapping[str, OperationStatus]] = {
 }
 
 
+# Members the hot paths use, as module names: on Python 3.11 reading a member through its
+# enum class costs ~0.1 us, a module global ~0.01 us.
 _SUCCEEDED = OperationStatus.SUCCEEDED
+_OP_FAILED = OperationStatus.FAILED
+_AUTHORIZATION = OperationKind.AUTHORIZATION
+_CAPTURE = OperationKind.CAPTURE
+_REFUND = OperationKind.REFUND
+_VOID = OperationKind.VOID
+_FAILED = PaymentStatus.FAILED
+_PROCESSING = PaymentStatus.PROCESSING
+_AUTHORIZED = PaymentStatus.AUTHORIZED
+_REQUIRES_ACTION = PaymentStatus.REQUIRES_ACTION
 
 
 _BY_ID = attrgetter("id")
@@ -287,7 +298,7 @@ def combine(table: PaymentStatus, implied: PaymentStatus | None, captured: Money
         return table
     if table in _STOPPED and not captured:
         return table
-    if table is _P.PROCESSING and implied is _P.AUTHORIZED:
+    if table is _PROCESSING and implied is _AUTHORIZED:
         return table
     return implied
 
@@ -355,10 +366,10 @@ def payment_from_charge(
     sums = [0, 0, 0, 0]
     first_capture: datetime | None = None
     for index, kind, items in (
-        (0, OperationKind.AUTHORIZATION, authorizations),
-        (1, OperationKind.CAPTURE, charge.captures),
-        (2, OperationKind.REFUND, charge.refunds),
-        (3, OperationKind.VOID, charge.voids),
+        (0, _AUTHORIZATION, authorizations),
+        (1, _CAPTURE, charge.captures),
+        (2, _REFUND, charge.refunds),
+        (3, _VOID, charge.voids),
     ):
         if not items:
             continue
@@ -379,7 +390,7 @@ def payment_from_charge(
     # Most totals of a charge are zero or the whole amount: those Money are reused.
     authorized, captured, refunded, voided = (_total(minor, amount, zero) for minor in sums)
     table = charge_status(charge.status)
-    if table is _P.FAILED:
+    if table is _FAILED:
         table = failed_status(charge.failure)
     discard = (
         discard_decline(charge.discards[-1].type)
@@ -409,7 +420,7 @@ def payment_from_charge(
             charged_back=zero,
             provider_status=charge.status,
             merchant_reference=reference,
-            next_action=next_action(charge.authentication_methods) if status is _P.REQUIRES_ACTION else None,
+            next_action=next_action(charge.authentication_methods) if status is _REQUIRES_ACTION else None,
             decline=decline,
             mandate_id=mandate_id or charge.agreement_id,
             operations=tuple(ops),
