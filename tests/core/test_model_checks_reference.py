@@ -21,11 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psp_core import (
+    Address,
+    Consumer,
     MandateStatus,
     Money,
     Operation,
     OperationKind,
     OperationStatus,
+    Order,
     Payment,
     PaymentStatus,
     currency_exponent,
@@ -285,3 +288,67 @@ def test_members_hashed_by_identity_still_key_dicts_and_sets_as_enum_members_do(
         assert member in frozenset(members)
         assert member.value not in table  # a member is not its value, as before
     assert len({hash(member) for member in members}) == len(members)
+
+
+def test_the_field_order_the_hot_paths_build_models_in_positionally() -> None:
+    # payment_from_charge (psp_ppro) and the reducer's fold build these positionally for speed;
+    # a reordered field must fail here first, and those calls be updated with it.
+    assert [field.name for field in attrs.fields(Payment)] == [
+        "provider",
+        "id",
+        "status",
+        "amount",
+        "authorized",
+        "captured",
+        "refunded",
+        "voided",
+        "charged_back",
+        "provider_status",
+        "merchant_reference",
+        "next_action",
+        "decline",
+        "mandate_id",
+        "operations",
+        "captured_at",
+        "created_at",
+        "consumer",
+        "order",
+    ]
+    assert [field.name for field in attrs.fields(Operation)] == [
+        "kind",
+        "id",
+        "amount",
+        "at",
+        "status",
+        "merchant_reference",
+        "reason",
+        "decline",
+        "updated_at",
+        "source",
+    ]
+    assert [field.name for field in attrs.fields(Address)] == [
+        "first_name",
+        "last_name",
+        "street",
+        "postal_code",
+        "city",
+        "region",
+        "country",
+        "phone",
+    ]
+    assert [field.name for field in attrs.fields(Consumer)] == [
+        "country",
+        "name",
+        "email",
+        "locale",
+        "merchant_consumer_reference",
+        "phone",
+        "billing_address",
+    ]
+    assert [field.name for field in attrs.fields(Order)] == [
+        "items",
+        "shipping_address",
+        "shipping_method",
+        "reference",
+        "tax",
+    ]
