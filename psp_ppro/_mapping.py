@@ -387,9 +387,12 @@ def payment_from_charge(
                     first_capture = op.at
         sums[index] = total
         ops += built
-    zero = Money.zero(currency)
+    zero = Money(0, currency)
     # Most totals of a charge are zero or the whole amount: those Money are reused.
-    authorized, captured, refunded, voided = (_total(minor, amount, zero) for minor in sums)
+    authorized = _total(sums[0], amount, zero)
+    captured = _total(sums[1], amount, zero)
+    refunded = _total(sums[2], amount, zero)
+    voided = _total(sums[3], amount, zero)
     table = charge_status(charge.status)
     if table is _FAILED:
         table = failed_status(charge.failure)
@@ -401,10 +404,13 @@ def payment_from_charge(
     if discard is not None:
         table = discard_status(discard)
     status = combine(table, status_from_totals(authorized, captured, refunded, voided, zero), captured)
-    reference = merchant_reference or next(
-        (a.merchant_payment_charge_reference for a in authorizations if a.merchant_payment_charge_reference),
-        None,
-    )
+    # The host's reference, else the first an authorization names (a loop: no generator).
+    reference = merchant_reference or None
+    if reference is None:
+        for authorization in authorizations:
+            if authorization.merchant_payment_charge_reference:
+                reference = authorization.merchant_payment_charge_reference
+                break
     # Sub-object failures (a refused refund) are reported on the charge too; only a failed
     # charge is a declined payment, an old refused operation does not decline it.
     decline = (discard or decline_of(charge.failure)) if status in _STOPPED else None

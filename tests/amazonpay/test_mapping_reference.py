@@ -409,7 +409,7 @@ OPTIONS = st.fixed_dictionaries(
     {"provider": st.just("amazon_pay")},
     optional={
         "expected": st.builds(Money, st.integers(1, 12), st.sampled_from(["USD", "USD", "USD", "EUR"])),
-        "merchant_reference": st.sampled_from(["order-9"]),
+        "merchant_reference": st.sampled_from(["order-9", ""]),
         "source": st.sampled_from(list(OperationSource)),
         "payment_method": st.sampled_from(["AMAZON_PAY"]),
         "mandate_id": st.sampled_from(["agr_9"]),
