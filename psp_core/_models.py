@@ -50,6 +50,11 @@ class DeclineCode(enum.Enum):
 
 
 class OperationKind(enum.Enum):
+    # Speed: Enum's own __hash__ is a Python function (hash of the name); members are
+    # singletons compared by identity, so the identity hash is equal for equal members and
+    # makes every dict and set keyed by them (rank tables, status tables) a C-level lookup.
+    __hash__ = object.__hash__
+
     AUTHORIZATION = "authorization"
     CAPTURE = "capture"
     REFUND = "refund"
@@ -194,12 +199,23 @@ class Decline:
 class OperationStatus(enum.Enum):
     """Where one capture, void, refund or chargeback stands. It only moves PENDING -> final."""
 
+    # Speed: Enum's own __hash__ is a Python function (hash of the name); members are
+    # singletons compared by identity, so the identity hash is equal for equal members and
+    # makes every dict and set keyed by them (rank tables, status tables) a C-level lookup.
+    __hash__ = object.__hash__
+
     PENDING = "pending"
     """Accepted by the provider, not settled: a pending refund reserves its amount."""
     SUCCEEDED = "succeeded"
     """Money moved; counted in the payment's totals exactly once."""
     FAILED = "failed"
     """Refused; counts for nothing (a failed refund releases its reservation)."""
+
+
+# Read by Operation's properties on every fold: a module global, where a member read through
+# its enum class costs ~0.1 us on Python 3.11.
+_SUCCEEDED = OperationStatus.SUCCEEDED
+_PENDING = OperationStatus.PENDING
 
 
 class OperationSource(enum.Enum):
@@ -237,17 +253,33 @@ class Operation:
     @property
     def counts(self) -> bool:
         """Whether it moved money, and so is in the payment's totals."""
-        return self.status is OperationStatus.SUCCEEDED
+        return self.status is _SUCCEEDED
 
     @property
     def pending(self) -> bool:
-        return self.status is OperationStatus.PENDING
+        return self.status is _PENDING
 
 
-def _same_currency(instance: Any, attribute: attrs.Attribute[Money], value: Money) -> None:
+_TOTALS = ("authorized", "captured", "refunded", "voided", "charged_back")
+
+
+def _totals_in_payment_currency(instance: Any, attribute: attrs.Attribute[Money], value: Money) -> None:
+    # Speed: a Payment is built for every answer and every fold, so the five totals are checked
+    # by one validator (on the last total, when all are set) rather than one call each. They are
+    # read in field order, so the first total in another currency is the one reported, as when
+    # each total had its own validator.
     expected = instance.amount.currency
-    if value.currency != expected:
-        raise ValueError(f"{attribute.name} is in {value.currency}, the payment in {expected}")
+    if (
+        instance.authorized.currency != expected
+        or instance.captured.currency != expected
+        or instance.refunded.currency != expected
+        or instance.voided.currency != expected
+        or value.currency != expected
+    ):
+        for name in _TOTALS:
+            total = getattr(instance, name)
+            if total.currency != expected:
+                raise ValueError(f"{name} is in {total.currency}, the payment in {expected}")
 
 
 @attrs.frozen
@@ -265,11 +297,11 @@ class Payment:
     id: str
     status: PaymentStatus
     amount: Money
-    authorized: Money = attrs.field(validator=_same_currency)
-    captured: Money = attrs.field(validator=_same_currency)
-    refunded: Money = attrs.field(validator=_same_currency)
-    voided: Money = attrs.field(validator=_same_currency)
-    charged_back: Money = attrs.field(validator=_same_currency)
+    authorized: Money
+    captured: Money
+    refunded: Money
+    voided: Money
+    charged_back: Money = attrs.field(validator=_totals_in_payment_currency)
     provider_status: str = ""
     """The provider's own status word as last *read* (``get_payment``, ``find_payment``, a webhook).
     A capture, void or refund answer reports only that operation, so its result keeps the word
@@ -287,28 +319,35 @@ class Payment:
     """The order as the provider reports it, shipping address and method included."""
 
     def __attrs_post_init__(self) -> None:
-        totals = {
-            "authorized": self.authorized,
-            "captured": self.captured,
-            "refunded": self.refunded,
-            "voided": self.voided,
-            "charged_back": self.charged_back,
-        }
-        for name, total in totals.items():
-            if total.minor < 0:
-                raise ValueError(f"{name} {total} is negative")
+        # Speed: the totals are tested in one expression, in field order, and the negative one
+        # is named only when there is one; then they are read once into locals.
+        if (
+            self.authorized.minor < 0
+            or self.captured.minor < 0
+            or self.refunded.minor < 0
+            or self.voided.minor < 0
+            or self.charged_back.minor < 0
+        ):
+            for name in _TOTALS:
+                total = getattr(self, name)
+                if total.minor < 0:
+                    raise ValueError(f"{name} {total} is negative")
+        authorized = self.authorized.minor
+        captured = self.captured.minor
+        refunded = self.refunded.minor
+        voided = self.voided.minor
+        charged_back = self.charged_back.minor
+        currency = self.amount.currency
         for op in self.operations:
-            if op.amount.currency != self.amount.currency:
-                raise ValueError(
-                    f"{op.kind.value} {op.id} is in {op.amount.currency}, not {self.amount.currency}"
-                )
-        if self.authorized.minor > self.amount.minor:
+            if op.amount.currency != currency:
+                raise ValueError(f"{op.kind.value} {op.id} is in {op.amount.currency}, not {currency}")
+        if authorized > self.amount.minor:
             raise ValueError(f"authorized {self.authorized} exceeds the payment's amount {self.amount}")
-        if self.captured.minor + self.voided.minor > self.authorized.minor:
+        if captured + voided > authorized:
             raise ValueError(
                 f"captured {self.captured} + voided {self.voided} exceed authorized {self.authorized}"
             )
-        if self.refunded.minor + self.charged_back.minor > self.captured.minor:
+        if refunded + charged_back > captured:
             raise ValueError(
                 f"refunded {self.refunded} + charged back {self.charged_back} exceed captured {self.captured}"
             )

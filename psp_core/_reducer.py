@@ -23,7 +23,7 @@ payment stays as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TypeVar
 
@@ -43,6 +43,24 @@ from ._status import (
 
 _T = TypeVar("_T")
 _OPERATION_RANK = {OperationStatus.PENDING: 0, OperationStatus.FAILED: 1, OperationStatus.SUCCEEDED: 2}
+# Module-level names for the members the hot paths use: on Python 3.11 reading a member
+# through its enum class costs ~0.1 us, a module global ~0.01 us.
+_SUCCEEDED = OperationStatus.SUCCEEDED
+_PENDING = OperationStatus.PENDING
+_FAILED = OperationStatus.FAILED
+_S_AUTHORIZED = PaymentStatus.AUTHORIZED
+_S_PARTIALLY_CAPTURED = PaymentStatus.PARTIALLY_CAPTURED
+_S_CAPTURED = PaymentStatus.CAPTURED
+_S_PARTIALLY_REFUNDED = PaymentStatus.PARTIALLY_REFUNDED
+_S_REFUNDED = PaymentStatus.REFUNDED
+_S_VOIDED = PaymentStatus.VOIDED
+_S_CHARGED_BACK = PaymentStatus.CHARGED_BACK
+_S_REQUIRES_ACTION = PaymentStatus.REQUIRES_ACTION
+_AUTHORIZATION = OperationKind.AUTHORIZATION
+_CAPTURE = OperationKind.CAPTURE
+_REFUND = OperationKind.REFUND
+_VOID = OperationKind.VOID
+_CHARGEBACK = OperationKind.CHARGEBACK
 
 
 def status_from_totals(
@@ -57,18 +75,28 @@ def status_from_totals(
     CAPTURED otherwise (a partial chargeback shows in ``charged_back`` only). Growing totals
     never lower the implied status's rank, which is what makes the fold order-independent.
     """
+    return _status_of_minor(
+        authorized.minor, captured.minor, refunded.minor, voided.minor, charged_back.minor
+    )
+
+
+def _status_of_minor(
+    authorized: int, captured: int, refunded: int, voided: int, charged_back: int
+) -> PaymentStatus | None:
+    # ``status_from_totals`` in minor units of the payment's one currency: the reducer knows
+    # its totals as ints and needs no Money per total to ask.
     if not authorized:
-        return PaymentStatus.CHARGED_BACK if charged_back else None
-    remaining = authorized.minor - captured.minor - voided.minor
+        return _S_CHARGED_BACK if charged_back else None
+    remaining = authorized - captured - voided
     if captured:
         if remaining > 0:
-            return PaymentStatus.PARTIALLY_CAPTURED
-        if refunded.minor + charged_back.minor >= captured.minor:
-            return PaymentStatus.CHARGED_BACK if charged_back else PaymentStatus.REFUNDED
-        return PaymentStatus.PARTIALLY_REFUNDED if refunded else PaymentStatus.CAPTURED
+            return _S_PARTIALLY_CAPTURED
+        if refunded + charged_back >= captured:
+            return _S_CHARGED_BACK if charged_back else _S_REFUNDED
+        return _S_PARTIALLY_REFUNDED if refunded else _S_CAPTURED
     if remaining <= 0:
-        return PaymentStatus.VOIDED
-    return PaymentStatus.AUTHORIZED
+        return _S_VOIDED
+    return _S_AUTHORIZED
 
 
 def _sums(operations: Iterable[Operation]) -> dict[OperationKind, int]:
@@ -123,6 +151,14 @@ def merge_operation(a: Operation, b: Operation) -> Operation:
     )
 
 
+_KIND_WORD: Mapping[OperationKind, str] = {kind: kind.value for kind in OperationKind}
+"""Each kind's value, read from a dict: ``kind.value`` is a Python-level property per call."""
+
+
+def _operation_order(op: Operation) -> tuple[str, str]:
+    return (_KIND_WORD[op.kind], op.id)
+
+
 def _merged_operations(current: Payment, operations: Iterable[Operation]) -> tuple[Operation, ...]:
     merged = {(op.kind, op.id): op for op in current.operations}
     currency = current.amount.currency
@@ -133,16 +169,25 @@ def _merged_operations(current: Payment, operations: Iterable[Operation]) -> tup
             )
         key = (op.kind, op.id)
         merged[key] = merge_operation(merged[key], op) if key in merged else op
-    return tuple(sorted(merged.values(), key=lambda op: (op.kind.value, op.id)))
+    return tuple(sorted(merged.values(), key=_operation_order))
 
 
 def _fold_status(
     current: PaymentStatus, reported: PaymentStatus | None, implied: PaymentStatus | None
 ) -> PaymentStatus:
-    words = [current] if reported is None else [current, reported]
-    if implied is not None:
-        words = [word for word in words if word not in MONEY_STATUSES] + [implied]
-    return max(words, key=PAYMENT_RANK.__getitem__)
+    # The furthest along of the words that count. Speed: no list per fold, and ranks are
+    # compared directly (no two statuses share one, so no tie needs breaking).
+    best: PaymentStatus | None = None
+    best_rank = -1
+    for word in (current, reported):
+        if word is not None and (implied is None or word not in MONEY_STATUSES):
+            rank = PAYMENT_RANK[word]
+            if rank > best_rank:
+                best, best_rank = word, rank
+    if implied is not None and PAYMENT_RANK[implied] > best_rank:
+        return implied
+    assert best is not None  # ``current`` counts unless it is a money status, and then ``implied`` does
+    return best
 
 
 def _merge(
@@ -151,6 +196,8 @@ def _merge(
     operations: Iterable[Operation],
     reported: Payment | None,
 ) -> Payment:
+    if reported is None:
+        return _fold_reports(current, reported_status, operations)
     currency = current.amount.currency
     # A payment read before anything was authorized may not know its amount yet (a provider's
     # charge may carry none of its own); a later report that does is taken. The largest is kept, so the
@@ -221,11 +268,101 @@ def _merge(
             order=newer.order or current.order,
         )
     except ValueError as error:
-        raise ProviderResponseError(
-            f"payment {current.id}: the provider's reports add up to more than is possible ({error}); "
-            "the stored payment was kept as it was: read the payment again and contact the provider "
-            "if it persists"
-        ) from None
+        raise _impossible(current, error) from None
+
+
+def _impossible(current: Payment, error: ValueError) -> ProviderResponseError:
+    return ProviderResponseError(
+        f"payment {current.id}: the provider's reports add up to more than is possible ({error}); "
+        "the stored payment was kept as it was: read the payment again and contact the provider "
+        "if it persists"
+    )
+
+
+def _larger(stored: Money, summed: int, currency: str) -> Money:
+    # The stored total unless the operations add up to more (on a tie, the stored one).
+    return _derived(summed, currency) if summed > stored.minor else stored
+
+
+def _fold_reports(
+    current: Payment, reported_status: PaymentStatus | None, operations: Iterable[Operation]
+) -> Payment:
+    """``_merge`` without a reported payment: an answer to a capture, void or refund, or an event.
+
+    The same joins as ``_merge``, written for speed (every capture, void and refund answer
+    comes through here): every total is a stored one or a sum of operations in the payment's
+    currency, so the arithmetic runs on ints, one pass over the operations sums them and finds
+    the first capture, and the result is built directly (``attrs.evolve`` reads every field
+    first). The payment's own checks still run on the result.
+    """
+    currency = current.amount.currency
+    ops = _merged_operations(current, operations)
+    authorization = capture = refund = void = chargeback = 0
+    first_capture: datetime | None = None
+    for op in ops:
+        if op.status is _SUCCEEDED:
+            kind = op.kind
+            if kind is _CAPTURE:
+                capture += op.amount.minor
+                if op.at is not None and (first_capture is None or op.at < first_capture):
+                    first_capture = op.at
+            elif kind is _REFUND:
+                refund += op.amount.minor
+            elif kind is _AUTHORIZATION:
+                authorization += op.amount.minor
+            elif kind is _VOID:
+                void += op.amount.minor
+            elif kind is _CHARGEBACK:
+                chargeback += op.amount.minor
+    charged_back = _larger(current.charged_back, chargeback, currency)
+    refunded = _larger(current.refunded, refund, currency)
+    # As in ``_merge``: refunds and chargebacks prove their captures, captures and voids the
+    # authorization of the whole amount.
+    captured = _larger(current.captured, capture, currency)
+    returned = refunded.minor + charged_back.minor
+    if returned > captured.minor:
+        captured = _derived(returned, currency)
+    voided = _larger(current.voided, void, currency)
+    moved = captured.minor + voided.minor
+    authorized = _larger(current.authorized, authorization, currency)
+    if moved > authorized.minor:
+        authorized = _derived(moved, currency)
+    # ``_merge``'s third candidate is the amount once money moved, else zero; a payment's
+    # authorized total is never negative, so zero never wins.
+    if moved and current.amount.minor > authorized.minor:
+        authorized = current.amount
+    status = current.status
+    if status not in TERMINAL_PAYMENT_STATUSES:
+        implied = _status_of_minor(
+            authorized.minor, captured.minor, refunded.minor, voided.minor, charged_back.minor
+        )
+        status = _fold_status(status, reported_status, implied)
+    try:
+        # Positional, in field order: keywords cost ~0.8 us more for Payment's 19 fields on
+        # Python 3.11 (tests/core pins the field order this call relies on).
+        return current.__class__(
+            current.provider,  # provider
+            current.id,  # id
+            status,  # status
+            current.amount,  # amount
+            authorized,  # authorized
+            captured,  # captured
+            refunded,  # refunded
+            voided,  # voided
+            charged_back,  # charged_back
+            current.provider_status,  # provider_status
+            current.merchant_reference,  # merchant_reference
+            current.next_action if status is _S_REQUIRES_ACTION else None,  # next_action
+            current.decline,  # decline
+            current.mandate_id,  # mandate_id
+            ops,  # operations
+            _earliest(current.captured_at, first_capture),  # captured_at
+            current.created_at,  # created_at
+            current.consumer,  # consumer
+            current.order,  # order
+        )
+    except ValueError as error:
+        raise _impossible(current, error) from None
 
 
 def _first_capture(operations: Iterable[Operation]) -> datetime | None:
@@ -245,8 +382,15 @@ def apply_operation(current: Payment, operation: Operation) -> Payment:
     chargebacks past the captures, is impossible and raises ProviderResponseError instead of
     being absorbed. A replay of an operation already known only settles it further.
     """
-    known = any(op.kind is operation.kind and op.id == operation.id for op in current.operations)
-    if not known and operation.status is not OperationStatus.FAILED:
+    kind, op_id = operation.kind, operation.id
+    # Speed: a loop rather than any() over a generator; enum members are read from module
+    # names (a member read through its class costs ~0.1 us on Python 3.11).
+    known = False
+    for op in current.operations:
+        if op.kind is kind and op.id == op_id:
+            known = True
+            break
+    if not known and operation.status is not _FAILED:
         amount = operation.amount
         if amount.currency != current.amount.currency:
             raise ProviderResponseError(
@@ -254,16 +398,16 @@ def apply_operation(current: Payment, operation: Operation) -> Payment:
                 f"{current.id} in {current.amount.currency}"
             )
         # In minor units of the one currency: the same sums as Money, without a Money per step.
-        kind, minor = operation.kind, amount.minor
-        capture = minor if kind is OperationKind.CAPTURE else 0
-        void = minor if kind is OperationKind.VOID else 0
-        refund = minor if kind is OperationKind.REFUND else 0
+        minor = amount.minor
+        capture = minor if kind is _CAPTURE else 0
+        void = minor if kind is _VOID else 0
+        refund = minor if kind is _REFUND else 0
         reserved_capture = reserved_refund = 0
         for op in current.operations:
-            if op.pending:
-                if op.kind is OperationKind.CAPTURE or op.kind is OperationKind.VOID:
+            if op.status is _PENDING:
+                if op.kind is _CAPTURE or op.kind is _VOID:
                     reserved_capture += op.amount.minor
-                elif op.kind is OperationKind.REFUND:
+                elif op.kind is _REFUND:
                     reserved_refund += op.amount.minor
         taken = current.captured.minor + current.voided.minor + reserved_capture + capture + void
         returned = current.refunded.minor + reserved_refund + current.charged_back.minor + refund
