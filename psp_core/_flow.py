@@ -229,6 +229,9 @@ class _Exchange:
         replaced = endpoint.replaced_relative if relative else endpoint.replaced
         merged = [(name, value) for name, value in request.headers.raw if name.lower() not in replaced]
         present = {name.lower() for name, _ in merged}
+        # Only the flow's own headers can hold a non-ASCII byte: the defaults, the credentials
+        # and the key are ASCII (encoded so, once, or checked before any I/O).
+        ascii_only = all(name.isascii() and value.isascii() for name, value in merged)
         if relative:
             merged.insert(0, (b"Host", request.url.netloc))
         merged += [(name, value) for lower, name, value in endpoint.default_raw if lower not in present]
@@ -248,7 +251,6 @@ class _Exchange:
         # The encoding said up front when every byte is ASCII (what httpx would find itself):
         # httpx otherwise works it out again, decoding every header, on each header lookup
         # (the client's cookie handling looks each one up).
-        ascii_only = all(name.isascii() and value.isascii() for name, value in merged)
         request.headers = httpx.Headers(merged, encoding="ascii" if ascii_only else None)
         request.extensions["timeout"] = endpoint.timeout
         return request
@@ -529,9 +531,10 @@ def drive(
     on_attempt: AttemptObserver | None = None,
 ) -> T:
     """Run ``flow`` to its result over a sync client."""
-    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
-    exchange.key_hash = key_hash
-    exchange.on_attempt = on_attempt
+    exchange = _Exchange(
+        config, endpoint, policy, idempotency_key, operation, resource, key_hash=key_hash,
+        on_attempt=on_attempt,
+    )
     try:
         request = exchange.start(flow)
         while True:
@@ -602,9 +605,10 @@ async def drive_async(
     on_attempt: AttemptObserver | None = None,
 ) -> T:
     """Run ``flow`` to its result over an async client; the same flow as :func:`drive`."""
-    exchange = _Exchange(config, endpoint, policy, idempotency_key, operation, resource)
-    exchange.key_hash = key_hash
-    exchange.on_attempt = on_attempt
+    exchange = _Exchange(
+        config, endpoint, policy, idempotency_key, operation, resource, key_hash=key_hash,
+        on_attempt=on_attempt,
+    )
     try:
         request = exchange.start(flow)
         while True:
