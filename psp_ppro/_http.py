@@ -61,6 +61,8 @@ def post(config: ProviderConfig, path: str, body: object | None) -> httpx.Reques
         (_REFERENCE, _fresh_reference().encode("ascii")),
         (b"Content-Length", str(len(content)).encode("ascii")),
     ]
+    if not url.host:  # httpx adds Host only for a URL with a host
+        del headers[0]
     request = httpx.Request("POST", url, headers=headers, stream=httpx.ByteStream(content))
     request.read()  # what httpx does for content=: the body is then request.content
     return request
@@ -71,6 +73,8 @@ def get(config: ProviderConfig, path: str, params: Mapping[str, str] | None = No
         return httpx.Request("GET", config.base_url + path, params=params, headers=_reference())
     url = config.url(path)
     headers = [(b"Host", url.netloc), (_REFERENCE, _fresh_reference().encode("ascii"))]
+    if not url.host:
+        del headers[0]
     request = httpx.Request("GET", url, headers=headers, stream=httpx.ByteStream(b""))
     request.read()
     return request

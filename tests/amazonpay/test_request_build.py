@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import string
 
+import attrs
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -152,3 +153,14 @@ def test_the_four_benchmark_requests_go_out_header_for_header_as_before() -> Non
     assert capture.headers["Request-Idempotency-Key"].startswith("capture:charge_1:")
     assert refund.headers["Request-Idempotency-Key"].startswith("refund:charge_1:")
     assert [request.headers.encoding for request in ppro.requests] == ["ascii"] * 4
+
+
+def test_a_base_url_without_a_host_gets_no_host_header_as_httpx_adds_none() -> None:
+    hostless = attrs.evolve(CONFIGS[0], base_url="")
+    ours = _http.get(hostless, "/v1/payment-charges/c")
+    same_request(
+        ours, httpx.Request("GET", "/v1/payment-charges/c", headers={REFERENCE: ours.headers[REFERENCE]})
+    )
+    posted = _http.post(hostless, "/v1/payment-charges", None)
+    headers = {"Content-Type": "application/json", REFERENCE: posted.headers[REFERENCE]}
+    same_request(posted, httpx.Request("POST", "/v1/payment-charges", headers=headers, content=b"{}"))
