@@ -585,7 +585,7 @@ def _settled_amount(
     amount = _operation_amount(
         "amount", request.amount, remaining, caps, remaining, f"left to {verb}{reserved}"
     )
-    if amount != remaining and not partial:
+    if not partial and amount != remaining:  # the flag first: Money's != costs ~0.4 µs
         raise UnsupportedOperationError("amount", f"partial {verb} is not supported", allowed=str(remaining))
     _reference("merchant_reference", request.merchant_reference, caps, required=False)
     _idempotency_key(request.idempotency_key)
