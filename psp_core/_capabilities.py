@@ -245,6 +245,8 @@ def add_months(at: datetime, months: int) -> datetime:
     """``at`` plus calendar months; a day the target month lacks becomes its last day."""
     index = at.month - 1 + months
     year, month = at.year + index // 12, index % 12 + 1
+    if at.day <= 28:  # every month has the day: no month length to work out (~1 µs a refund)
+        return at.replace(year=year, month=month)
     return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
 
 
@@ -268,12 +270,18 @@ def authorization_deadline(caps: Capabilities, payment: Payment) -> datetime | N
     """
     if caps.authorization_validity is None:
         return None
-    times = [
-        op.at
-        for op in payment.operations_of(OperationKind.AUTHORIZATION, OperationStatus.SUCCEEDED)
-        if op.at is not None
-    ]
-    start = min(times) if times else payment.created_at
+    # One pass over the operations, not operations_of's tuple and a list: every capture runs this.
+    start = None
+    for op in payment.operations:
+        if (
+            op.kind is OperationKind.AUTHORIZATION
+            and op.status is OperationStatus.SUCCEEDED
+            and op.at is not None
+            and (start is None or op.at < start)
+        ):
+            start = op.at
+    if start is None:
+        start = payment.created_at
     return None if start is None else start + caps.authorization_validity
 
 
@@ -365,6 +373,10 @@ def check_reference(field: str, value: object, caps: Capabilities) -> None:
     _reference(field, value, caps, required=True)
 
 
+_NOT_ONE_SEGMENT = re.compile(r"[/?#\\]")
+"""What would end an id's URL path segment: '/', '?', '#', and '\\' (a '/' to some servers)."""
+
+
 def check_id(field: str, value: object, caps: Capabilities) -> None:
     """A provider id or reference that goes into a URL path: non-empty, bounded, one segment."""
     if not isinstance(value, str) or not value.strip():
@@ -372,7 +384,7 @@ def check_id(field: str, value: object, caps: Capabilities) -> None:
     # '.' and '..' are path steps, not segments: '/v1/payment-charges/..' is GET /v1.
     if (
         (caps.max_text is not None and len(value) > caps.max_text)
-        or any(c in value for c in "/?#\\")
+        or _NOT_ONE_SEGMENT.search(value) is not None  # in C; a generator costs a µs per id
         or not value.isprintable()
         or value.strip(".") == ""
     ):
@@ -509,7 +521,7 @@ def check_capture(request: object, caps: Capabilities, now: datetime | None = No
         )
     payment = _payment(request, caps)
     check_not_processing(payment, "captured")
-    if payment.captured and not caps.multiple_captures:
+    if not caps.multiple_captures and payment.captured:  # the flag first: it spares a Money test
         raise UnsupportedOperationError("amount", "this provider allows one capture per payment")
     deadline = authorization_deadline(caps, payment)
     if deadline is not None and now is not None and now > deadline and payment.capturable:
@@ -542,7 +554,8 @@ def check_refund(request: object, caps: Capabilities, now: datetime) -> Money:
         _enum("reason", request.reason, RefundReason)
     if payment.captured_at is not None:
         _aware("payment.captured_at", payment.captured_at)
-    if (payment.refunded or payment.refund_pending) and not caps.multiple_refunds:
+    # The flag first: it spares summing the pending refunds when several refunds are allowed.
+    if not caps.multiple_refunds and (payment.refunded or payment.refund_pending):
         raise UnsupportedOperationError("amount", "this provider allows one refund per payment")
     deadline = refund_deadline(caps, payment.captured_at)
     if deadline is not None and now > deadline:
@@ -572,7 +585,7 @@ def _settled_amount(
     amount = _operation_amount(
         "amount", request.amount, remaining, caps, remaining, f"left to {verb}{reserved}"
     )
-    if amount != remaining and not partial:
+    if not partial and amount != remaining:  # the flag first: Money's != costs ~0.4 µs
         raise UnsupportedOperationError("amount", f"partial {verb} is not supported", allowed=str(remaining))
     _reference("merchant_reference", request.merchant_reference, caps, required=False)
     _idempotency_key(request.idempotency_key)

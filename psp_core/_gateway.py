@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -91,9 +90,13 @@ def _check_headers(config: ProviderConfig) -> None:
         )
 
 
-@attrs.frozen
+@attrs.define
 class _Call:
-    """One prepared operation: everything but the sending."""
+    """One prepared operation: everything but the sending.
+
+    Never changed once built; ``attrs.define`` rather than ``frozen`` because a frozen init
+    costs four times as much (~1 µs a call), and nothing outside the gateway sees it.
+    """
 
     operation: str
     request: object
@@ -205,7 +208,8 @@ class _GatewayBase:
     # -- preparing calls: validation before any I/O --------------------------------------
 
     def _key(self, given: str | None) -> str:
-        return given if given is not None else uuid.uuid4().hex
+        # 32 random hex digits, as uuid4().hex gave them, for a fifth of the cost (~2 µs a call).
+        return given if given is not None else os.urandom(16).hex()
 
     def _prepare(
         self,
