@@ -35,7 +35,8 @@ class Telemetry:
     def __init__(
         self, scope: str, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None
     ) -> None:
-        self._explicit = tracer_provider is not None or meter_provider is not None
+        self.configured = tracer_provider is not None or meter_provider is not None
+        """Known to report somewhere: explicit providers, or global ones already set."""
         self.tracer = trace.get_tracer(scope, tracer_provider=tracer_provider)
         meter = metrics.get_meter(scope, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -63,16 +64,19 @@ class Telemetry:
 
         The API's stand-ins would drop everything: the call is then not observed at all, so a
         process that has the API but no SDK pays next to nothing. Asked on every call, so a
-        provider set later is used from the next call on.
+        provider set later is used from the next call on. Once the answer is no, it stays no
+        without asking again: the API sets each global provider once and never replaces it.
         """
-        if self._explicit:
+        if self.configured:
             return False
         meter_provider = metrics.get_meter_provider()
-        return isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) and (
+        unconfigured = isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) and (
             isinstance(meter_provider, metrics.NoOpMeterProvider)
             # The API's stand-in before the host sets one; it has no public name.
             or type(meter_provider).__name__ == "_ProxyMeterProvider"
         )
+        self.configured = not unconfigured
+        return unconfigured
 
     def count(self, instrument: str, *labels: tuple[str, str]) -> None:
         key = (instrument, labels)
