@@ -188,20 +188,34 @@ class CallRecord:
         traceback: TracebackType | None,
     ) -> None:
         elapsed = time.perf_counter() - self._started
+        # A call's outcome comes back as a string and is measured below, without a closure
+        # or another frame per call: this runs on every call (webhooks are the rare path).
+        measure_webhook: Callable[[], None] | None = None
         try:
             if self.operation == WEBHOOK_OPERATION:
-                measure = self._finish_webhook(error)
+                measure_webhook = self._finish_webhook(error)
+                outcome = ""
             else:
-                measure = self._finish_call(error, elapsed)
+                outcome = self._finish_call(error)
         finally:
             self.span.end()
             self._current.reset(self._current_token)
             otel_context.detach(self._context_token)
         # Measured outside the span: inside it, the SDK's default exemplar filter would offer
         # every measurement to its reservoir, which costs more than the measurement itself.
-        measure()
+        if measure_webhook is not None:
+            measure_webhook()
+            return
+        provider, operation, telemetry = self.provider, self.operation, self.telemetry
+        telemetry.duration.record(
+            elapsed, {"psp.provider": provider, "psp.operation": operation, "psp.outcome": outcome}
+        )
+        telemetry.count(
+            "psp.calls", ("psp.provider", provider), ("psp.operation", operation), ("psp.outcome", outcome)
+        )
 
-    def _finish_call(self, error: BaseException | None, elapsed: float) -> Callable[[], None]:
+    def _finish_call(self, error: BaseException | None) -> str:
+        """Sets the span's closing attributes (and status on an error); returns the outcome."""
         attributes: dict[str, AttributeValue] = {}
         if error is None:
             outcome = self._describe_result(attributes)
@@ -210,20 +224,7 @@ class CallRecord:
             self.span.set_status(Status(StatusCode.ERROR, str(attributes["error.type"])))
         attributes["psp.outcome"] = outcome
         self.span.set_attributes(attributes)
-        telemetry, provider, operation = self.telemetry, self.provider, self.operation
-
-        def measure() -> None:
-            telemetry.duration.record(
-                elapsed, {"psp.provider": provider, "psp.operation": operation, "psp.outcome": outcome}
-            )
-            telemetry.count(
-                "psp.calls",
-                ("psp.provider", provider),
-                ("psp.operation", operation),
-                ("psp.outcome", outcome),
-            )
-
-        return measure
+        return outcome
 
     def _describe_result(self, attributes: dict[str, AttributeValue]) -> str:
         result = self.result
