@@ -67,8 +67,8 @@ class OpenTelemetryObserver:
     def psp_operation_context(
         self, provider: str, operation: str, amount: Money | None, key_hash: str | None
     ) -> CallRecord | None:
-        telemetry = self._ready()
-        if telemetry is None or telemetry.unconfigured():
+        telemetry = self._telemetry or self._ready()
+        if telemetry is None or (not telemetry.configured and telemetry.unconfigured()):
             return None
         return telemetry.call(self._current, provider, operation, amount, key_hash)
 

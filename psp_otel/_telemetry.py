@@ -35,7 +35,8 @@ class Telemetry:
     def __init__(
         self, scope: str, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None
     ) -> None:
-        self._explicit = tracer_provider is not None or meter_provider is not None
+        self.configured = tracer_provider is not None or meter_provider is not None
+        """Known to report somewhere: explicit providers, or global ones already set."""
         self.tracer = trace.get_tracer(scope, tracer_provider=tracer_provider)
         meter = metrics.get_meter(scope, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -63,16 +64,19 @@ class Telemetry:
 
         The API's stand-ins would drop everything: the call is then not observed at all, so a
         process that has the API but no SDK pays next to nothing. Asked on every call, so a
-        provider set later is used from the next call on.
+        provider set later is used from the next call on. Once the answer is no, it stays no
+        without asking again: the API sets each global provider once and never replaces it.
         """
-        if self._explicit:
+        if self.configured:
             return False
         meter_provider = metrics.get_meter_provider()
-        return isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) and (
+        unconfigured = isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) and (
             isinstance(meter_provider, metrics.NoOpMeterProvider)
             # The API's stand-in before the host sets one; it has no public name.
             or type(meter_provider).__name__ == "_ProxyMeterProvider"
         )
+        self.configured = not unconfigured
+        return unconfigured
 
     def count(self, instrument: str, *labels: tuple[str, str]) -> None:
         key = (instrument, labels)
@@ -184,20 +188,34 @@ class CallRecord:
         traceback: TracebackType | None,
     ) -> None:
         elapsed = time.perf_counter() - self._started
+        # A call's outcome comes back as a string and is measured below, without a closure
+        # or another frame per call: this runs on every call (webhooks are the rare path).
+        measure_webhook: Callable[[], None] | None = None
         try:
             if self.operation == WEBHOOK_OPERATION:
-                measure = self._finish_webhook(error)
+                measure_webhook = self._finish_webhook(error)
+                outcome = ""
             else:
-                measure = self._finish_call(error, elapsed)
+                outcome = self._finish_call(error)
         finally:
             self.span.end()
             self._current.reset(self._current_token)
             otel_context.detach(self._context_token)
         # Measured outside the span: inside it, the SDK's default exemplar filter would offer
         # every measurement to its reservoir, which costs more than the measurement itself.
-        measure()
+        if measure_webhook is not None:
+            measure_webhook()
+            return
+        provider, operation, telemetry = self.provider, self.operation, self.telemetry
+        telemetry.duration.record(
+            elapsed, {"psp.provider": provider, "psp.operation": operation, "psp.outcome": outcome}
+        )
+        telemetry.count(
+            "psp.calls", ("psp.provider", provider), ("psp.operation", operation), ("psp.outcome", outcome)
+        )
 
-    def _finish_call(self, error: BaseException | None, elapsed: float) -> Callable[[], None]:
+    def _finish_call(self, error: BaseException | None) -> str:
+        """Sets the span's closing attributes (and status on an error); returns the outcome."""
         attributes: dict[str, AttributeValue] = {}
         if error is None:
             outcome = self._describe_result(attributes)
@@ -206,20 +224,7 @@ class CallRecord:
             self.span.set_status(Status(StatusCode.ERROR, str(attributes["error.type"])))
         attributes["psp.outcome"] = outcome
         self.span.set_attributes(attributes)
-        telemetry, provider, operation = self.telemetry, self.provider, self.operation
-
-        def measure() -> None:
-            telemetry.duration.record(
-                elapsed, {"psp.provider": provider, "psp.operation": operation, "psp.outcome": outcome}
-            )
-            telemetry.count(
-                "psp.calls",
-                ("psp.provider", provider),
-                ("psp.operation", operation),
-                ("psp.outcome", outcome),
-            )
-
-        return measure
+        return outcome
 
     def _describe_result(self, attributes: dict[str, AttributeValue]) -> str:
         result = self.result

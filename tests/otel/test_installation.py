@@ -96,3 +96,39 @@ def test_the_entry_point_plugin_waits_for_the_host_to_set_global_providers() -> 
         """
     )
     assert out == "['psp authorize']"
+
+
+def test_once_the_host_has_set_a_global_provider_the_plugin_stops_asking_for_it() -> None:
+    # The API sets each global provider once and never replaces it, so after the first
+    # configured call the per-call check is a flag (it runs on every call of every gateway).
+    out = run_python(
+        """
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        import psp_otel
+        asked = []
+        for module, name in ((trace, "get_tracer_provider"), (metrics, "get_meter_provider")):
+            def counted(real=getattr(module, name), name=name):
+                asked.append(name)
+                return real()
+            setattr(module, name, counted)
+        observer = psp_otel.plugin
+        assert observer.psp_operation_context("fakepay", "authorize", None, None) is None
+        assert observer.psp_operation_context("fakepay", "authorize", None, None) is None
+        before = len(asked)
+        spans = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        trace.set_tracer_provider(provider)
+        counts = []
+        for _ in range(2):
+            for _ in range(3):
+                with observer.psp_operation_context("fakepay", "authorize", None, None):
+                    pass
+            counts.append(len(asked))
+        print(before > 0, counts[0] == counts[1], len(spans.get_finished_spans()))
+        """
+    )
+    assert out == "True True 6"

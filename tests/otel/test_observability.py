@@ -282,6 +282,42 @@ def test_a_provider_error_is_a_failed_call_with_the_http_status(driver: Driver, 
     assert span.status.status_code is StatusCode.ERROR
 
 
+def test_every_call_is_one_duration_and_one_count_under_its_outcome_measured_after_its_span(
+    driver: Driver, psp: FakePsp, telemetry: Telemetry
+) -> None:
+    authorized(driver, psp)  # an authorize and a read that succeed
+    declined = driver("authorize", authorize_request(DECLINE_AMOUNT, key="order-2-key"))
+    psp.approve(declined.id)
+    driver("get_payment", declined.id)  # a read that is declined
+    with pytest.raises(Exception):  # noqa: B017, PT011 - fakepay's 404 for an unknown charge
+        driver("get_payment", "ch_missing")
+
+    expected = {
+        labels(provider="fakepay", operation="authorize", outcome="succeeded"): 2,
+        labels(provider="fakepay", operation="get_payment", outcome="succeeded"): 1,
+        labels(provider="fakepay", operation="get_payment", outcome="declined"): 1,
+        labels(provider="fakepay", operation="get_payment", outcome="failed"): 1,
+    }
+    assert telemetry.points("psp.calls") == expected
+    assert telemetry.points("psp.call.duration") == expected
+    data = telemetry.reader.get_metrics_data()
+    assert data is not None
+    durations = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "psp.call.duration"
+        for point in metric.data.data_points
+    ]
+    # Recorded once the span has ended: the trace-based exemplar filter links none of them.
+    assert [point.exemplars for point in durations] == [[]] * len(expected)
+    spans = telemetry.finished()
+    assert len(spans) == 5
+    longest = max((span.end_time or 0) - (span.start_time or 0) for span in spans) / 1e9
+    assert all(0 < point.max <= longest for point in durations)  # type: ignore[union-attr]
+
+
 def test_webhook_verification_is_a_span_accepted_or_rejected_with_the_reason(
     driver: Driver, psp: FakePsp, telemetry: Telemetry
 ) -> None:
