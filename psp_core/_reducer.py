@@ -199,6 +199,13 @@ def _merge(
     if reported is None:
         return _fold_reports(current, reported_status, operations)
     currency = current.amount.currency
+    if reported.amount.currency != currency:
+        # Checked first: summing its totals with the stored ones would fail as a bare ValueError.
+        raise ProviderResponseError(
+            f"payment {current.id}: the provider reports it in {reported.amount.currency}, but it is "
+            f"in {currency}; the stored payment was kept as it was: read the payment again and "
+            "contact the provider if it persists"
+        )
     # A payment read before anything was authorized may not know its amount yet (a provider's
     # charge may carry none of its own); a later report that does is taken. The largest is kept, so the
     # order of the reports does not matter.

@@ -22,6 +22,7 @@ from psp_core import (
     PaymentStatus,
     ProviderResponseError,
     apply_operation,
+    apply_update,
 )
 from tests.core.test_money_states import Step, true_lives
 
@@ -125,3 +126,31 @@ def test_what_is_left_to_capture_and_refund_follows_the_totals_and_pending_opera
     )
     assert payment.refundable == Money(max(refundable - pending[K.REFUND], 0) if refunding else 0, "USD")
     assert payment.refund_pending == Money(pending[K.REFUND], "USD")
+
+
+@given(
+    life=true_lives(),
+    currency=st.sampled_from(["EUR", "JPY", "GBP"]),
+    refunded=st.integers(min_value=0, max_value=2_000),
+    charged_back=st.integers(min_value=0, max_value=2_000),
+)
+def test_a_read_in_another_currency_is_refused_and_the_stored_payment_kept(
+    life: tuple[int, list[Step]], currency: str, refunded: int, charged_back: int
+) -> None:
+    """A fresh read the provider reports in another currency is the provider's error, whatever
+    its totals: never a bare ValueError from adding Money of two currencies."""
+    amount, steps = life
+    stored = lived(amount, steps)
+    whole = max(amount, refunded + charged_back)  # a read that is consistent in itself
+    reported = Payment.new(
+        "fakepay",
+        "pay_1",
+        PaymentStatus.CAPTURED,
+        Money(whole, currency),
+        authorized=Money(whole, currency),
+        captured=Money(whole, currency),
+        refunded=Money(refunded, currency),
+        charged_back=Money(charged_back, currency),
+    )
+    with pytest.raises(ProviderResponseError, match=f"reports it in {currency}, but it is in USD"):
+        apply_update(stored, reported)
