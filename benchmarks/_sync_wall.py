@@ -6,10 +6,9 @@ and is not timed. Cycles alternate ABBA (gateway, raw, raw, gateway, ...) so dri
 order effects (a warmer cache, a growing sandbox) fall on both sides equally.
 
 The sandbox is served from another process (``served_elsewhere``), as in the async section:
-a PSP is another machine. Served from a thread of this process (round one and two), every
-operation's server work ran under the client's GIL, and the garbage collections the
-client's allocations trigger walked the sandbox's whole heap of stored charges too, so the
-ratio charged the gateway a multiple of its own extra CPU.
+a PSP is another machine, and both sections then measure against the same kind of server.
+Served from a thread of this process instead (rounds one and two), the ratio came out the
+same within noise when both were measured side by side (docs/benchmarks.md, round three).
 """
 
 from __future__ import annotations
