@@ -413,13 +413,15 @@ class _GatewayBase:
         contexts = self._notify(
             "psp_operation_context",
             _CONTEXT_ARGS,
-            (self.provider, operation, request, amount, key_hash),
+            (self._hooks.name, operation, request, amount, key_hash),
             operation,
             key_hash,
         )
         return _Enclosure(self, operation, key_hash, contexts) if contexts else None
 
     def _enclose_call(self, call: _Call) -> _Enclosure | None:
+        # The provider's name read from the hooks rather than through the ``provider`` property
+        # here and in each notification below: these run several times a call.
         plan = self._plan("psp_operation_context", _CONTEXT_ARGS)
         if not plan.calls:
             return None  # the common case, decided before computing what observers are shown
@@ -427,7 +429,7 @@ class _GatewayBase:
         contexts = self._dispatch(
             plan,
             "psp_operation_context",
-            (self.provider, operation, call.request, call.amount, key_hash),
+            (self._hooks.name, operation, call.request, call.amount, key_hash),
             operation,
             key_hash,
         )
@@ -436,7 +438,7 @@ class _GatewayBase:
     def _attempt_observer(self, call: _Call) -> AttemptObserver | None:
         if not self._plan("psp_http_attempt", _ATTEMPT_ARGS).calls:
             return None
-        provider, operation, key_hash = self.provider, call.operation, call.key_hash
+        provider, operation, key_hash = self._hooks.name, call.operation, call.key_hash
         notify = self._notify
 
         def observe(
@@ -461,7 +463,7 @@ class _GatewayBase:
         self._notify(
             "psp_operation_started",
             _STARTED_ARGS,
-            (self.provider, operation, call.request),
+            (self._hooks.name, operation, call.request),
             operation,
             call.key_hash,
             veto=True,
@@ -479,7 +481,7 @@ class _GatewayBase:
         self._notify(
             "psp_operation_completed",
             _COMPLETED_ARGS,
-            (self.provider, operation, call.request, result),
+            (self._hooks.name, operation, call.request, result),
             operation,
             call.key_hash,
         )
@@ -492,7 +494,7 @@ class _GatewayBase:
         self._notify(
             "psp_operation_failed",
             _FAILED_ARGS,
-            (self.provider, operation, call.request, error),
+            (self._hooks.name, operation, call.request, error),
             operation,
             call.key_hash,
         )
