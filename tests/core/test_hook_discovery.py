@@ -127,6 +127,7 @@ MARKERS = ("impl", "spec", "foreign", "malformed", "none")
 attributes = st.dictionaries(
     st.sampled_from(NAMES), st.tuples(st.sampled_from(KINDS), st.sampled_from(MARKERS)), max_size=5
 )
+class_attributes = attributes.map(lambda drawn: {k: v for k, v in drawn.items() if k != "__annotations__"})
 
 
 @st.composite
@@ -141,8 +142,10 @@ def plugins(draw: st.DrawFn) -> object:
                 kind = "function"  # descriptors in a module's namespace are never bound
             setattr(module, name, _value(kind, marker))
         return module
-    base = type("Base", (), {name: _value(*spec) for name, spec in draw(attributes).items()})
-    namespace: dict[str, object] = {name: _value(*spec) for name, spec in draw(attributes).items()}
+    # Not __annotations__ on a class: Python creates a class's own on first access, so the
+    # first lookup of it (pluggy's too) sees another class than every later one.
+    base = type("Base", (), {name: _value(*spec) for name, spec in draw(class_attributes).items()})
+    namespace: dict[str, object] = {name: _value(*spec) for name, spec in draw(class_attributes).items()}
     slots = draw(st.sets(st.sampled_from(("psp_alpha", "helper", "slot_only")), max_size=2))
     if shape == "slotted":
         for name in slots:
@@ -326,3 +329,18 @@ def test_the_discovery_is_not_left_over_after_a_failed_registration() -> None:
         pm.register(Broken(), name="broken")
     assert pm._discovery is None
     assert pm.parse_hookimpl_opts(Provider(), "psp_provider_info") is not None
+
+
+def test_a_hook_held_in_a_slot_is_found_and_an_empty_slot_is_no_hook() -> None:
+    class Slotted:
+        __slots__ = ("psp_get_payment", "psp_provider_info")
+
+    @hookimpl
+    def psp_provider_info() -> object:
+        return None
+
+    plugin = Slotted()
+    plugin.psp_provider_info = psp_provider_info
+    pm = create_plugin_manager(load_entrypoints=False, plugins=[("slotted", plugin)])
+    assert _impls(pm, "psp_provider_info") == [psp_provider_info]
+    assert _impls(pm, "psp_get_payment") == []
