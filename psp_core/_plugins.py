@@ -21,8 +21,9 @@ import functools
 import importlib.metadata
 import os
 import sys
+import types
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -58,6 +59,120 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_DELEGATE: Any = object()
+"""Sentinel of the fast hook discovery: this attribute is pluggy's own to look up."""
+_ABSENT: Any = object()
+_MODULE_TYPE_ATTRIBUTES = frozenset(dir(types.ModuleType))
+"""Names a module's type defines: for them a static lookup may answer from the type, not the module."""
+_DICT_DESCRIPTOR: Any = type.__dict__["__dict__"]
+_MRO_DESCRIPTOR: Any = type.__dict__["__mro__"]
+
+
+@functools.cache
+def _pluggy_discovers_statically() -> bool:
+    """Whether this pluggy finds hooks with ``inspect.getattr_static`` (properties not run).
+
+    The fast discovery below reproduces that lookup; a pluggy that still discovers with
+    ``getattr`` keeps its own (slower) path. Asked once per process, on first registration.
+    """
+    evaluated: list[bool] = []
+
+    class Probe:
+        @property
+        def probe(self) -> None:
+            evaluated.append(True)
+
+    pluggy.PluginManager("psp_probe").parse_hookimpl_opts(Probe(), "probe")
+    return not evaluated
+
+
+def _class_attributes(cls: type) -> dict[str, object] | None:
+    """Each attribute of ``cls`` as ``inspect.getattr_static`` finds it on an instance (the
+    first class of the MRO defining it), or None when a class shadows ``__dict__`` and
+    ``getattr_static``'s own rules must decide."""
+    attributes: dict[str, object] = {}
+    for entry in _MRO_DESCRIPTOR.__get__(cls):
+        namespace = _DICT_DESCRIPTOR.__get__(entry)
+        own_dict = namespace.get("__dict__", _ABSENT)
+        if own_dict is not _ABSENT and not (
+            type(own_dict) is types.GetSetDescriptorType
+            and own_dict.__name__ == "__dict__"
+            and own_dict.__objclass__ is entry
+        ):
+            return None
+        for name, value in namespace.items():
+            attributes.setdefault(name, value)
+    return attributes
+
+
+def _marker_opts(holder: object, marker: str) -> dict[str, Any] | None:
+    # pluggy's reading of a marker: on the holder, else on the function it wraps.
+    opts = getattr(holder, marker, None)
+    if opts is None:
+        function = getattr(holder, "__func__", None)
+        opts = None if function is None else getattr(function, marker, None)
+    return opts if isinstance(opts, dict) else None
+
+
+def _hookable_opts(static: object, marker: str) -> dict[str, Any] | None:
+    """The marker options of an attribute found statically, as pluggy reads them: only
+    functions, static and class methods and bound methods are hookable."""
+    if isinstance(static, staticmethod | classmethod):
+        return _marker_opts(static, marker)
+    if isinstance(static, types.MethodType):
+        return _marker_opts(static.__func__, marker)
+    if isinstance(static, types.FunctionType):
+        return _marker_opts(static, marker)
+    return None
+
+
+class _HookDiscovery:
+    """One plugin's attributes read once, so that pluggy's per-name discovery is a dict lookup.
+
+    pluggy asks ``parse_hookimpl_opts`` for every name in ``dir(plugin)`` (~70 for a plugin
+    object, most inherited from ``object``) and answers each with ``inspect.getattr_static``:
+    that was two thirds of a gateway's construction. Reading the class's MRO once per
+    registration gives the same answers for a fraction (nothing is kept between
+    registrations, so a class or module changed later is read afresh). Whatever this does not
+    model exactly (names on the instance itself, slots, shadowed ``__dict__``, module
+    subclasses, classes as plugins) is left to pluggy.
+    """
+
+    __slots__ = ("attributes", "module", "own", "plugin")
+
+    def __init__(self, plugin: object) -> None:
+        self.plugin = plugin
+        self.module = type(plugin) is types.ModuleType
+        self.attributes: dict[str, object] | None = None
+        self.own: dict[str, object] = {}
+        if self.module:
+            self.attributes = cast(dict[str, object], vars(plugin))
+        elif not isinstance(plugin, type) and not isinstance(plugin, types.ModuleType):
+            try:
+                own = object.__getattribute__(plugin, "__dict__")
+            except AttributeError:
+                own = {}
+            if type(own) is dict:
+                self.own = own
+                self.attributes = _class_attributes(type(plugin))
+
+    def opts(self, name: str, marker: str) -> dict[str, Any] | None:
+        """The marker options of ``name``, None when it is no hook, or ``_DELEGATE``."""
+        attributes = self.attributes
+        if attributes is None:
+            return cast(dict[str, Any], _DELEGATE)
+        if self.module:
+            if name in _MODULE_TYPE_ATTRIBUTES:
+                return cast(dict[str, Any], _DELEGATE)
+            return _hookable_opts(attributes.get(name), marker)
+        if name in self.own:
+            return cast(dict[str, Any], _DELEGATE)
+        static = attributes.get(name)
+        if isinstance(static, types.MemberDescriptorType):  # a slot: read from the instance
+            return cast(dict[str, Any], _DELEGATE)
+        return _hookable_opts(static, marker)
+
+
 class _PluginManager(pluggy.PluginManager):
     """pluggy's manager, plus the providers listed by entry point and not imported yet."""
 
@@ -66,6 +181,44 @@ class _PluginManager(pluggy.PluginManager):
         self.deferred_providers: dict[str, importlib.metadata.EntryPoint] = {}
         self.loaded: dict[str, importlib.metadata.EntryPoint] = {}
         """The entry point of each plugin loaded from one: its distribution is read on demand."""
+        self._discovery: _HookDiscovery | None = None
+        """The plugin being registered, read once (see _HookDiscovery); None between calls."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        previous = self._discovery
+        if _pluggy_discovers_statically():
+            self._discovery = _HookDiscovery(plugin)
+        try:
+            return super().register(plugin, name)
+        finally:
+            self._discovery = previous
+
+    def add_hookspecs(self, module_or_class: types.ModuleType | type) -> None:
+        previous = self._discovery
+        if _pluggy_discovers_statically():
+            self._discovery = _HookDiscovery(module_or_class)
+        try:
+            super().add_hookspecs(module_or_class)
+        finally:
+            self._discovery = previous
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        discovery = self._discovery
+        if discovery is not None and discovery.plugin is plugin:
+            opts = discovery.opts(name, self.project_name + "_impl")
+            if opts is not _DELEGATE:
+                return cast(pluggy.HookimplOpts | None, opts)
+        return super().parse_hookimpl_opts(plugin, name)
+
+    def parse_hookspec_opts(
+        self, module_or_class: types.ModuleType | type, name: str
+    ) -> pluggy.HookspecOpts | None:
+        discovery = self._discovery
+        if discovery is not None and discovery.plugin is module_or_class:
+            opts = discovery.opts(name, self.project_name + "_spec")
+            if opts is not _DELEGATE:
+                return cast(pluggy.HookspecOpts | None, opts)
+        return super().parse_hookspec_opts(module_or_class, name)
 
     def load_entry_point(self, entry_point: importlib.metadata.EntryPoint) -> None:
         """Import and register one plugin under its entry point's name."""
