@@ -45,17 +45,6 @@ _CANONICAL_PATH = re.compile(
 )
 
 
-def _fast_join_supported() -> bool:
-    # The fast join puts a path into a parsed URL's components, which httpx keeps as the
-    # NamedTuple ``URL._uri_reference`` (0.24 on). Any other layout: httpx parses every URL.
-    parsed = getattr(httpx.URL("https://psp.invalid/"), "_uri_reference", None)
-    fields = getattr(parsed, "_fields", ())
-    return isinstance(parsed, tuple) and hasattr(parsed, "_replace") and "path" in fields
-
-
-_FAST_JOIN = _fast_join_supported()
-
-
 @attrs.frozen
 class ProviderInfo:
     """What ``psp providers`` shows about an installed provider."""
@@ -108,7 +97,7 @@ class ProviderConfig:
         its components. Any other path, or a base URL with a query or fragment, is parsed whole.
         """
         base = self._parsed_base_url
-        if _FAST_JOIN and base is not None and _CANONICAL_PATH.fullmatch(path):
+        if base is not None and _CANONICAL_PATH.fullmatch(path):
             joined = httpx.URL.__new__(httpx.URL)
             joined._uri_reference = base._replace(path=base.path + path)
             return joined
@@ -121,6 +110,10 @@ class ProviderConfig:
             parsed = httpx.URL(self.base_url)._uri_reference
         except (httpx.InvalidURL, TypeError, AttributeError):
             return None  # parsed whole by url(), which raises httpx's own error
+        # The fast join needs httpx's NamedTuple of components (0.24 on); decided here, once
+        # per config, rather than at import. Any other layout: every URL is parsed whole.
+        if not (isinstance(parsed, tuple) and hasattr(parsed, "_replace") and "path" in parsed._fields):
+            return None
         if parsed.query is not None or parsed.fragment is not None or not parsed.scheme or not parsed.host:
             return None
         return parsed
